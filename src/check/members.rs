@@ -1,0 +1,195 @@
+//! Members and who may assign what: unreachable members, unused roles, privilege escalation
+//! paths, enterprise admins who cannot reach the console.
+
+use std::collections::BTreeSet;
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::ir::{Ir, RoleRef, SpaceId};
+use crate::model::builtin::ADMIN;
+use crate::model::rules::Effective;
+use crate::model::{Kind, Level, Permission as P, Reports};
+
+pub fn check(ir: &Ir, out: &mut Vec<Diagnostic>) {
+    let mut held: BTreeSet<RoleRef> = BTreeSet::new();
+    let mut upstreams: BTreeSet<SpaceId> = BTreeSet::new();
+    for (i, space) in ir.spaces.iter().enumerate() {
+        let space_id = SpaceId(i as u32);
+        if let Some((up, _)) = space.upstream {
+            upstreams.insert(up);
+        }
+        let roles = ir.held_roles(space_id);
+        for m in &space.members {
+            let Some(role_ref) = m.role else { continue };
+            held.insert(role_ref);
+            let Some(effective) = roles.get(role_ref) else {
+                continue;
+            };
+            if !effective.values.switch(P::FullOrganizationAccess) && m.locations.is_empty() {
+                let role = ir.role(role_ref);
+                let mut d = Diagnostic::error(
+                    Code::UnreachableMember,
+                    format!("`{}` cannot reach `{}`: role `{}` is location-restricted and no location is assigned", m.name, space.id, role.id),
+                )
+                .with_label(m.name_span, "no `locations [...]`");
+                if let Some(span) = role.explicit(P::FullOrganizationAccess) {
+                    d = d.with_label(span, "location-restricted here");
+                }
+                out.push(d.with_help("assign locations with `locations [id]`, or give a role with full organization access"));
+            }
+        }
+        escalation(ir, space_id, &roles, out);
+    }
+    for (i, space) in ir.spaces.iter().enumerate() {
+        let space_id = SpaceId(i as u32);
+        if upstreams.contains(&space_id) {
+            continue; // every declared role is received by a downstream space
+        }
+        for (r, role) in space.roles.iter().enumerate() {
+            let role_ref = RoleRef {
+                space: space_id,
+                role: crate::ir::RoleId(r as u32),
+            };
+            if !role.is_declared() || held.contains(&role_ref) {
+                continue;
+            }
+            let Some(span) = role.id_span else { continue };
+            out.push(
+                Diagnostic::new(
+                    Code::UnusedRole,
+                    format!(
+                        "role `{}` is not held by any member of `{}`",
+                        role.id, space.id
+                    ),
+                )
+                .with_label(span, "unused")
+                .with_help("assign it to a member, or remove it"),
+            );
+        }
+    }
+    enterprise_console(ir, out);
+}
+
+/// What `grantee` grants beyond what `assigner` holds, in `key = value` form.
+fn exceeds(grantee: &Effective, assigner: &Effective) -> Vec<String> {
+    let mut out = Vec::new();
+    for &p in P::ALL {
+        if matches!(
+            p,
+            P::LandingPage | P::NonAdminEditable | P::AssignableBy | P::ReportIssues
+        ) {
+            continue;
+        }
+        let (g, a) = (grantee.values.get(p), assigner.values.get(p));
+        let more = match p.kind() {
+            Kind::Level | Kind::AdminOnlyEdit | Kind::Switch => {
+                grantee.values.level(p) > assigner.values.level(p)
+            }
+            Kind::Reports => match (grantee.values.reports(), assigner.values.reports()) {
+                (Reports::None, _) | (_, Reports::All) => false,
+                (Reports::All, _) => true,
+                (Reports::Some(g), Reports::None) => !g.is_empty(),
+                (Reports::Some(g), Reports::Some(a)) => g.iter().any(|r| !a.contains(r)),
+            },
+            Kind::LandingPage | Kind::RoleList => false,
+        };
+        if more && g != a {
+            out.push(format!("{p} = {}", g.to_source()));
+        }
+    }
+    out
+}
+
+fn escalation(ir: &Ir, space_id: SpaceId, roles: &crate::ir::HeldRoles, out: &mut Vec<Diagnostic>) {
+    let space = ir.space(space_id);
+    for (r, role) in space.roles.iter().enumerate() {
+        if !role.is_declared() {
+            continue;
+        }
+        let role_ref = RoleRef {
+            space: space_id,
+            role: crate::ir::RoleId(r as u32),
+        };
+        let Some(granted) = roles.get(role_ref) else {
+            continue;
+        };
+        let mut assigners: Vec<(RoleRef, Option<crate::source::Span>)> = Vec::new();
+        if let Some(span) = role
+            .explicit(P::NonAdminEditable)
+            .filter(|_| role.declared.switch(P::NonAdminEditable))
+        {
+            for (i, a) in roles.roles.iter().enumerate() {
+                let e = &roles.effective[i];
+                let manages_users = e.values.level(P::WebUsers) == Level::Edit
+                    || e.values.level(P::MobileWorkers) == Level::Edit;
+                if manages_users && ir.role(*a).id != ADMIN {
+                    assigners.push((*a, Some(span)));
+                }
+            }
+        }
+        if let Some(span) = role.explicit(P::AssignableBy) {
+            for id in role.declared.assignable_by() {
+                if let Some(a) = roles
+                    .roles
+                    .iter()
+                    .find(|a| ir.role(**a).id == *id && ir.role(**a).id != ADMIN)
+                {
+                    assigners.push((*a, Some(span)));
+                }
+            }
+        }
+        assigners.sort();
+        assigners.dedup_by_key(|(a, _)| *a);
+        for (assigner, span) in assigners {
+            if assigner == role_ref {
+                continue;
+            }
+            let Some(held) = roles.get(assigner) else {
+                continue;
+            };
+            let extra = exceeds(granted, held);
+            if extra.is_empty() {
+                continue;
+            }
+            let assigner_id = &ir.role(assigner).id;
+            let Some(span) = span else { continue };
+            out.push(
+                Diagnostic::new(
+                    Code::EscalationPath,
+                    format!(
+                        "holders of `{assigner_id}` can assign role `{}`, which grants more than `{assigner_id}` holds: {}",
+                        role.id,
+                        extra.join(", ")
+                    ),
+                )
+                .with_label(span, format!("lets `{assigner_id}` hand out `{}`", role.id))
+                .with_help(format!(
+                    "make `{}` assignable by admins only, or lower it to what `{assigner_id}` holds",
+                    role.id
+                )),
+            );
+        }
+    }
+}
+
+fn enterprise_console(ir: &Ir, out: &mut Vec<Diagnostic>) {
+    for (e, enterprise) in ir.enterprises.iter().enumerate() {
+        for (admin, span) in &enterprise.admins {
+            let reaches = ir.spaces.iter().any(|s| {
+                s.enterprise.is_some_and(|(id, _)| id.index() == e)
+                    && s.members
+                        .iter()
+                        .any(|m| m.name == *admin && m.role.is_some_and(|r| ir.role(r).id == ADMIN))
+            });
+            if !reaches {
+                out.push(
+                    Diagnostic::new(
+                        Code::EnterpriseAdminNoConsole,
+                        format!("enterprise admin `{admin}` is `admin` of no space of `{}`, so cannot reach the Enterprise Console", enterprise.id),
+                    )
+                    .with_label(*span, "cannot reach the console")
+                    .with_help(format!("add `web_user \"{admin}\" {{ role admin }}` to a space with `enterprise {}`", enterprise.id)),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! Rendering diagnostics: miette's graphical reports for people, JSON for tools.
+//!
+//! The only module that imports miette's renderers. Secondary labels in another file than the
+//! primary one become related reports, each with its own source.
+
+use std::fmt;
+use std::sync::Arc;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use serde::Serialize;
+
+use super::{Diagnostic, Label, Severity};
+use crate::source::SourceSet;
+
+/// How to draw human output.
+#[derive(Clone, Copy, Debug)]
+pub struct Style {
+    pub color: bool,
+    /// Terminal width for wrapping.
+    pub width: usize,
+}
+
+impl Style {
+    /// Plain unicode without colour, fixed width: stable output for tests and pipes.
+    pub fn plain() -> Style {
+        Style {
+            color: false,
+            width: 100,
+        }
+    }
+}
+
+/// One report (or related sub-report) as miette sees it.
+struct Report {
+    message: String,
+    code: Option<String>,
+    severity: miette::Severity,
+    help: Option<String>,
+    source: Option<NamedSource<Arc<str>>>,
+    labels: Vec<LabeledSpan>,
+    related: Vec<Report>,
+}
+
+impl fmt::Debug for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Report {}
+
+impl miette::Diagnostic for Report {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.code
+            .as_ref()
+            .map(|c| Box::new(c) as Box<dyn fmt::Display>)
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(self.severity)
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        if self.labels.is_empty() {
+            None
+        } else {
+            Some(Box::new(self.labels.iter().cloned()))
+        }
+    }
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        if self.related.is_empty() {
+            None
+        } else {
+            Some(Box::new(
+                self.related.iter().map(|r| r as &dyn miette::Diagnostic),
+            ))
+        }
+    }
+}
+
+fn source_span(sources: &SourceSet, label: &Label) -> SourceSpan {
+    let len = sources.get(label.span.source).text.len() as u32;
+    let start = label.span.start.min(len);
+    let end = label.span.end.clamp(start, len);
+    SourceSpan::new((start as usize).into(), (end - start) as usize)
+}
+
+fn report(sources: &SourceSet, d: &Diagnostic) -> Report {
+    let severity = match d.severity {
+        Severity::Error => miette::Severity::Error,
+        Severity::Warning => miette::Severity::Warning,
+    };
+    let primary_source = d.primary_span().map(|s| s.source);
+    let named = |id| {
+        let f = sources.get(id);
+        NamedSource::new(&f.name, Arc::clone(&f.text))
+    };
+    let mut labels = Vec::new();
+    let mut related = Vec::new();
+    for (i, label) in d.labels.iter().enumerate() {
+        let span = source_span(sources, label);
+        if Some(label.span.source) == primary_source {
+            let text = Some(label.message.clone());
+            labels.push(if i == 0 {
+                LabeledSpan::new_primary_with_span(text, span)
+            } else {
+                LabeledSpan::new_with_span(text, span)
+            });
+        } else {
+            related.push(Report {
+                message: label.message.clone(),
+                code: None,
+                severity: miette::Severity::Advice,
+                help: None,
+                source: Some(named(label.span.source)),
+                labels: vec![LabeledSpan::new_with_span(
+                    Some(label.message.clone()),
+                    span,
+                )],
+                related: Vec::new(),
+            });
+        }
+    }
+    let mut help = d.help.clone();
+    for note in &d.notes {
+        help = Some(match help {
+            Some(h) => format!("{h}\nnote: {note}"),
+            None => format!("note: {note}"),
+        });
+    }
+    Report {
+        message: d.message.clone(),
+        code: Some(d.code.as_str().to_owned()),
+        severity,
+        help,
+        source: primary_source.map(named),
+        labels,
+        related,
+    }
+}
+
+/// Renders diagnostics for people, followed by nothing else (the caller prints the summary).
+pub fn human(sources: &SourceSet, diagnostics: &[Diagnostic], style: Style) -> String {
+    let theme = if style.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(style.width)
+        .with_links(false);
+    let mut out = String::new();
+    for d in diagnostics {
+        let r = report(sources, d);
+        if handler.render_report(&mut out, &r).is_err() {
+            out.push_str(&format!(
+                "{}[{}]: {}\n",
+                d.severity.as_str(),
+                d.code,
+                d.message
+            ));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// One diagnostic in the JSON output (SPEC §4).
+#[derive(Serialize)]
+pub struct JsonDiagnostic<'a> {
+    pub severity: &'static str,
+    pub code: &'static str,
+    pub message: &'a str,
+    pub help: Option<&'a str>,
+    pub file: Option<&'a str>,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub end_line: Option<usize>,
+    pub end_column: Option<usize>,
+    /// Secondary labels: where else the problem shows.
+    pub related: Vec<JsonLabel<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct JsonLabel<'a> {
+    pub message: &'a str,
+    pub file: &'a str,
+    pub line: usize,
+    pub column: usize,
+}
+
+#[derive(Serialize)]
+struct JsonOutput<'a> {
+    diagnostics: Vec<JsonDiagnostic<'a>>,
+    errors: usize,
+    warnings: usize,
+}
+
+/// Diagnostics as tool-readable values.
+pub fn json_diagnostics<'a>(
+    sources: &'a SourceSet,
+    diagnostics: &'a [Diagnostic],
+) -> Vec<JsonDiagnostic<'a>> {
+    diagnostics
+        .iter()
+        .map(|d| {
+            let position = |span: crate::source::Span, offset: u32| {
+                let f = sources.get(span.source);
+                f.lines.line_col(&f.text, offset)
+            };
+            let primary = d.primary_span();
+            let start = primary.map(|s| position(s, s.start));
+            let end = primary.map(|s| position(s, s.end));
+            JsonDiagnostic {
+                severity: d.severity.as_str(),
+                code: d.code.as_str(),
+                message: &d.message,
+                help: d.help.as_deref(),
+                file: primary.map(|s| sources.get(s.source).name.as_str()),
+                line: start.map(|p| p.0),
+                column: start.map(|p| p.1),
+                end_line: end.map(|p| p.0),
+                end_column: end.map(|p| p.1),
+                related: d
+                    .labels
+                    .iter()
+                    .skip(1)
+                    .map(|l| {
+                        let (line, column) = position(l.span, l.span.start);
+                        JsonLabel {
+                            message: &l.message,
+                            file: &sources.get(l.span.source).name,
+                            line,
+                            column,
+                        }
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// The `--format json` document of `check` and `build`.
+pub fn json(sources: &SourceSet, diagnostics: &[Diagnostic]) -> String {
+    let (errors, warnings) = super::counts(diagnostics);
+    let out = JsonOutput {
+        diagnostics: json_diagnostics(sources, diagnostics),
+        errors,
+        warnings,
+    };
+    // INVARIANT: these types serialise infallibly.
+    let mut s = serde_json::to_string_pretty(&out).expect("json output");
+    s.push('\n');
+    s
+}

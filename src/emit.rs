@@ -1,0 +1,222 @@
+//! Stage 4: IR → [`Snapshot`]. Runs only on a policy without errors.
+
+use std::collections::BTreeMap;
+
+use crate::ast::MemberKind;
+use crate::ir::{Ir, RoleOrigin, SpaceId};
+use crate::model::rules::Reason;
+use crate::model::{LandingPage, Permission, Value};
+use crate::snapshot::format::{content_digest, sha256};
+use crate::snapshot::*;
+use crate::source::SourceSet;
+
+/// Builds the snapshot of a checked policy.
+pub fn emit(ir: &Ir, sources: &SourceSet) -> Snapshot {
+    let mut snapshot = Snapshot {
+        format_version: FORMAT_VERSION,
+        compiler_version: env!("CARGO_PKG_VERSION").to_owned(),
+        source_digest: source_digest(sources),
+        content_digest: String::new(),
+        enterprises: ir
+            .enterprises
+            .iter()
+            .enumerate()
+            .map(|(e, ent)| EnterpriseEntry {
+                id: ent.id.clone(),
+                name: ent.name.clone(),
+                admins: ent.admins.iter().map(|(a, _)| a.clone()).collect(),
+                spaces: ir
+                    .spaces
+                    .iter()
+                    .filter(|s| s.enterprise.is_some_and(|(id, _)| id.index() == e))
+                    .map(|s| s.id.clone())
+                    .collect(),
+            })
+            .collect(),
+        spaces: (0..ir.spaces.len())
+            .map(|i| space(ir, SpaceId(i as u32)))
+            .collect(),
+    };
+    snapshot.content_digest = content_digest(&snapshot);
+    snapshot
+}
+
+/// Digest of every file's relative path and contents, in path order, so that it does not
+/// depend on where the policy is checked out or in which order files were found.
+fn source_digest(sources: &SourceSet) -> String {
+    let mut files: Vec<_> = sources.files().map(|(_, f)| f).collect();
+    files.sort_by(|a, b| a.relative.cmp(&b.relative));
+    let mut bytes = Vec::new();
+    for f in files {
+        bytes.extend_from_slice(f.relative.as_bytes());
+        bytes.push(0);
+        bytes.extend_from_slice(f.text.len().to_string().as_bytes());
+        bytes.push(0);
+        bytes.extend_from_slice(f.text.as_bytes());
+    }
+    sha256(&bytes)
+}
+
+fn value(v: &Value) -> PermissionValue {
+    match v {
+        Value::Reports(crate::model::Reports::Some(ids)) | Value::Roles(ids) => {
+            PermissionValue::List(ids.clone())
+        }
+        other => PermissionValue::Word(other.to_source()),
+    }
+}
+
+fn space(ir: &Ir, id: SpaceId) -> SpaceEntry {
+    let s = ir.space(id);
+    let held = ir.held_roles(id);
+    let roles = held
+        .roles
+        .iter()
+        .zip(&held.effective)
+        .map(|(r, effective)| {
+            let role = ir.role(*r);
+            let mut permissions = BTreeMap::new();
+            let mut reasons = BTreeMap::new();
+            for &p in Permission::ALL {
+                permissions.insert(p.key().to_owned(), value(effective.values.get(p)));
+                if let Some(reason) = effective.reason(p) {
+                    let mut entry = ReasonEntry {
+                        declared: value(role.declared.get(p)),
+                        implied_by: None,
+                        hidden_by: None,
+                        requires_plan: None,
+                        requires: None,
+                    };
+                    match reason {
+                        Reason::ImpliedBy(q) => entry.implied_by = Some(q.key().to_owned()),
+                        Reason::HiddenBy(q) => entry.hidden_by = Some(q.key().to_owned()),
+                        Reason::RequiresPlan(plan) => {
+                            entry.requires_plan = Some(plan.as_str().to_owned())
+                        }
+                        Reason::Requires(q) => entry.requires = Some(q.key().to_owned()),
+                    }
+                    reasons.insert(p.key().to_owned(), entry);
+                }
+            }
+            RoleEntry {
+                id: role.id.clone(),
+                name: role.name.clone(),
+                origin: match role.origin {
+                    RoleOrigin::Builtin => "builtin",
+                    RoleOrigin::Declared {
+                        redefines_builtin: true,
+                    } => "redefined",
+                    RoleOrigin::Declared {
+                        redefines_builtin: false,
+                    } => "custom",
+                }
+                .to_owned(),
+                from_upstream: (r.space != id).then(|| ir.space(r.space).id.clone()),
+                permissions,
+                reasons,
+            }
+        })
+        .collect();
+    let members = s
+        .members
+        .iter()
+        .filter_map(|m| {
+            let r = m.role?;
+            let effective = held.get(r)?;
+            let scope = if effective.values.switch(Permission::FullOrganizationAccess) {
+                ScopeEntry::All("all".to_owned())
+            } else {
+                ScopeEntry::Locations(
+                    m.locations
+                        .iter()
+                        .map(|(l, _)| s.locations[l.index()].id.clone())
+                        .collect(),
+                )
+            };
+            let landing = match (effective.values.landing_page(), m.kind) {
+                (LandingPage::Default, MemberKind::MobileWorker) => LandingPage::WebApps,
+                (LandingPage::Default, MemberKind::WebUser) => LandingPage::Dashboard,
+                (page, _) => page,
+            };
+            Some(MemberEntry {
+                name: m.name.clone(),
+                kind: m.kind.keyword().to_owned(),
+                role: ir.role(r).id.clone(),
+                role_from_upstream: (r.space != id).then(|| ir.space(r.space).id.clone()),
+                scope,
+                groups: m
+                    .groups
+                    .iter()
+                    .map(|g| s.groups[g.index()].id.clone())
+                    .collect(),
+                landing_page: landing.as_str().to_owned(),
+            })
+        })
+        .collect();
+    let mut downstream: Vec<String> = ir
+        .spaces
+        .iter()
+        .filter(|d| d.upstream.is_some_and(|(u, _)| u == id))
+        .map(|d| d.id.clone())
+        .collect();
+    downstream.sort();
+    SpaceEntry {
+        id: s.id.clone(),
+        name: s.name.clone(),
+        enterprise: s
+            .enterprise
+            .map(|(e, _)| ir.enterprises[e.index()].id.clone()),
+        plan: s.plan.as_str().to_owned(),
+        server: s.server.as_ref().map(|(v, _)| v.clone()),
+        upstream: s.upstream.map(|(u, _)| ir.space(u).id.clone()),
+        downstream,
+        environment: s.environment.map(|(e, _)| e.as_str().to_owned()),
+        two_factor: s
+            .two_factor
+            .map(|(req, _)| if req { "required" } else { "optional" }.to_owned()),
+        location_types: s
+            .location_types
+            .iter()
+            .map(|t| LocationTypeEntry {
+                id: t.id.clone(),
+                parent: t
+                    .parent
+                    .map(|(p, _)| s.location_types[p.index()].id.clone()),
+            })
+            .collect(),
+        locations: s
+            .locations
+            .iter()
+            .enumerate()
+            .map(|(i, l)| LocationEntry {
+                id: l.id.clone(),
+                name: l.name.clone(),
+                ty: l
+                    .ty
+                    .map(|t| s.location_types[t.index()].id.clone())
+                    .unwrap_or_default(),
+                parent: l.parent.map(|p| s.locations[p.index()].id.clone()),
+                enter: i as u32,
+                exit: l.subtree_end,
+            })
+            .collect(),
+        groups: s
+            .groups
+            .iter()
+            .map(|g| NamedEntry {
+                id: g.id.clone(),
+                name: g.name.clone(),
+            })
+            .collect(),
+        reports: s
+            .reports
+            .iter()
+            .map(|g| NamedEntry {
+                id: g.id.clone(),
+                name: g.name.clone(),
+            })
+            .collect(),
+        roles,
+        members,
+    }
+}

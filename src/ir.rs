@@ -1,0 +1,331 @@
+//! The resolved policy: interned ids, flat `Vec` tables, spans kept for diagnostics.
+//!
+//! Invariants: every id indexes the table it names (a `LocId` indexes its space's
+//! `locations`); `locations` are stored in preorder with `subtree_end`, so "A is at or below B"
+//! is two comparisons; `spaces` are sorted by id, so output does not depend on file order.
+
+use crate::ast;
+use crate::model::builtin::ADMIN;
+use crate::model::rules::{self, Context, Effective};
+use crate::model::{Environment, Permission, Plan, RoleValues};
+use crate::source::Span;
+
+macro_rules! ids {
+    ($($name:ident),*) => {$(
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(pub u32);
+        impl $name {
+            pub fn index(self) -> usize { self.0 as usize }
+        }
+    )*};
+}
+ids!(
+    EnterpriseId,
+    SpaceId,
+    RoleId,
+    LocId,
+    LocTypeId,
+    GroupId,
+    ReportId,
+    MemberId
+);
+
+/// A whole policy after name resolution.
+#[derive(Debug, Default)]
+pub struct Ir {
+    pub enterprises: Vec<Enterprise>,
+    pub spaces: Vec<Space>,
+    pub tests: Vec<ast::TestDecl>,
+}
+
+#[derive(Debug)]
+pub struct Enterprise {
+    pub id: String,
+    pub name: Option<String>,
+    pub span: Span,
+    pub id_span: Span,
+    pub admins: Vec<(String, Span)>,
+}
+
+/// A declared name with its span: groups, reports.
+#[derive(Debug, Clone)]
+pub struct Named {
+    pub id: String,
+    pub name: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Debug)]
+pub struct LocationType {
+    pub id: String,
+    pub span: Span,
+    pub parent: Option<(LocTypeId, Span)>,
+}
+
+#[derive(Debug)]
+pub struct Location {
+    pub id: String,
+    pub name: Option<String>,
+    pub span: Span,
+    /// `None` when the type name did not resolve (already reported).
+    pub ty: Option<LocTypeId>,
+    pub ty_span: Span,
+    pub parent: Option<LocId>,
+    /// One past the last descendant in preorder.
+    pub subtree_end: u32,
+}
+
+/// Where a role's values come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleOrigin {
+    /// A built-in role with its built-in values.
+    Builtin,
+    /// Declared in the policy (a custom role, or a redefined built-in).
+    Declared { redefines_builtin: bool },
+}
+
+#[derive(Debug)]
+pub struct Role {
+    pub id: String,
+    pub name: String,
+    pub origin: RoleOrigin,
+    /// The `role` declaration; `None` for built-ins.
+    pub span: Option<Span>,
+    pub id_span: Option<Span>,
+    pub declared: RoleValues,
+    /// For each permission, the `key = value` setting that set it explicitly.
+    pub explicit: Vec<Option<Span>>,
+    /// Ids written in list values (`reports = [a]`, `assignable_by [b]`), with their spans.
+    pub list_items: Vec<(Permission, crate::ast::Ident)>,
+}
+
+impl Role {
+    pub fn is_admin(&self) -> bool {
+        self.id == ADMIN
+    }
+
+    pub fn is_declared(&self) -> bool {
+        matches!(self.origin, RoleOrigin::Declared { .. })
+    }
+
+    pub fn explicit(&self, p: Permission) -> Option<Span> {
+        self.explicit[p as usize]
+    }
+}
+
+/// A role as held in some space: possibly one received from the space's upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RoleRef {
+    pub space: SpaceId,
+    pub role: RoleId,
+}
+
+#[derive(Debug)]
+pub struct Member {
+    pub kind: ast::MemberKind,
+    pub name: String,
+    pub span: Span,
+    pub name_span: Span,
+    /// `None` only when the role name did not resolve (already reported).
+    pub role: Option<RoleRef>,
+    pub role_span: Option<Span>,
+    pub locations: Vec<(LocId, Span)>,
+    pub groups: Vec<GroupId>,
+}
+
+#[derive(Debug)]
+pub struct Space {
+    pub id: String,
+    pub name: Option<String>,
+    pub span: Span,
+    pub id_span: Span,
+    pub enterprise: Option<(EnterpriseId, Span)>,
+    pub plan: Plan,
+    pub plan_span: Option<Span>,
+    pub server: Option<(String, Span)>,
+    pub upstream: Option<(SpaceId, Span)>,
+    pub environment: Option<(Environment, Span)>,
+    /// `security { two_factor = required }`.
+    pub two_factor: Option<(bool, Span)>,
+    pub location_types_span: Option<Span>,
+    pub locations_span: Option<Span>,
+    pub location_types: Vec<LocationType>,
+    pub locations: Vec<Location>,
+    pub groups: Vec<Named>,
+    pub reports: Vec<Named>,
+    /// Built-ins (unless redefined) in catalogue order, then declared roles in source order.
+    pub roles: Vec<Role>,
+    pub members: Vec<Member>,
+}
+
+impl Space {
+    pub fn role(&self, id: RoleId) -> &Role {
+        &self.roles[id.index()]
+    }
+
+    pub fn find_role(&self, id: &str) -> Option<RoleId> {
+        self.roles
+            .iter()
+            .position(|r| r.id == id)
+            .map(|i| RoleId(i as u32))
+    }
+
+    pub fn find_location(&self, id: &str) -> Option<LocId> {
+        self.locations
+            .iter()
+            .position(|l| l.id == id)
+            .map(|i| LocId(i as u32))
+    }
+
+    pub fn find_report(&self, id: &str) -> Option<ReportId> {
+        self.reports
+            .iter()
+            .position(|r| r.id == id)
+            .map(|i| ReportId(i as u32))
+    }
+
+    /// Whether `loc` is `ancestor` or below it.
+    pub fn is_at_or_below(&self, loc: LocId, ancestor: LocId) -> bool {
+        let a = &self.locations[ancestor.index()];
+        ancestor.0 <= loc.0 && loc.0 < a.subtree_end
+    }
+
+    /// Location ids from the root down to `loc`.
+    pub fn path(&self, loc: LocId) -> Vec<&str> {
+        let mut path = Vec::new();
+        let mut cur = Some(loc);
+        while let Some(l) = cur {
+            path.push(self.locations[l.index()].id.as_str());
+            cur = self.locations[l.index()].parent;
+        }
+        path.reverse();
+        path
+    }
+
+    pub fn rule_context(&self) -> Context {
+        Context {
+            plan: self.plan,
+            report_count: self.reports.len(),
+        }
+    }
+}
+
+impl Ir {
+    pub fn space(&self, id: SpaceId) -> &Space {
+        &self.spaces[id.index()]
+    }
+
+    pub fn role(&self, r: RoleRef) -> &Role {
+        self.space(r.space).role(r.role)
+    }
+
+    pub fn find_space(&self, id: &str) -> Option<SpaceId> {
+        self.spaces
+            .binary_search_by(|s| s.id.as_str().cmp(id))
+            .ok()
+            .map(|i| SpaceId(i as u32))
+    }
+
+    /// The roles a space holds: its own, plus the declared roles received from its upstream
+    /// (which shadow the space's untouched built-ins of the same id).
+    pub fn roles_of(&self, space: SpaceId) -> Vec<RoleRef> {
+        let s = self.space(space);
+        let received: Vec<RoleRef> = self.received_roles(space);
+        let mut out: Vec<RoleRef> = s
+            .roles
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                !received
+                    .iter()
+                    .any(|rr| self.role(*rr).id == r.id && !r.is_declared())
+            })
+            .map(|(i, _)| RoleRef {
+                space,
+                role: RoleId(i as u32),
+            })
+            .collect();
+        out.extend(received.into_iter().filter(|rr| {
+            // A downstream role of the same id is an error (E0211); keep the downstream's.
+            !s.roles
+                .iter()
+                .any(|r| r.is_declared() && r.id == self.role(*rr).id)
+        }));
+        out
+    }
+
+    /// The declared roles of the space's upstream, which it holds read-only.
+    pub fn received_roles(&self, space: SpaceId) -> Vec<RoleRef> {
+        let Some((up, _)) = self.space(space).upstream else {
+            return Vec::new();
+        };
+        if up == space {
+            return Vec::new();
+        }
+        self.space(up)
+            .roles
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.is_declared() && !r.is_admin())
+            .map(|(i, _)| RoleRef {
+                space: up,
+                role: RoleId(i as u32),
+            })
+            .collect()
+    }
+
+    /// Resolves a role name as seen from `space`: its own declared roles, then received roles,
+    /// then its built-ins.
+    pub fn lookup_role(&self, space: SpaceId, id: &str) -> Option<RoleRef> {
+        self.roles_of(space)
+            .into_iter()
+            .find(|r| self.role(*r).id == id)
+    }
+
+    /// A role's effective values as held in `space` (whose plan and reports apply).
+    pub fn effective(&self, space: SpaceId, role: RoleRef) -> Effective {
+        let held_in = self.space(space);
+        let mut declared = self.role(role).declared.clone();
+        if role.space != space {
+            // Reports the downstream lacks were reported (E0212); they reach nothing here.
+            if let crate::model::Value::Reports(crate::model::Reports::Some(ids)) =
+                declared.get(Permission::Reports).clone()
+            {
+                let kept: Vec<&str> = ids
+                    .iter()
+                    .filter(|id| held_in.find_report(id).is_some())
+                    .map(String::as_str)
+                    .collect();
+                if let Ok(v) = Permission::Reports.parse_list(&kept) {
+                    declared.set(Permission::Reports, v);
+                }
+            }
+        }
+        rules::evaluate(&declared, &held_in.rule_context())
+    }
+}
+
+/// The roles a space holds, with their effective values in that space.
+#[derive(Debug)]
+pub struct HeldRoles {
+    pub roles: Vec<RoleRef>,
+    pub effective: Vec<Effective>,
+}
+
+impl HeldRoles {
+    pub fn get(&self, role: RoleRef) -> Option<&Effective> {
+        self.roles
+            .iter()
+            .position(|r| *r == role)
+            .map(|i| &self.effective[i])
+    }
+}
+
+impl Ir {
+    /// Every role `space` holds with its effective values, computed once per use site.
+    pub fn held_roles(&self, space: SpaceId) -> HeldRoles {
+        let roles = self.roles_of(space);
+        let effective = roles.iter().map(|r| self.effective(space, *r)).collect();
+        HeldRoles { roles, effective }
+    }
+}

@@ -1,0 +1,73 @@
+//! charter: a policy-as-code compiler for CommCare-style project spaces.
+//!
+//! The pipeline, one module per stage:
+//!
+//! ```text
+//! source ──syntax──▶ ast ──resolve──▶ ir ──check──▶ diagnostics
+//!                                      └──emit───▶ snapshot
+//! ```
+//!
+//! - [`source`]: files, spans, line index; loading a policy path.
+//! - [`syntax`]: text → [`ast`] (pest stays inside).
+//! - [`resolve`]: AST → [`ir`]: names to ids, scopes, duplicates, values.
+//! - [`check`]: the rules of SPEC §3 as passes over the IR.
+//! - [`emit`]: IR → [`snapshot`], the deterministic compiled form.
+//! - [`model`]: the domain (permissions, plans, built-in roles, effective rules); no syntax.
+//! - [`diagnostic`]: the one diagnostic type; `diagnostic::render` is the only renderer.
+
+pub mod ast;
+pub mod check;
+pub mod diagnostic;
+pub mod emit;
+pub mod ir;
+pub mod model;
+pub mod output;
+pub mod resolve;
+pub mod snapshot;
+pub mod source;
+pub mod syntax;
+
+use diagnostic::{Code, Diagnostic, Severity};
+use source::SourceSet;
+
+/// The result of compiling a policy: the IR (when resolution ran) and every diagnostic, sorted
+/// by file and position.
+pub struct Compiled {
+    pub ir: ir::Ir,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Compiled {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+}
+
+/// Parses, resolves and checks every file of a policy.
+///
+/// When a file has a syntax error, resolution still runs on the files that parsed, but
+/// unknown-name reports are dropped (the names may be declared in the broken part) and the
+/// rule checks are skipped. Resolution errors do not stop the checks: unresolved references
+/// are simply absent from the IR.
+pub fn compile(sources: &SourceSet) -> Compiled {
+    let mut diagnostics = Vec::new();
+    let mut files = Vec::with_capacity(sources.len());
+    for (id, file) in sources.files() {
+        let (ast, mut d) = syntax::parse(id, &file.text);
+        diagnostics.append(&mut d);
+        files.push(ast);
+    }
+    let syntax_failed = diagnostics.iter().any(|d| d.severity == Severity::Error);
+    let (ir, mut resolve_diagnostics) = resolve::resolve(&files);
+    if syntax_failed {
+        resolve_diagnostics.retain(|d| d.code != Code::UnknownName);
+    }
+    diagnostics.append(&mut resolve_diagnostics);
+    if !syntax_failed {
+        diagnostics.append(&mut check::check(&ir));
+    }
+    diagnostic::sort(&mut diagnostics);
+    Compiled { ir, diagnostics }
+}

@@ -1,0 +1,211 @@
+//! The `charter` command line: parses arguments, calls the library, renders, sets the exit code.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use charter::diagnostic::render::{self, Style};
+use charter::diagnostic::{self, Diagnostic, Severity};
+use charter::snapshot::format::{self, Format};
+use charter::source::SourceSet;
+
+/// Compile access policy for CommCare-style project spaces into a checked, queryable snapshot.
+#[derive(Parser)]
+#[command(name = "charter", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse, resolve and validate a policy; print every problem found.
+    Check {
+        #[command(flatten)]
+        args: CheckArgs,
+    },
+    /// Check a policy, then write its snapshot (`.json`, `.yaml` or `.yml` by extension).
+    Build {
+        #[command(flatten)]
+        args: CheckArgs,
+        /// The snapshot file to write; written atomically, never partially.
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// A `.charter` file or a directory of them.
+    #[arg(default_value = ".")]
+    path: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    format: OutputFormat,
+    /// Fail (exit 1) on warnings as well as errors.
+    #[arg(long)]
+    deny_warnings: bool,
+    /// When to colour human output.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+    /// Print at most this many diagnostics in human output (the rest are counted).
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    max_diagnostics: usize,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutputFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Exit code for "the command could not do its job".
+const USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Recursion depth is bounded by the parser's nesting limit; a large stack is a second line
+    // of defence against deep input on platforms with small default stacks.
+    let worker = std::thread::Builder::new()
+        .stack_size(64 * 1024 * 1024)
+        .spawn(move || run(cli));
+    match worker.map(|h| h.join()) {
+        Ok(Ok(code)) => ExitCode::from(code),
+        _ => {
+            eprintln!("error: internal error (this is a bug in charter; please report it)");
+            ExitCode::from(USAGE)
+        }
+    }
+}
+
+fn run(cli: Cli) -> u8 {
+    match cli.command {
+        Command::Check { args } => check(&args, None),
+        Command::Build { args, output } => check(&args, Some(&output)),
+    }
+}
+
+fn fail(message: impl std::fmt::Display) -> u8 {
+    eprintln!("error: {message}");
+    USAGE
+}
+
+fn check(args: &CheckArgs, output: Option<&Path>) -> u8 {
+    let out_format = match output.map(|o| (o, Format::from_path(o))) {
+        Some((o, None)) => {
+            return fail(format_args!(
+                "cannot tell the snapshot format of `{}`: use a `.json`, `.yaml` or `.yml` file",
+                o.display()
+            ));
+        }
+        Some((_, Some(f))) => Some(f),
+        None => None,
+    };
+    let (sources, mut diagnostics) = match SourceSet::load(&args.path) {
+        Ok(loaded) => loaded,
+        Err(e) => return fail(e),
+    };
+    let compiled = charter::compile(&sources);
+    diagnostics.extend(compiled.diagnostics);
+    diagnostic::sort(&mut diagnostics);
+    let (errors, warnings) = diagnostic::counts(&diagnostics);
+    let failed = errors > 0 || (args.deny_warnings && warnings > 0);
+
+    let mut written = None;
+    if let (Some(path), Some(fmt), false) = (output, out_format, failed) {
+        let snapshot = charter::emit::emit(&compiled.ir, &sources);
+        if let Err(e) =
+            charter::output::write_atomic(path, format::render(&snapshot, fmt).as_bytes())
+        {
+            return fail(format_args!("cannot write `{}`: {e}", path.display()));
+        }
+        written = Some(path);
+    }
+
+    match args.format {
+        OutputFormat::Json => print!("{}", render::json(&sources, &diagnostics)),
+        OutputFormat::Human => {
+            let color = match args.color {
+                Color::Always => true,
+                Color::Never => false,
+                Color::Auto => {
+                    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                }
+            };
+            let width = if color { 120 } else { 100 };
+            let shown = &diagnostics[..diagnostics.len().min(args.max_diagnostics)];
+            eprint!("{}", render::human(&sources, shown, Style { color, width }));
+            if diagnostics.len() > shown.len() {
+                eprintln!(
+                    "... and {} more (use --max-diagnostics or --format json to see all)\n",
+                    diagnostics.len() - shown.len()
+                );
+            }
+            eprintln!(
+                "{}",
+                summary(&sources, &compiled.ir, &diagnostics, failed, written)
+            );
+        }
+    }
+    u8::from(failed)
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+fn summary(
+    sources: &SourceSet,
+    ir: &charter::ir::Ir,
+    diagnostics: &[Diagnostic],
+    failed: bool,
+    written: Option<&Path>,
+) -> String {
+    let (errors, warnings) = diagnostic::counts(diagnostics);
+    let files = plural(sources.len(), "file");
+    if failed {
+        let what = match (errors, warnings) {
+            (0, w) => format!("{} (denied by --deny-warnings)", plural(w, "warning")),
+            (e, 0) => plural(e, "error"),
+            (e, w) => format!("{} and {}", plural(e, "error"), plural(w, "warning")),
+        };
+        return format!("error: {what} in {files}");
+    }
+    let roles: usize = ir
+        .spaces
+        .iter()
+        .map(|s| s.roles.iter().filter(|r| r.is_declared()).count())
+        .sum();
+    let members: usize = ir.spaces.iter().map(|s| s.members.len()).sum();
+    let mut line = format!(
+        "ok: {files}, {}, {}, {}, {}",
+        plural(ir.spaces.len(), "space"),
+        plural(roles, "declared role"),
+        plural(members, "member"),
+        plural(ir.tests.len(), "test"),
+    );
+    if warnings > 0 {
+        line.push_str(&format!("; {}", plural(warnings, "warning")));
+    }
+    if let Some(path) = written {
+        line.push_str(&format!("; snapshot written to {}", path.display()));
+    }
+    let _ = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .count();
+    line
+}

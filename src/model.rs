@@ -1,0 +1,444 @@
+//! The domain: the permission catalogue, levels, plans, the built-in roles and the
+//! effective-permission rules.
+//!
+//! Invariant: nothing here knows about syntax, spans or ids. `resolve`, `check` and `emit` use
+//! this module; it uses none of them.
+
+pub mod builtin;
+pub mod rules;
+
+use std::fmt;
+
+/// `none < view < edit`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    None,
+    View,
+    Edit,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::None => "none",
+            Level::View => "view",
+            Level::Edit => "edit",
+        }
+    }
+}
+
+/// Subscription plans, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Plan {
+    Community,
+    Standard,
+    Pro,
+    Advanced,
+    Enterprise,
+}
+
+impl Plan {
+    pub const ALL: [Plan; 5] = [
+        Plan::Community,
+        Plan::Standard,
+        Plan::Pro,
+        Plan::Advanced,
+        Plan::Enterprise,
+    ];
+    pub const WORDS: [&'static str; 5] = ["community", "standard", "pro", "advanced", "enterprise"];
+
+    pub fn as_str(self) -> &'static str {
+        Plan::WORDS[self as usize]
+    }
+
+    pub fn parse(word: &str) -> Option<Plan> {
+        Plan::WORDS
+            .iter()
+            .position(|w| *w == word)
+            .map(|i| Plan::ALL[i])
+    }
+}
+
+/// What a space is used for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Environment {
+    Live,
+    Test,
+    Training,
+}
+
+impl Environment {
+    pub const WORDS: [&'static str; 3] = ["live", "test", "training"];
+
+    pub fn as_str(self) -> &'static str {
+        Environment::WORDS[self as usize]
+    }
+
+    pub fn parse(word: &str) -> Option<Environment> {
+        match word {
+            "live" => Some(Environment::Live),
+            "test" => Some(Environment::Test),
+            "training" => Some(Environment::Training),
+            _ => None,
+        }
+    }
+}
+
+/// `landing_page` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LandingPage {
+    Default,
+    Dashboard,
+    WebApps,
+    Reports,
+    Downloads,
+}
+
+impl LandingPage {
+    pub const WORDS: [&'static str; 5] =
+        ["default", "dashboard", "web_apps", "reports", "downloads"];
+    const ALL: [LandingPage; 5] = [
+        LandingPage::Default,
+        LandingPage::Dashboard,
+        LandingPage::WebApps,
+        LandingPage::Reports,
+        LandingPage::Downloads,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        LandingPage::WORDS[self as usize]
+    }
+}
+
+/// Which reports a role reaches.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Reports {
+    None,
+    All,
+    /// Report ids, in the order written, without repeats.
+    Some(Vec<String>),
+}
+
+/// The shape of a permission's values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Level,
+    Switch,
+    /// `roles_and_permissions`: a level whose `edit` only `admin` may hold.
+    AdminOnlyEdit,
+    Reports,
+    LandingPage,
+    RoleList,
+}
+
+impl Kind {
+    /// Words accepted for this kind (lists excluded).
+    pub fn words(self) -> &'static [&'static str] {
+        match self {
+            Kind::Level | Kind::AdminOnlyEdit => &["none", "view", "edit"],
+            Kind::Switch => &["on", "off"],
+            Kind::Reports => &["all", "none"],
+            Kind::LandingPage => &LandingPage::WORDS,
+            Kind::RoleList => &[],
+        }
+    }
+
+    /// "`none`, `view` or `edit`", as used in messages.
+    pub fn describe_values(self) -> String {
+        match self {
+            Kind::Level => "`none`, `view` or `edit`".to_owned(),
+            Kind::AdminOnlyEdit => "`none` or `view` (`edit` is for admin only)".to_owned(),
+            Kind::Switch => "`on` or `off`".to_owned(),
+            Kind::Reports => "`all`, `none` or a list of report ids `[a, b]`".to_owned(),
+            Kind::LandingPage => crate::diagnostic::suggest::one_of(&LandingPage::WORDS),
+            Kind::RoleList => "a list of role ids `[a, b]`".to_owned(),
+        }
+    }
+}
+
+macro_rules! permissions {
+    ($($variant:ident = $key:literal, $kind:ident, $seed:literal;)*) => {
+        /// Every permission a role has (SPEC §2), in catalogue order.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Permission { $($variant,)* }
+
+        impl Permission {
+            pub const ALL: &'static [Permission] = &[$(Permission::$variant,)*];
+
+            pub fn key(self) -> &'static str {
+                match self { $(Permission::$variant => $key,)* }
+            }
+
+            pub fn kind(self) -> Kind {
+                match self { $(Permission::$variant => Kind::$kind,)* }
+            }
+
+            /// The permission's name in the product documentation.
+            pub fn seed_name(self) -> &'static str {
+                match self { $(Permission::$variant => $seed,)* }
+            }
+        }
+    };
+}
+
+permissions! {
+    WebUsers = "web_users", Level, "Web Users";
+    MobileWorkers = "mobile_workers", Level, "Mobile Workers";
+    Groups = "groups", Level, "Groups";
+    ChangeGroupMembership = "change_group_membership", Switch, "Groups (sub-permission)";
+    Locations = "locations", Level, "Locations";
+    ChangeLocationWorkers = "change_location_workers", Switch, "Locations (sub-permission)";
+    Data = "data", Level, "Data";
+    WebApps = "web_apps", Switch, "Web Apps";
+    Messaging = "messaging", Switch, "Messaging";
+    AccessApis = "access_apis", Switch, "Access APIs";
+    Applications = "applications", Level, "Applications";
+    RolesAndPermissions = "roles_and_permissions", AdminOnlyEdit, "Roles & Permissions";
+    ManageSharedExports = "manage_shared_exports", Switch, "Manage Shared Exports";
+    CreateAndEditReports = "create_and_edit_reports", Switch, "Create and Edit Reports";
+    Reports = "reports", Reports, "Access All Reports / Access Specific Reports";
+    ManageSubscriptionInfo = "manage_subscription_info", Switch, "Manage Subscription Info";
+    FullOrganizationAccess = "full_organization_access", Switch, "Full Organization Access";
+    MobileAppAccess = "mobile_app_access", Switch, "Mobile App Access";
+    LandingPage = "landing_page", LandingPage, "Default Landing Page";
+    ReportIssues = "report_issues", Switch, "Allow Reporting Issues";
+    NonAdminEditable = "non_admin_editable", Switch, "Non-Admin Editable";
+    AssignableBy = "assignable_by", RoleList, "Assignable by";
+    DownloadAndEmailReports = "download_and_email_reports", Switch, "Download and Email Reports";
+}
+
+/// Number of permissions in the catalogue.
+pub const PERMISSION_COUNT: usize = Permission::ALL.len();
+
+/// The permissions that `full_organization_access = off` hides (forced to `none`/`off`).
+pub const HIDDEN_WITHOUT_FULL_ACCESS: [Permission; 6] = [
+    Permission::WebUsers,
+    Permission::Groups,
+    Permission::Applications,
+    Permission::RolesAndPermissions,
+    Permission::CreateAndEditReports,
+    Permission::ManageSubscriptionInfo,
+];
+
+/// Permissions that hold only at a restricted member's locations (and below).
+pub const LOCATION_SCOPED: [Permission; 8] = [
+    Permission::Data,
+    Permission::Reports,
+    Permission::MobileWorkers,
+    Permission::Locations,
+    Permission::ChangeLocationWorkers,
+    Permission::ChangeGroupMembership,
+    Permission::ManageSharedExports,
+    Permission::DownloadAndEmailReports,
+];
+
+impl Permission {
+    pub fn from_key(key: &str) -> Option<Permission> {
+        Permission::ALL.iter().copied().find(|p| p.key() == key)
+    }
+
+    pub fn keys() -> impl Iterator<Item = &'static str> {
+        Permission::ALL.iter().map(|p| p.key())
+    }
+
+    pub fn is_location_scoped(self) -> bool {
+        LOCATION_SCOPED.contains(&self)
+    }
+
+    pub fn is_hidden_without_full_access(self) -> bool {
+        HIDDEN_WITHOUT_FULL_ACCESS.contains(&self)
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+/// One permission's value.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Value {
+    Level(Level),
+    Switch(bool),
+    Reports(Reports),
+    LandingPage(LandingPage),
+    Roles(Vec<String>),
+}
+
+impl Value {
+    /// The value as written in a policy (`edit`, `on`, `[a, b]`).
+    pub fn to_source(&self) -> String {
+        match self {
+            Value::Level(l) => l.as_str().to_owned(),
+            Value::Switch(true) => "on".to_owned(),
+            Value::Switch(false) => "off".to_owned(),
+            Value::Reports(Reports::All) => "all".to_owned(),
+            Value::Reports(Reports::None) => "none".to_owned(),
+            Value::Reports(Reports::Some(ids)) | Value::Roles(ids) => {
+                format!("[{}]", ids.join(", "))
+            }
+            Value::LandingPage(p) => p.as_str().to_owned(),
+        }
+    }
+}
+
+/// Why a value could not be parsed: the message and the words that were valid.
+#[derive(Debug)]
+pub struct ValueError {
+    pub message: String,
+    pub expected: &'static [&'static str],
+}
+
+impl Permission {
+    /// The custom-role default of this permission (SPEC §2).
+    pub fn default_value(self) -> Value {
+        match self.kind() {
+            Kind::Level | Kind::AdminOnlyEdit => Value::Level(Level::None),
+            Kind::Switch => Value::Switch(matches!(
+                self,
+                Permission::FullOrganizationAccess | Permission::ReportIssues
+            )),
+            Kind::Reports => Value::Reports(Reports::None),
+            Kind::LandingPage => Value::LandingPage(LandingPage::Default),
+            Kind::RoleList => Value::Roles(Vec::new()),
+        }
+    }
+
+    /// The highest value of this permission, as `admin` holds it.
+    pub fn max_value(self) -> Value {
+        match self.kind() {
+            Kind::Level | Kind::AdminOnlyEdit => Value::Level(Level::Edit),
+            Kind::Switch => Value::Switch(true),
+            Kind::Reports => Value::Reports(Reports::All),
+            Kind::LandingPage => Value::LandingPage(LandingPage::Default),
+            Kind::RoleList => Value::Roles(Vec::new()),
+        }
+    }
+
+    /// Parses a word value (`edit`, `on`, `all`, `dashboard`).
+    pub fn parse_word(self, word: &str) -> Result<Value, ValueError> {
+        let kind = self.kind();
+        let parsed = match kind {
+            Kind::Level | Kind::AdminOnlyEdit => match word {
+                "none" => Some(Value::Level(Level::None)),
+                "view" => Some(Value::Level(Level::View)),
+                "edit" => Some(Value::Level(Level::Edit)),
+                _ => None,
+            },
+            Kind::Switch => match word {
+                "on" => Some(Value::Switch(true)),
+                "off" => Some(Value::Switch(false)),
+                _ => None,
+            },
+            Kind::Reports => match word {
+                "all" => Some(Value::Reports(Reports::All)),
+                "none" => Some(Value::Reports(Reports::None)),
+                _ => None,
+            },
+            Kind::LandingPage => LandingPage::WORDS
+                .iter()
+                .position(|w| *w == word)
+                .map(|i| Value::LandingPage(LandingPage::ALL[i])),
+            Kind::RoleList => None,
+        };
+        parsed.ok_or_else(|| ValueError {
+            message: format!("`{word}` is not a value of `{}`", self.key()),
+            expected: kind.words(),
+        })
+    }
+
+    /// Parses a list value (`[visits, pregnancy]`); repeats are dropped.
+    pub fn parse_list(self, items: &[&str]) -> Result<Value, ValueError> {
+        let mut ids: Vec<String> = Vec::with_capacity(items.len());
+        for item in items {
+            if !ids.iter().any(|i| i == item) {
+                ids.push((*item).to_owned());
+            }
+        }
+        match self.kind() {
+            Kind::Reports => Ok(Value::Reports(if ids.is_empty() {
+                Reports::None
+            } else {
+                Reports::Some(ids)
+            })),
+            Kind::RoleList => Ok(Value::Roles(ids)),
+            kind => Err(ValueError {
+                message: format!(
+                    "`{}` takes {}, not a list",
+                    self.key(),
+                    kind.describe_values()
+                ),
+                expected: kind.words(),
+            }),
+        }
+    }
+}
+
+/// A role's values, one per permission, indexed by `Permission as usize`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RoleValues {
+    values: Vec<Value>,
+}
+
+impl Default for RoleValues {
+    fn default() -> Self {
+        RoleValues {
+            values: Permission::ALL.iter().map(|p| p.default_value()).collect(),
+        }
+    }
+}
+
+impl RoleValues {
+    /// Every permission at its highest: the `admin` role.
+    pub fn admin() -> RoleValues {
+        RoleValues {
+            values: Permission::ALL.iter().map(|p| p.max_value()).collect(),
+        }
+    }
+
+    pub fn get(&self, p: Permission) -> &Value {
+        &self.values[p as usize]
+    }
+
+    pub fn set(&mut self, p: Permission, v: Value) {
+        self.values[p as usize] = v;
+    }
+
+    pub fn level(&self, p: Permission) -> Level {
+        match self.get(p) {
+            Value::Level(l) => *l,
+            Value::Switch(true) => Level::Edit,
+            Value::Switch(false) => Level::None,
+            Value::Reports(Reports::None) => Level::None,
+            Value::Reports(_) => Level::View,
+            Value::LandingPage(_) | Value::Roles(_) => Level::None,
+        }
+    }
+
+    pub fn switch(&self, p: Permission) -> bool {
+        matches!(self.get(p), Value::Switch(true))
+    }
+
+    pub fn reports(&self) -> &Reports {
+        match self.get(Permission::Reports) {
+            Value::Reports(r) => r,
+            // INVARIANT: `set` is only called with values parsed for the permission's kind.
+            _ => unreachable!("reports holds a Reports value"),
+        }
+    }
+
+    pub fn landing_page(&self) -> LandingPage {
+        match self.get(Permission::LandingPage) {
+            Value::LandingPage(p) => *p,
+            _ => LandingPage::Default,
+        }
+    }
+
+    pub fn assignable_by(&self) -> &[String] {
+        match self.get(Permission::AssignableBy) {
+            Value::Roles(r) => r,
+            _ => &[],
+        }
+    }
+}

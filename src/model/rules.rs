@@ -1,0 +1,348 @@
+//! Effective-permission rules (SPEC §3, "Effective permissions") as one data table.
+//!
+//! Each [`Rule`] rewrites one permission of a role from the values of others. The rules form a
+//! dependency graph (a rule reading `groups` runs after the rule that may hide `groups`); it is
+//! sorted topologically once with petgraph, and a test proves it acyclic. Every rule that changes
+//! a value records a [`Reason`], which the snapshot carries next to the value.
+
+use std::sync::OnceLock;
+
+use petgraph::graph::DiGraph;
+
+use super::{LandingPage, Level, Permission, Plan, Reports, RoleValues, Value};
+
+/// Why an effective value differs from the declared one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// Granted by another permission (`change_group_membership` by `mobile_workers = edit`).
+    ImpliedBy(Permission),
+    /// Forced off by `full_organization_access = off`.
+    HiddenBy(Permission),
+    /// The space's plan does not have the feature.
+    RequiresPlan(Plan),
+    /// Has no effect without another permission (`change_group_membership` needs `groups = edit`).
+    Requires(Permission),
+}
+
+/// What a rule does to its target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleKind {
+    /// `full_organization_access = off` forces the target to `none`/`off`.
+    HiddenWithoutFullAccess,
+    /// Below this plan the target is off (for `landing_page`: `downloads` becomes `default`).
+    RequiresPlan(Plan),
+    /// A sub-permission: on when `mobile_workers = edit`, or when `parent = edit` and it is on.
+    SubPermission { parent: Permission },
+    /// `download_and_email_reports` needs some reachable report.
+    NeedsReachableReport,
+}
+
+/// One effective-permission rule.
+#[derive(Clone, Copy, Debug)]
+pub struct Rule {
+    pub target: Permission,
+    pub kind: RuleKind,
+}
+
+use Permission as P;
+
+/// The table. Order here does not matter: [`evaluation_order`] sorts it by dependencies.
+pub const RULES: &[Rule] = &[
+    Rule {
+        target: P::ChangeGroupMembership,
+        kind: RuleKind::SubPermission { parent: P::Groups },
+    },
+    Rule {
+        target: P::ChangeLocationWorkers,
+        kind: RuleKind::SubPermission {
+            parent: P::Locations,
+        },
+    },
+    Rule {
+        target: P::DownloadAndEmailReports,
+        kind: RuleKind::NeedsReachableReport,
+    },
+    Rule {
+        target: P::WebUsers,
+        kind: RuleKind::HiddenWithoutFullAccess,
+    },
+    Rule {
+        target: P::Groups,
+        kind: RuleKind::HiddenWithoutFullAccess,
+    },
+    Rule {
+        target: P::Applications,
+        kind: RuleKind::HiddenWithoutFullAccess,
+    },
+    Rule {
+        target: P::RolesAndPermissions,
+        kind: RuleKind::HiddenWithoutFullAccess,
+    },
+    Rule {
+        target: P::CreateAndEditReports,
+        kind: RuleKind::HiddenWithoutFullAccess,
+    },
+    Rule {
+        target: P::ManageSubscriptionInfo,
+        kind: RuleKind::HiddenWithoutFullAccess,
+    },
+    Rule {
+        target: P::ManageSharedExports,
+        kind: RuleKind::RequiresPlan(Plan::Pro),
+    },
+    Rule {
+        target: P::AccessApis,
+        kind: RuleKind::RequiresPlan(Plan::Pro),
+    },
+    Rule {
+        target: P::LandingPage,
+        kind: RuleKind::RequiresPlan(Plan::Pro),
+    },
+];
+
+impl Rule {
+    /// The permissions whose (effective) values this rule reads.
+    pub fn reads(&self) -> Vec<Permission> {
+        match self.kind {
+            RuleKind::HiddenWithoutFullAccess => vec![P::FullOrganizationAccess],
+            RuleKind::RequiresPlan(_) => Vec::new(),
+            RuleKind::SubPermission { parent } => vec![P::MobileWorkers, parent],
+            RuleKind::NeedsReachableReport => vec![P::Reports],
+        }
+    }
+
+    /// Applies the rule; returns the reason when it changed the target.
+    fn apply(&self, values: &mut RoleValues, ctx: &Context) -> Option<Reason> {
+        let before = values.get(self.target).clone();
+        let (after, reason) = match self.kind {
+            RuleKind::HiddenWithoutFullAccess => {
+                if values.switch(P::FullOrganizationAccess) {
+                    return None;
+                }
+                (
+                    self.target.default_off(),
+                    Reason::HiddenBy(P::FullOrganizationAccess),
+                )
+            }
+            RuleKind::RequiresPlan(plan) => {
+                if ctx.plan >= plan {
+                    return None;
+                }
+                let after = match before {
+                    Value::LandingPage(LandingPage::Downloads) => {
+                        Value::LandingPage(LandingPage::Default)
+                    }
+                    Value::LandingPage(_) => return None,
+                    _ => self.target.default_off(),
+                };
+                (after, Reason::RequiresPlan(plan))
+            }
+            RuleKind::SubPermission { parent } => {
+                let by_workers = values.level(P::MobileWorkers) == Level::Edit;
+                let by_parent = values.level(parent) == Level::Edit && values.switch(self.target);
+                let on = by_workers || by_parent;
+                let reason = if on {
+                    Reason::ImpliedBy(P::MobileWorkers)
+                } else {
+                    Reason::Requires(parent)
+                };
+                (Value::Switch(on), reason)
+            }
+            RuleKind::NeedsReachableReport => {
+                if ctx.reaches_some_report(values.reports()) {
+                    return None;
+                }
+                (Value::Switch(false), Reason::Requires(P::Reports))
+            }
+        };
+        if after == before {
+            return None;
+        }
+        values.set(self.target, after);
+        Some(reason)
+    }
+}
+
+impl Permission {
+    /// `none`/`off`: what a hidden or unavailable permission becomes.
+    fn default_off(self) -> Value {
+        match self.default_value() {
+            Value::Switch(_) => Value::Switch(false),
+            other => other,
+        }
+    }
+}
+
+/// The space-level facts rules depend on.
+#[derive(Clone, Copy, Debug)]
+pub struct Context {
+    pub plan: Plan,
+    /// How many reports the space declares (`reports = all` reaches them all).
+    pub report_count: usize,
+}
+
+impl Context {
+    pub fn reaches_some_report(&self, reports: &Reports) -> bool {
+        match reports {
+            Reports::None => false,
+            Reports::All => self.report_count > 0,
+            Reports::Some(ids) => !ids.is_empty(),
+        }
+    }
+}
+
+/// A role's effective values and, for each changed value, why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Effective {
+    pub values: RoleValues,
+    /// Indexed by `Permission as usize`.
+    pub reasons: Vec<Option<Reason>>,
+}
+
+impl Effective {
+    pub fn reason(&self, p: Permission) -> Option<Reason> {
+        self.reasons[p as usize]
+    }
+}
+
+/// The rule dependency graph: an edge `a -> b` when rule `b` reads the target of rule `a`.
+pub fn dependency_graph() -> DiGraph<usize, ()> {
+    let mut graph = DiGraph::new();
+    let nodes: Vec<_> = (0..RULES.len()).map(|i| graph.add_node(i)).collect();
+    for (a, rule_a) in RULES.iter().enumerate() {
+        for (b, rule_b) in RULES.iter().enumerate() {
+            if a != b && rule_b.reads().contains(&rule_a.target) {
+                graph.add_edge(nodes[a], nodes[b], ());
+            }
+        }
+    }
+    graph
+}
+
+/// Rule indexes in dependency order, computed once.
+pub fn evaluation_order() -> &'static [usize] {
+    static ORDER: OnceLock<Vec<usize>> = OnceLock::new();
+    ORDER.get_or_init(|| {
+        let graph = dependency_graph();
+        // INVARIANT: the table is acyclic; `rule_table_is_acyclic` proves it.
+        let sorted = petgraph::algo::toposort(&graph, None)
+            .expect("effective-permission rules form a cycle");
+        sorted.into_iter().map(|n| graph[n]).collect()
+    })
+}
+
+/// Applies every rule in dependency order.
+pub fn evaluate(declared: &RoleValues, ctx: &Context) -> Effective {
+    let mut values = declared.clone();
+    let mut reasons = vec![None; super::PERMISSION_COUNT];
+    for &i in evaluation_order() {
+        let rule = &RULES[i];
+        if let Some(reason) = rule.apply(&mut values, ctx) {
+            reasons[rule.target as usize] = Some(reason);
+        }
+    }
+    Effective { values, reasons }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_table_is_acyclic() {
+        let graph = dependency_graph();
+        assert!(petgraph::algo::toposort(&graph, None).is_ok());
+        assert!(!petgraph::algo::is_cyclic_directed(&graph));
+    }
+
+    #[test]
+    fn order_respects_every_dependency() {
+        let order = evaluation_order();
+        let position = |i: usize| order.iter().position(|&j| j == i).unwrap();
+        for (a, ra) in RULES.iter().enumerate() {
+            for (b, rb) in RULES.iter().enumerate() {
+                if a != b && rb.reads().contains(&ra.target) {
+                    assert!(
+                        position(a) < position(b),
+                        "{:?} before {:?}",
+                        ra.target,
+                        rb.target
+                    );
+                }
+            }
+        }
+    }
+
+    fn ctx(plan: Plan) -> Context {
+        Context {
+            plan,
+            report_count: 2,
+        }
+    }
+
+    #[test]
+    fn hidden_permissions_are_forced_off_and_chain_into_sub_permissions() {
+        let mut v = RoleValues::default();
+        v.set(P::FullOrganizationAccess, Value::Switch(false));
+        v.set(P::Groups, Value::Level(Level::Edit));
+        v.set(P::ChangeGroupMembership, Value::Switch(true));
+        let e = evaluate(&v, &ctx(Plan::Enterprise));
+        assert_eq!(e.values.level(P::Groups), Level::None);
+        assert_eq!(
+            e.reason(P::Groups),
+            Some(Reason::HiddenBy(P::FullOrganizationAccess))
+        );
+        assert!(!e.values.switch(P::ChangeGroupMembership));
+        assert_eq!(
+            e.reason(P::ChangeGroupMembership),
+            Some(Reason::Requires(P::Groups))
+        );
+    }
+
+    #[test]
+    fn mobile_workers_edit_implies_membership_changes() {
+        let mut v = RoleValues::default();
+        v.set(P::MobileWorkers, Value::Level(Level::Edit));
+        let e = evaluate(&v, &ctx(Plan::Community));
+        assert!(e.values.switch(P::ChangeGroupMembership));
+        assert_eq!(
+            e.reason(P::ChangeLocationWorkers),
+            Some(Reason::ImpliedBy(P::MobileWorkers))
+        );
+    }
+
+    #[test]
+    fn plan_gates_turn_features_off() {
+        let mut v = RoleValues::default();
+        v.set(P::ManageSharedExports, Value::Switch(true));
+        v.set(P::LandingPage, Value::LandingPage(LandingPage::Downloads));
+        let e = evaluate(&v, &ctx(Plan::Standard));
+        assert!(!e.values.switch(P::ManageSharedExports));
+        assert_eq!(e.values.landing_page(), LandingPage::Default);
+        assert_eq!(
+            e.reason(P::LandingPage),
+            Some(Reason::RequiresPlan(Plan::Pro))
+        );
+        assert_eq!(
+            evaluate(&v, &ctx(Plan::Pro)).reason(P::ManageSharedExports),
+            None
+        );
+    }
+
+    #[test]
+    fn downloads_need_a_reachable_report() {
+        let mut v = RoleValues::default();
+        v.set(P::DownloadAndEmailReports, Value::Switch(true));
+        let e = evaluate(&v, &ctx(Plan::Pro));
+        assert_eq!(
+            e.reason(P::DownloadAndEmailReports),
+            Some(Reason::Requires(P::Reports))
+        );
+        v.set(P::Reports, Value::Reports(Reports::All));
+        assert!(
+            evaluate(&v, &ctx(Plan::Pro))
+                .values
+                .switch(P::DownloadAndEmailReports)
+        );
+    }
+}

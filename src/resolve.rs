@@ -1,0 +1,916 @@
+//! Stage 2: AST → IR. Interns names into ids, builds each space's tables, and reports
+//! duplicates, undeclared names, unknown permissions and invalid values.
+//!
+//! Resolution keeps going after errors: an unresolved reference becomes `None` (or is dropped)
+//! so that later checks still run on everything that did resolve.
+
+use std::collections::HashMap;
+
+use crate::ast::{self, Ident, SpaceStmt};
+use crate::diagnostic::suggest::{did_you_mean, nearest, one_of};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::ir::*;
+use crate::model::builtin::{ADMIN, BUILTIN_ROLES, BuiltinRole, MOBILE_WORKER_DEFAULT};
+use crate::model::{Environment, Kind, Permission, Plan, RoleValues};
+use crate::source::Span;
+
+/// Pseudo-permission for the Enterprise Console's aggregated reports (queries only).
+pub const ENTERPRISE_REPORTS: &str = "enterprise_reports";
+
+/// Resolves every parsed file into one IR.
+pub fn resolve(files: &[ast::File]) -> (Ir, Vec<Diagnostic>) {
+    let mut r = Resolver {
+        diagnostics: Vec::new(),
+    };
+    let ir = r.run(files);
+    (ir, r.diagnostics)
+}
+
+struct Resolver {
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// Ids declared in one scope, for duplicate reports.
+#[derive(Default)]
+struct Scope {
+    seen: HashMap<String, Span>,
+}
+
+impl Scope {
+    /// Records `id`; returns false (after reporting) when it was already declared.
+    fn declare(&mut self, r: &mut Resolver, what: &str, id: &Ident) -> bool {
+        if let Some(first) = self.seen.get(&id.name) {
+            r.push(
+                Diagnostic::error(
+                    Code::Duplicate,
+                    format!("{what} `{}` is declared twice", id.name),
+                )
+                .with_label(id.span, "declared again here")
+                .with_label(*first, "first declared here")
+                .with_help(format!("rename one of them or remove the repeated {what}")),
+            );
+            return false;
+        }
+        self.seen.insert(id.name.clone(), id.span);
+        true
+    }
+}
+
+/// A singleton statement (`plan`, `server`, ...) given twice.
+fn repeated(what: &str, again: Span, first: Span, help: &str) -> Diagnostic {
+    Diagnostic::error(
+        Code::RepeatedStatement,
+        format!("`{what}` is given more than once"),
+    )
+    .with_label(again, "given again here")
+    .with_label(first, "first given here")
+    .with_help(help.to_owned())
+}
+
+/// An undeclared name, with the nearest declared spelling.
+pub fn unknown_name<'a>(
+    what: &str,
+    id: &Ident,
+    scope: &str,
+    candidates: impl IntoIterator<Item = &'a str> + Clone,
+) -> Diagnostic {
+    let suggestion = did_you_mean(&id.name, candidates.clone());
+    let help = if !suggestion.is_empty() {
+        suggestion
+    } else {
+        let mut names: Vec<&str> = candidates.into_iter().collect();
+        names.sort_unstable();
+        names.dedup();
+        match names.len() {
+            0 => format!("declare it first: no {what} is declared {scope}"),
+            n if n <= 8 => format!("{scope} declares {}", one_of(&names)),
+            n => format!("{scope} declares {n} of them, e.g. {}", one_of(&names[..5])),
+        }
+    };
+    Diagnostic::error(Code::UnknownName, format!("unknown {what} `{}`", id.name))
+        .with_label(id.span, format!("no {what} of this name {scope}"))
+        .with_help(help)
+}
+
+/// Everything a space declaration holds, gathered before members are resolved.
+struct PendingSpace<'a> {
+    members: Vec<&'a ast::MemberDecl>,
+    upstream: Option<&'a Ident>,
+    enterprise: Option<&'a Ident>,
+}
+
+impl Resolver {
+    fn push(&mut self, d: Diagnostic) {
+        self.diagnostics.push(d);
+    }
+
+    fn run(&mut self, files: &[ast::File]) -> Ir {
+        let mut ir = Ir::default();
+        let mut enterprise_scope = Scope::default();
+        let mut space_scope = Scope::default();
+        let mut test_scope: HashMap<String, Span> = HashMap::new();
+        let mut space_decls: Vec<&ast::SpaceDecl> = Vec::new();
+
+        for file in files {
+            for item in &file.items {
+                match item {
+                    ast::Item::Enterprise(e) => {
+                        if enterprise_scope.declare(self, "enterprise", &e.id) {
+                            let admins = self.enterprise_admins(e);
+                            ir.enterprises.push(Enterprise {
+                                id: e.id.name.clone(),
+                                name: e.name.as_ref().map(|n| n.value.clone()),
+                                span: e.span,
+                                id_span: e.id.span,
+                                admins,
+                            });
+                        }
+                    }
+                    ast::Item::Space(s) => {
+                        if space_scope.declare(self, "space", &s.id) {
+                            space_decls.push(s);
+                        }
+                    }
+                    ast::Item::Test(t) => {
+                        if let Some(first) = test_scope.get(&t.name.value) {
+                            self.push(
+                                Diagnostic::error(
+                                    Code::Duplicate,
+                                    format!("test `{}` is declared twice", t.name.value),
+                                )
+                                .with_label(t.name.span, "declared again here")
+                                .with_label(*first, "first declared here")
+                                .with_help(
+                                    "give each test its own name, so failures can be told apart",
+                                ),
+                            );
+                        } else {
+                            test_scope.insert(t.name.value.clone(), t.name.span);
+                        }
+                        ir.tests.push(t.clone());
+                    }
+                }
+            }
+        }
+        ir.enterprises.sort_by(|a, b| a.id.cmp(&b.id));
+        space_decls.sort_by(|a, b| a.id.name.cmp(&b.id.name));
+
+        // Pass 1: each space's own tables (roles included); members wait for every space's roles.
+        let mut pending = Vec::with_capacity(space_decls.len());
+        for decl in &space_decls {
+            let (space, p) = self.space(decl);
+            ir.spaces.push(space);
+            pending.push(p);
+        }
+        // Pass 2: cross-space references.
+        for (i, p) in pending.iter().enumerate() {
+            if let Some(id) = p.enterprise {
+                match ir.enterprises.iter().position(|e| e.id == id.name) {
+                    Some(e) => ir.spaces[i].enterprise = Some((EnterpriseId(e as u32), id.span)),
+                    None => self.push(unknown_name(
+                        "enterprise",
+                        id,
+                        "in this policy",
+                        ir.enterprises.iter().map(|e| e.id.as_str()),
+                    )),
+                }
+            }
+            if let Some(id) = p.upstream {
+                match ir.find_space(&id.name) {
+                    Some(up) => ir.spaces[i].upstream = Some((up, id.span)),
+                    None => self.push(unknown_name(
+                        "space",
+                        id,
+                        "in this policy",
+                        ir.spaces.iter().map(|s| s.id.as_str()),
+                    )),
+                }
+            }
+        }
+        // Pass 3: names that need the roles a space holds (its own and its upstream's).
+        for (i, p) in pending.iter().enumerate() {
+            let space = SpaceId(i as u32);
+            let members = {
+                let index = RoleIndex::new(&ir, space);
+                self.role_references(&ir, space, &index);
+                p.members
+                    .iter()
+                    .filter_map(|m| self.member(&ir, space, &index, m))
+                    .collect()
+            };
+            ir.spaces[i].members = members;
+        }
+        self.tests(&ir);
+        ir
+    }
+
+    fn enterprise_admins(&mut self, e: &ast::EnterpriseDecl) -> Vec<(String, Span)> {
+        let mut out: Vec<(String, Span)> = Vec::new();
+        for (i, (span, list)) in e.admins.iter().enumerate() {
+            if i > 0 {
+                self.push(repeated(
+                    "admins",
+                    *span,
+                    e.admins[0].0,
+                    "list every admin in one `admins [...]`",
+                ));
+                continue;
+            }
+            for admin in list {
+                if let Some((_, first)) = out.iter().find(|(a, _)| *a == admin.value) {
+                    self.push(
+                        Diagnostic::error(
+                            Code::Duplicate,
+                            format!("admin `{}` is listed twice", admin.value),
+                        )
+                        .with_label(admin.span, "listed again here")
+                        .with_label(*first, "first listed here")
+                        .with_help("remove the repeated entry"),
+                    );
+                } else {
+                    out.push((admin.value.clone(), admin.span));
+                }
+            }
+        }
+        out
+    }
+
+    fn space<'a>(&mut self, decl: &'a ast::SpaceDecl) -> (Space, PendingSpace<'a>) {
+        let mut space = Space {
+            id: decl.id.name.clone(),
+            name: decl.name.as_ref().map(|n| n.value.clone()),
+            span: decl.span,
+            id_span: decl.id.span,
+            enterprise: None,
+            plan: Plan::Community,
+            plan_span: None,
+            server: None,
+            upstream: None,
+            environment: None,
+            two_factor: None,
+            location_types_span: None,
+            locations_span: None,
+            location_types: Vec::new(),
+            locations: Vec::new(),
+            groups: Vec::new(),
+            reports: Vec::new(),
+            roles: Vec::new(),
+            members: Vec::new(),
+        };
+        let mut pending = PendingSpace {
+            members: Vec::new(),
+            upstream: None,
+            enterprise: None,
+        };
+        let mut singletons: HashMap<&'static str, Span> = HashMap::new();
+        let mut once = |r: &mut Resolver, what: &'static str, span: Span, help: &str| -> bool {
+            if let Some(first) = singletons.get(what) {
+                r.push(repeated(what, span, *first, help));
+                false
+            } else {
+                singletons.insert(what, span);
+                true
+            }
+        };
+        let mut groups = Scope::default();
+        let mut reports = Scope::default();
+        let mut location_types_decl = None;
+        let mut location_roots = None;
+
+        for stmt in &decl.stmts {
+            match stmt {
+                SpaceStmt::Enterprise { keyword, id } => {
+                    if once(
+                        self,
+                        "enterprise",
+                        *keyword,
+                        "a space belongs to at most one enterprise",
+                    ) {
+                        pending.enterprise = Some(id);
+                    }
+                }
+                SpaceStmt::Plan { keyword, value } => {
+                    if once(
+                        self,
+                        "plan",
+                        *keyword,
+                        "a space has one plan; keep one `plan` line",
+                    ) {
+                        match Plan::parse(&value.name) {
+                            Some(plan) => {
+                                space.plan = plan;
+                                space.plan_span = Some(value.span);
+                            }
+                            None => self.invalid_value("plan", value, &Plan::WORDS),
+                        }
+                    }
+                }
+                SpaceStmt::Server { keyword, value } => {
+                    if once(
+                        self,
+                        "server",
+                        *keyword,
+                        "a space lives on one server; keep one `server` line",
+                    ) {
+                        space.server = Some((value.name.clone(), value.span));
+                    }
+                }
+                SpaceStmt::Upstream { keyword, id } => {
+                    if once(
+                        self,
+                        "upstream",
+                        *keyword,
+                        "a space has at most one upstream: linked spaces are one level deep",
+                    ) {
+                        pending.upstream = Some(id);
+                    }
+                }
+                SpaceStmt::Environment { keyword, value } => {
+                    if once(self, "environment", *keyword, "keep one `environment` line") {
+                        match Environment::parse(&value.name) {
+                            Some(env) => space.environment = Some((env, value.span)),
+                            None => self.invalid_value("environment", value, &Environment::WORDS),
+                        }
+                    }
+                }
+                SpaceStmt::Security { keyword, settings } => {
+                    if once(
+                        self,
+                        "security",
+                        *keyword,
+                        "put every security setting in one `security { ... }`",
+                    ) {
+                        space.two_factor = self.security(settings);
+                    }
+                }
+                SpaceStmt::LocationTypes { keyword, types } => {
+                    if once(
+                        self,
+                        "location_types",
+                        *keyword,
+                        "declare every location type in one block",
+                    ) {
+                        space.location_types_span = Some(*keyword);
+                        location_types_decl = Some(types);
+                    }
+                }
+                SpaceStmt::Locations { keyword, roots } => {
+                    if once(
+                        self,
+                        "locations",
+                        *keyword,
+                        "declare the whole location tree in one block",
+                    ) {
+                        space.locations_span = Some(*keyword);
+                        location_roots = Some(roots);
+                    }
+                }
+                SpaceStmt::Group { id, name } => {
+                    if groups.declare(self, "group", id) {
+                        space.groups.push(Named {
+                            id: id.name.clone(),
+                            name: name.as_ref().map(|n| n.value.clone()),
+                            span: id.span,
+                        });
+                    }
+                }
+                SpaceStmt::Report { id, name } => {
+                    if reports.declare(self, "report", id) {
+                        space.reports.push(Named {
+                            id: id.name.clone(),
+                            name: name.as_ref().map(|n| n.value.clone()),
+                            span: id.span,
+                        });
+                    }
+                }
+                SpaceStmt::Role(_) => {}
+                SpaceStmt::Member(m) => pending.members.push(m),
+            }
+        }
+        if let Some(types) = location_types_decl {
+            space.location_types = self.location_types(types);
+        }
+        if let Some(roots) = location_roots {
+            space.locations = self.locations(&space.location_types, roots);
+        }
+        space.roles = self.roles(decl);
+        (space, pending)
+    }
+
+    fn invalid_value(&mut self, what: &str, value: &Ident, valid: &[&str]) {
+        let suggestion = nearest(&value.name, valid.iter().copied());
+        let help = match suggestion {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("`{what}` is one of {}", one_of(valid)),
+        };
+        self.push(
+            Diagnostic::error(
+                Code::InvalidValue,
+                format!("`{}` is not a valid {what}", value.name),
+            )
+            .with_label(value.span, format!("expected {}", one_of(valid)))
+            .with_help(help),
+        );
+    }
+
+    fn security(&mut self, settings: &[ast::Setting]) -> Option<(bool, Span)> {
+        let mut keys = Scope::default();
+        let mut two_factor = None;
+        for s in settings {
+            if !keys.declare(self, "security setting", &s.key) {
+                continue;
+            }
+            if s.key.name != "two_factor" {
+                let help = match nearest(&s.key.name, ["two_factor"]) {
+                    Some(k) => format!("did you mean `{k}`?"),
+                    None => "the security settings are: `two_factor`".to_owned(),
+                };
+                self.push(
+                    Diagnostic::error(
+                        Code::UnknownPermission,
+                        format!("unknown security setting `{}`", s.key.name),
+                    )
+                    .with_label(s.key.span, "not a security setting")
+                    .with_help(help),
+                );
+                continue;
+            }
+            match &s.value {
+                ast::Value::Word(w) if w.name == "required" => two_factor = Some((true, s.span)),
+                ast::Value::Word(w) if w.name == "optional" => two_factor = Some((false, s.span)),
+                ast::Value::Word(w) => {
+                    self.invalid_value("`two_factor` value", w, &["required", "optional"])
+                }
+                ast::Value::List { span, .. } => self.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        "`two_factor` takes `required` or `optional`, not a list",
+                    )
+                    .with_label(*span, "a list")
+                    .with_help("write `two_factor = required` or `two_factor = optional`"),
+                ),
+            }
+        }
+        two_factor
+    }
+
+    fn location_types(&mut self, decls: &[ast::LocationTypeDecl]) -> Vec<LocationType> {
+        let mut scope = Scope::default();
+        let mut kept: Vec<&ast::LocationTypeDecl> = Vec::new();
+        for d in decls {
+            if scope.declare(self, "location type", &d.id) {
+                kept.push(d);
+            }
+        }
+        let names: Vec<&str> = kept.iter().map(|d| d.id.name.as_str()).collect();
+        kept.iter()
+            .map(|d| {
+                let parent =
+                    d.parent
+                        .as_ref()
+                        .and_then(|p| match names.iter().position(|n| *n == p.name) {
+                            Some(i) => Some((LocTypeId(i as u32), p.span)),
+                            None => {
+                                self.push(unknown_name(
+                                    "location type",
+                                    p,
+                                    "in this space",
+                                    names.iter().copied(),
+                                ));
+                                None
+                            }
+                        });
+                LocationType {
+                    id: d.id.name.clone(),
+                    span: d.id.span,
+                    parent,
+                }
+            })
+            .collect()
+    }
+
+    fn locations(&mut self, types: &[LocationType], roots: &[ast::LocationDecl]) -> Vec<Location> {
+        let mut scope = Scope::default();
+        let mut out: Vec<Location> = Vec::new();
+        // Iterative preorder walk: (declaration, parent, index of the parent's entry).
+        let mut stack: Vec<(&ast::LocationDecl, Option<LocId>)> =
+            roots.iter().rev().map(|r| (r, None)).collect();
+        let mut open: Vec<usize> = Vec::new(); // entries whose subtree is still being emitted
+        while let Some((decl, parent)) = stack.pop() {
+            // Close every open subtree that is not an ancestor of this location.
+            while let Some(&top) = open.last() {
+                if Some(LocId(top as u32)) == parent {
+                    break;
+                }
+                out[top].subtree_end = out.len() as u32;
+                open.pop();
+            }
+            if !scope.declare(self, "location", &decl.id) {
+                continue;
+            }
+            let ty = types
+                .iter()
+                .position(|t| t.id == decl.ty.name)
+                .map(|i| LocTypeId(i as u32));
+            if ty.is_none() {
+                self.push(unknown_name(
+                    "location type",
+                    &decl.ty,
+                    "in this space",
+                    types.iter().map(|t| t.id.as_str()),
+                ));
+            }
+            let id = LocId(out.len() as u32);
+            out.push(Location {
+                id: decl.id.name.clone(),
+                name: decl.name.as_ref().map(|n| n.value.clone()),
+                span: decl.id.span,
+                ty,
+                ty_span: decl.ty.span,
+                parent,
+                subtree_end: 0,
+            });
+            open.push(id.index());
+            stack.extend(decl.children.iter().rev().map(|c| (c, Some(id))));
+        }
+        let end = out.len() as u32;
+        for top in open {
+            out[top].subtree_end = end;
+        }
+        out
+    }
+
+    fn roles(&mut self, decl: &ast::SpaceDecl) -> Vec<Role> {
+        let declared: Vec<&ast::RoleDecl> = decl
+            .stmts
+            .iter()
+            .filter_map(|s| {
+                if let SpaceStmt::Role(r) = s {
+                    Some(r)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        let mut roles: Vec<Role> = BUILTIN_ROLES
+            .iter()
+            .filter(|b| b.id == ADMIN || !declared.iter().any(|d| d.id.name == b.id))
+            .map(|b| Role {
+                id: b.id.to_owned(),
+                name: b.name.to_owned(),
+                origin: RoleOrigin::Builtin,
+                span: None,
+                id_span: None,
+                declared: b.values(),
+                explicit: vec![None; Permission::ALL.len()],
+                list_items: Vec::new(),
+            })
+            .collect();
+        let mut scope = Scope::default();
+        for d in declared {
+            if d.id.name == ADMIN {
+                self.push(
+                    Diagnostic::error(Code::AdminRedefined, "the `admin` role cannot be redefined")
+                        .with_label(d.id.span, "`admin` is built in")
+                        .with_help("`admin` always holds every permission; declare a custom role with another id"),
+                );
+                continue;
+            }
+            if !scope.declare(self, "role", &d.id) {
+                continue;
+            }
+            let (declared, explicit, list_items) = self.role_values(d);
+            let builtin = BuiltinRole::find(&d.id.name);
+            roles.push(Role {
+                id: d.id.name.clone(),
+                name: d
+                    .name
+                    .as_ref()
+                    .map(|n| n.value.clone())
+                    .or_else(|| builtin.map(|b| b.name.to_owned()))
+                    .unwrap_or_else(|| d.id.name.clone()),
+                origin: RoleOrigin::Declared {
+                    redefines_builtin: builtin.is_some(),
+                },
+                span: Some(d.span),
+                id_span: Some(d.id.span),
+                declared,
+                explicit,
+                list_items,
+            });
+        }
+        roles
+    }
+
+    /// Parses a role's settings over the custom defaults.
+    fn role_values(
+        &mut self,
+        d: &ast::RoleDecl,
+    ) -> (RoleValues, Vec<Option<Span>>, Vec<(Permission, Ident)>) {
+        let mut values = RoleValues::default();
+        let mut list_items = Vec::new();
+        let mut explicit = vec![None; Permission::ALL.len()];
+        let mut keys = Scope::default();
+        for s in &d.settings {
+            let Some(permission) = Permission::from_key(&s.key.name) else {
+                let help = match nearest(&s.key.name, Permission::keys()) {
+                    Some(k) => format!("did you mean `{k}`?"),
+                    None => "see the permission table in docs/language.md".to_owned(),
+                };
+                self.push(
+                    Diagnostic::error(
+                        Code::UnknownPermission,
+                        format!("unknown permission `{}`", s.key.name),
+                    )
+                    .with_label(s.key.span, "not a permission")
+                    .with_help(help),
+                );
+                continue;
+            };
+            if !keys.declare(self, "permission", &s.key) {
+                continue;
+            }
+            let parsed = match &s.value {
+                ast::Value::Word(w) => permission
+                    .parse_word(&w.name)
+                    .map_err(|e| (e, w.span, Some(&w.name))),
+                ast::Value::List { items, span } => {
+                    let names: Vec<&str> = items.iter().map(|i| i.name.as_str()).collect();
+                    permission.parse_list(&names).map_err(|e| (e, *span, None))
+                }
+            };
+            match parsed {
+                Ok(v) => {
+                    if let ast::Value::List { items, .. } = &s.value {
+                        list_items.extend(items.iter().map(|i| (permission, i.clone())));
+                    }
+                    values.set(permission, v);
+                    explicit[permission as usize] = Some(s.span);
+                }
+                Err((e, span, word)) => {
+                    let help = match word.and_then(|w| nearest(w, e.expected.iter().copied())) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => format!(
+                            "`{}` takes {}",
+                            permission.key(),
+                            permission.kind().describe_values()
+                        ),
+                    };
+                    let label = if permission.kind() == Kind::RoleList {
+                        "expected a list of role ids".to_owned()
+                    } else {
+                        format!("expected {}", permission.kind().describe_values())
+                    };
+                    self.push(
+                        Diagnostic::error(Code::InvalidValue, e.message)
+                            .with_label(span, label)
+                            .with_help(help),
+                    );
+                }
+            }
+        }
+        (values, explicit, list_items)
+    }
+
+    /// Report lists and `assignable_by` lists of the space's own declared roles.
+    fn role_references(&mut self, ir: &Ir, space: SpaceId, index: &RoleIndex) {
+        let s = ir.space(space);
+        let mut problems = Vec::new();
+        for role in s.roles.iter().filter(|r| r.is_declared()) {
+            for (permission, ident) in &role.list_items {
+                match permission {
+                    Permission::Reports if s.find_report(&ident.name).is_none() => {
+                        problems.push(unknown_name(
+                            "report",
+                            ident,
+                            "in this space",
+                            s.reports.iter().map(|r| r.id.as_str()),
+                        ));
+                    }
+                    Permission::AssignableBy if !index.names.contains_key(ident.name.as_str()) => {
+                        problems.push(unknown_name(
+                            "role",
+                            ident,
+                            "in this space",
+                            index.names.keys().copied(),
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        self.diagnostics.extend(problems);
+    }
+
+    fn member(
+        &mut self,
+        ir: &Ir,
+        space: SpaceId,
+        index: &RoleIndex,
+        m: &ast::MemberDecl,
+    ) -> Option<Member> {
+        let s = ir.space(space);
+        let mut role = None;
+        let mut role_span = None;
+        for (i, r) in m.role.iter().enumerate() {
+            if i > 0 {
+                self.push(repeated(
+                    "role",
+                    r.span,
+                    m.role[0].span,
+                    "a member holds one role in a space",
+                ));
+                continue;
+            }
+            role_span = Some(r.span);
+            match index.names.get(r.name.as_str()) {
+                Some(rr) => role = Some(*rr),
+                None => self.push(unknown_name(
+                    "role",
+                    r,
+                    "in this space",
+                    index.names.keys().copied(),
+                )),
+            }
+        }
+        if m.role.is_empty() {
+            match m.kind {
+                ast::MemberKind::MobileWorker => role = index.names.get(MOBILE_WORKER_DEFAULT).copied(),
+                ast::MemberKind::WebUser => self.push(
+                    Diagnostic::error(Code::UnknownName, format!("web user `{}` has no role", m.name.value))
+                        .with_label(m.name.span, "no `role` given")
+                        .with_help("give the member a role: `{ role read-only }`; only mobile workers get a default role"),
+                ),
+            }
+        }
+        let mut locations = Vec::new();
+        for (i, (span, list)) in m.locations.iter().enumerate() {
+            if i > 0 {
+                self.push(repeated(
+                    "locations",
+                    *span,
+                    m.locations[0].0,
+                    "list every location in one `locations [...]`",
+                ));
+                continue;
+            }
+            for l in list {
+                match s.find_location(&l.name) {
+                    Some(id) if !locations.iter().any(|(x, _)| *x == id) => {
+                        locations.push((id, l.span))
+                    }
+                    Some(_) => {}
+                    None => self.push(unknown_name(
+                        "location",
+                        l,
+                        "in this space",
+                        s.locations.iter().map(|l| l.id.as_str()),
+                    )),
+                }
+            }
+        }
+        let mut groups = Vec::new();
+        for (i, (span, list)) in m.groups.iter().enumerate() {
+            if i > 0 {
+                self.push(repeated(
+                    "groups",
+                    *span,
+                    m.groups[0].0,
+                    "list every group in one `groups [...]`",
+                ));
+                continue;
+            }
+            for g in list {
+                match s.groups.iter().position(|x| x.id == g.name) {
+                    Some(i) => groups.push(GroupId(i as u32)),
+                    None => self.push(unknown_name(
+                        "group",
+                        g,
+                        "in this space",
+                        s.groups.iter().map(|g| g.id.as_str()),
+                    )),
+                }
+            }
+        }
+        Some(Member {
+            kind: m.kind,
+            name: m.name.value.clone(),
+            span: m.span,
+            name_span: m.name.span,
+            role,
+            role_span,
+            locations,
+            groups,
+        })
+    }
+
+    /// Duplicate members, across web users and mobile workers of one space (both are named by a
+    /// string in queries, so they share one namespace).
+    fn tests(&mut self, ir: &Ir) {
+        for space in &ir.spaces {
+            let mut seen: HashMap<&str, Span> = HashMap::new();
+            for m in &space.members {
+                if let Some(first) = seen.get(m.name.as_str()) {
+                    self.push(
+                        Diagnostic::error(
+                            Code::Duplicate,
+                            format!("member `{}` is declared twice in `{}`", m.name, space.id),
+                        )
+                        .with_label(m.name_span, "declared again here")
+                        .with_label(*first, "first declared here")
+                        .with_help(
+                            "a person holds one role in a space: merge the two declarations",
+                        ),
+                    );
+                } else {
+                    seen.insert(&m.name, m.name_span);
+                }
+            }
+        }
+        for test in &ir.tests {
+            for a in &test.assertions {
+                self.query(ir, &a.query);
+            }
+        }
+    }
+
+    /// Checks that a query's names exist: space, permission, level, location, report.
+    pub(crate) fn query(&mut self, ir: &Ir, q: &ast::Query) {
+        let (question, space) = match q {
+            ast::Query::Can { question, .. }
+            | ast::Query::Who { question }
+            | ast::Query::Why { question, .. } => (Some(question), &question.space),
+            ast::Query::What { space, .. } => (None, space),
+        };
+        let Some(space_id) = ir.find_space(&space.name) else {
+            self.push(unknown_name(
+                "space",
+                space,
+                "in this policy",
+                ir.spaces.iter().map(|s| s.id.as_str()),
+            ));
+            return;
+        };
+        let Some(question) = question else { return };
+        let s = ir.space(space_id);
+        let levels = ["view", "edit", "use"];
+        if !levels.contains(&question.level.name.as_str()) {
+            self.invalid_value("level", &question.level, &levels);
+        }
+        match &question.permission {
+            ast::PermissionRef::Key(k) => {
+                if Permission::from_key(&k.name).is_none() && k.name != ENTERPRISE_REPORTS {
+                    let candidates = Permission::keys().chain([ENTERPRISE_REPORTS]);
+                    let help = match nearest(&k.name, candidates) {
+                        Some(c) => format!("did you mean `{c}`?"),
+                        None => "see the permission table in docs/language.md".to_owned(),
+                    };
+                    self.push(
+                        Diagnostic::error(
+                            Code::UnknownPermission,
+                            format!("unknown permission `{}`", k.name),
+                        )
+                        .with_label(k.span, "not a permission")
+                        .with_help(help),
+                    );
+                }
+            }
+            ast::PermissionRef::Report { id, .. } => {
+                if s.find_report(&id.name).is_none() {
+                    self.push(unknown_name(
+                        "report",
+                        id,
+                        &format!("in `{}`", s.id),
+                        s.reports.iter().map(|r| r.id.as_str()),
+                    ));
+                }
+            }
+        }
+        if let Some(at) = &question.at
+            && s.find_location(&at.name).is_none()
+        {
+            self.push(unknown_name(
+                "location",
+                at,
+                &format!("in `{}`", s.id),
+                s.locations.iter().map(|l| l.id.as_str()),
+            ));
+        }
+    }
+}
+
+/// Role names visible in a space, built once per space (members are many, roles few).
+pub(crate) struct RoleIndex<'a> {
+    names: HashMap<&'a str, RoleRef>,
+}
+
+impl<'a> RoleIndex<'a> {
+    fn new(ir: &'a Ir, space: SpaceId) -> RoleIndex<'a> {
+        let names = ir
+            .roles_of(space)
+            .into_iter()
+            .map(|r| (ir.role(r).id.as_str(), r))
+            .collect();
+        RoleIndex { names }
+    }
+}

@@ -1,0 +1,155 @@
+//! The compiled snapshot (SPEC §5): what `build` writes and queries load.
+//!
+//! Deterministic by construction: every collection is a sorted `Vec` or a `BTreeMap`, and the
+//! snapshot carries a digest of its own contents so a hand-edited file is detected on load.
+//! Serde derives live here and on nothing else but config.
+
+pub mod format;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever the snapshot's shape or meaning changes.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub format_version: u32,
+    pub compiler_version: String,
+    /// `sha256:` of every source file (relative path and contents), in path order.
+    pub source_digest: String,
+    /// `sha256:` of this snapshot's canonical JSON with this field empty.
+    pub content_digest: String,
+    pub enterprises: Vec<EnterpriseEntry>,
+    pub spaces: Vec<SpaceEntry>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnterpriseEntry {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub name: Option<String>,
+    pub admins: Vec<String>,
+    /// Ids of the spaces that declare `enterprise ID`.
+    pub spaces: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpaceEntry {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub enterprise: Option<String>,
+    pub plan: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub server: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub upstream: Option<String>,
+    /// Spaces whose `upstream` is this one, sorted.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub downstream: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub environment: Option<String>,
+    /// `required` or `optional`; absent when the policy does not say.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub two_factor: Option<String>,
+    pub location_types: Vec<LocationTypeEntry>,
+    /// In preorder; `enter` is the preorder number and `exit` one past the last descendant's,
+    /// so A is at or below B when `B.enter <= A.enter < B.exit`.
+    pub locations: Vec<LocationEntry>,
+    pub groups: Vec<NamedEntry>,
+    pub reports: Vec<NamedEntry>,
+    pub roles: Vec<RoleEntry>,
+    pub members: Vec<MemberEntry>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocationTypeEntry {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub parent: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocationEntry {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    pub ty: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub parent: Option<String>,
+    pub enter: u32,
+    pub exit: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedEntry {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub name: Option<String>,
+}
+
+/// A permission value: a word (`edit`, `on`, `all`) or a list of ids.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PermissionValue {
+    Word(String),
+    List(Vec<String>),
+}
+
+/// Why an effective value differs from the declared one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReasonEntry {
+    /// The value as written (or as the built-in role defines it).
+    pub declared: PermissionValue,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub implied_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub hidden_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub requires_plan: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub requires: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleEntry {
+    pub id: String,
+    pub name: String,
+    /// `builtin`, `custom` or `redefined` (a built-in role the policy redefines).
+    pub origin: String,
+    /// The upstream space this read-only role is received from.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub from_upstream: Option<String>,
+    /// Effective values, every permission of the catalogue.
+    pub permissions: BTreeMap<String, PermissionValue>,
+    /// For each effective value that differs from the declared one: the declared value and why.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub reasons: BTreeMap<String, ReasonEntry>,
+}
+
+/// `"all"` or the assigned location ids.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ScopeEntry {
+    All(String),
+    Locations(Vec<String>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberEntry {
+    pub name: String,
+    /// `web_user` or `mobile_worker`.
+    pub kind: String,
+    pub role: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub role_from_upstream: Option<String>,
+    pub scope: ScopeEntry,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub groups: Vec<String>,
+    /// The effective landing page (`default` resolved by member kind).
+    pub landing_page: String,
+}

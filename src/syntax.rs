@@ -1,0 +1,92 @@
+//! Stage 1: text → AST.
+//!
+//! [`parse`] parses one file; [`parse_query`] parses a query (the `assert` grammar without
+//! `assert`). Both return what they could build plus diagnostics; pest types stay in this module.
+
+mod errors;
+mod lower;
+mod pest;
+
+use crate::ast;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::source::{SourceId, Span};
+
+/// Deepest nesting of `{`/`[` accepted. Real policies nest about eight deep (space, locations,
+/// four or five location levels); the limit keeps every recursive walk's stack use bounded.
+pub const MAX_NESTING: usize = 100;
+
+/// Parses one file. On a syntax error the file contributes no items and one diagnostic.
+pub fn parse(source: SourceId, text: &str) -> (ast::File, Vec<Diagnostic>) {
+    if let Some(diagnostic) = check_nesting(source, text) {
+        return (
+            ast::File {
+                source: Some(source),
+                items: Vec::new(),
+            },
+            vec![diagnostic],
+        );
+    }
+    match <pest::CharterParser as ::pest::Parser<pest::Rule>>::parse(pest::Rule::file, text) {
+        Ok(pairs) => lower::file(source, pairs),
+        Err(error) => (
+            ast::File {
+                source: Some(source),
+                items: Vec::new(),
+            },
+            vec![errors::from_pest(source, text, &error)],
+        ),
+    }
+}
+
+/// Parses a query such as `"u" can view data at lko in acme-prod`.
+pub fn parse_query(source: SourceId, text: &str) -> Result<ast::Query, Vec<Diagnostic>> {
+    if let Some(diagnostic) = check_nesting(source, text) {
+        return Err(vec![diagnostic]);
+    }
+    match <pest::CharterParser as ::pest::Parser<pest::Rule>>::parse(pest::Rule::query, text) {
+        Ok(pairs) => lower::query(source, pairs),
+        Err(error) => Err(vec![errors::from_pest(source, text, &error)]),
+    }
+}
+
+/// Finds the first bracket nested deeper than [`MAX_NESTING`], skipping strings and comments.
+/// Runs before pest so that pathological input gets a clear message, not a stack overflow.
+fn check_nesting(source: SourceId, text: &str) -> Option<Diagnostic> {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(
+                        Diagnostic::error(
+                            Code::NestingTooDeep,
+                            format!("nesting too deep: more than {MAX_NESTING} levels of blocks"),
+                        )
+                        .with_label(Span::new(source, i, i + 1), "this block is too deep")
+                        .with_help(format!(
+                            "flatten the structure: no policy needs more than {MAX_NESTING} nested blocks"
+                        )),
+                    );
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}

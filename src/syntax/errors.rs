@@ -1,0 +1,218 @@
+//! pest errors → `E0001` diagnostics in the language's words.
+//!
+//! pest reports the outermost named rule that failed at the furthest position; each such rule
+//! has a user-facing description here. Rule names never reach the user.
+
+use super::pest::Rule;
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::model::Permission;
+use crate::source::{SourceId, Span};
+
+/// What a user would call the thing a rule matches.
+fn describe(rule: Rule) -> &'static str {
+    match rule {
+        Rule::ident => "an identifier",
+        Rule::string | Rule::string_body => "a string in double quotes",
+        Rule::ident_list => "a list of ids in `[...]`",
+        Rule::string_list => "a list of strings in `[...]`",
+        Rule::close => "`}`",
+        Rule::open => "`{`",
+        Rule::eq_eq => "`==`",
+        Rule::eq => "`=`",
+        Rule::top_item => "a declaration (`enterprise`, `space` or `test`)",
+        Rule::enterprise_stmt => "an enterprise statement (`admins`)",
+        Rule::space_stmt => {
+            "a space statement (`enterprise`, `plan`, `server`, `upstream`, `environment`, \
+             `security`, `location_types`, `locations`, `group`, `report`, `role`, `web_user` \
+             or `mobile_worker`)"
+        }
+        Rule::member_stmt | Rule::member_block => {
+            "a member statement (`role`, `locations [...]` or `groups [...]`)"
+        }
+        Rule::setting => "a setting `key = value`",
+        Rule::value => "a value",
+        Rule::location_type_decl => "a location type (`state in country`)",
+        Rule::location_decl => "a location (`type id \"Name\"`)",
+        Rule::assertion => "an assertion (`assert ...`)",
+        Rule::level => "a level (`view`, `edit` or `use`)",
+        Rule::permission | Rule::report_permission => "a permission",
+        Rule::at_clause => "`at LOCATION`",
+        Rule::can_word => "`can` or `cannot`",
+        Rule::can_query | Rule::who_assertion => "a question (`\"member\" can ...`, `who can ...`)",
+        Rule::who_query => "`who can ...`",
+        Rule::what_query => "`what can ...`",
+        Rule::why_query => "`why ...`",
+        Rule::kw_in => "`in SPACE`",
+        Rule::kw_at => "`at`",
+        Rule::kw_can => "`can`",
+        Rule::kw_cannot => "`cannot`",
+        Rule::kw_do => "`do`",
+        Rule::kw_assert => "`assert`",
+        Rule::EOI => "end of input",
+        Rule::kw_enterprise => "`enterprise`",
+        Rule::kw_space => "`space`",
+        Rule::kw_test => "`test`",
+        Rule::kw_admins => "`admins`",
+        Rule::kw_plan => "`plan`",
+        Rule::kw_server => "`server`",
+        Rule::kw_upstream => "`upstream`",
+        Rule::kw_environment => "`environment`",
+        Rule::kw_security => "`security`",
+        Rule::kw_location_types => "`location_types`",
+        Rule::kw_locations => "`locations`",
+        Rule::kw_group => "`group`",
+        Rule::kw_groups => "`groups`",
+        Rule::kw_report => "`report`",
+        Rule::kw_role => "`role`",
+        Rule::kw_web_user => "`web_user`",
+        Rule::kw_mobile_worker => "`mobile_worker`",
+        Rule::kw_who => "`who`",
+        Rule::kw_what => "`what`",
+        Rule::kw_why => "`why`",
+        _ => "a statement",
+    }
+}
+
+/// Converts a pest error into an `E0001` diagnostic with the span of the offending token.
+pub(super) fn from_pest(
+    source: SourceId,
+    text: &str,
+    error: &pest::error::Error<Rule>,
+) -> Diagnostic {
+    let pos = match error.location {
+        pest::error::InputLocation::Pos(p) => p,
+        pest::error::InputLocation::Span((s, _)) => s,
+    };
+    let positives: Vec<Rule> = match &error.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => positives.clone(),
+        pest::error::ErrorVariant::CustomError { message } => {
+            // pest's own limits (call or stack limit): still a syntax error at a position.
+            return Diagnostic::error(Code::SyntaxError, message.to_lowercase())
+                .with_label(Span::new(source, pos, pos), "here")
+                .with_help("simplify this part of the file");
+        }
+    };
+    let (end, found) = offending_token(text, pos);
+    let span = Span::new(source, pos, end);
+
+    let mut expected: Vec<String> = Vec::new();
+    let mut help = None;
+    for rule in &positives {
+        let text_for = if *rule == Rule::value {
+            value_description(text, pos)
+        } else {
+            None
+        };
+        let description = text_for.unwrap_or_else(|| describe(*rule).to_owned());
+        if !expected.contains(&description) {
+            expected.push(description);
+        }
+    }
+    if expected.is_empty() {
+        expected.push("a statement".to_owned());
+    }
+    // `}` is always possible at the end of a block; name what the block holds first.
+    expected.sort_by_key(|e| e == "`}`");
+    let expected_text = match expected.len() {
+        1 => expected[0].clone(),
+        n => format!("{} or {}", expected[..n - 1].join(", "), expected[n - 1]),
+    };
+
+    let starts_upper = found.chars().nth(1).is_some_and(|c| c.is_ascii_uppercase());
+    if starts_upper
+        && positives
+            .iter()
+            .any(|r| matches!(r, Rule::ident | Rule::space_stmt | Rule::location_decl))
+    {
+        let token = found.trim_matches('`');
+        help = Some(format!(
+            "identifiers are lowercase slugs (`[a-z][a-z0-9_-]*`): write `{}`",
+            slugify(token)
+        ));
+    } else if found == "`\"`" && positives.contains(&Rule::ident) {
+        help = Some("ids are written without quotes; strings are for names and emails".to_owned());
+    }
+    let word = found.trim_matches('`');
+    let help =
+        help.or_else(|| misplaced_keyword(word))
+            .unwrap_or_else(|| match positives.as_slice() {
+                [Rule::close] | [] => {
+                    "check for a missing separator or a misplaced brace".to_owned()
+                }
+                [Rule::eq] => "settings are written `key = value`".to_owned(),
+                _ => format!("write {} here", expected[0]),
+            });
+
+    Diagnostic::error(
+        Code::SyntaxError,
+        format!("expected {expected_text}, found {found}"),
+    )
+    .with_label(span, format!("expected {}", expected[0]))
+    .with_help(help)
+}
+
+/// For `key = <error>`: the values that key takes, in the language's words.
+fn value_description(text: &str, pos: usize) -> Option<String> {
+    let line_start = text[..pos].rfind('\n').map_or(0, |i| i + 1);
+    let before = text[line_start..pos].trim_end();
+    let key = before.strip_suffix('=')?.trim();
+    let key = key
+        .rsplit(|c: char| c == '{' || c == ';' || c == ',' || c.is_whitespace())
+        .next()?;
+    if key == "two_factor" {
+        return Some("a value for `two_factor`: `required` or `optional`".to_owned());
+    }
+    let permission = Permission::from_key(key)?;
+    Some(format!(
+        "a permission value for `{key}`: {}",
+        permission.kind().describe_values()
+    ))
+}
+
+/// The end offset and a description of the token at `pos`.
+fn offending_token(text: &str, pos: usize) -> (usize, String) {
+    let rest = &text[pos.min(text.len())..];
+    let Some(c) = rest.chars().next() else {
+        return (pos, "end of file".to_owned());
+    };
+    if c == '\n' || c == '\r' {
+        return (pos, "end of line".to_owned());
+    }
+    let word_len: usize = rest
+        .char_indices()
+        .take_while(|(_, ch)| ch.is_alphanumeric() || *ch == '_' || *ch == '-')
+        .map(|(_, ch)| ch.len_utf8())
+        .sum();
+    let len = if word_len > 0 { word_len } else { c.len_utf8() };
+    let token: String = rest[..len].chars().take(40).collect();
+    (pos + len, format!("`{token}`"))
+}
+
+fn slugify(token: &str) -> String {
+    token
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// For a statement keyword found where it does not belong: where it does.
+fn misplaced_keyword(word: &str) -> Option<String> {
+    let home = match word {
+        "enterprise" | "space" | "test" => "the top level (or, for `enterprise ID`, a space)",
+        "admins" => "an `enterprise` block",
+        "plan" | "server" | "upstream" | "environment" | "security" | "location_types"
+        | "group" | "report" | "web_user" | "mobile_worker" => "a `space` block",
+        "assert" => "a `test` block",
+        _ => return None,
+    };
+    Some(format!(
+        "`{word}` belongs in {home}; check that the block before it is closed with `}}`"
+    ))
+}

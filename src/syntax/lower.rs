@@ -1,0 +1,567 @@
+//! pest pairs → AST. The only file that touches `Pair` and `Rule`.
+
+use pest::iterators::{Pair, Pairs};
+
+use super::pest::Rule;
+use crate::ast::*;
+use crate::diagnostic::suggest::{nearest, one_of};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::model::Permission;
+use crate::source::{SourceId, Span};
+
+struct Lower {
+    source: SourceId,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// Where an unknown statement was found, for its message and suggestions.
+#[derive(Clone, Copy)]
+enum Context {
+    TopLevel,
+    Enterprise,
+    Space,
+    Member,
+}
+
+impl Context {
+    fn describe(self) -> &'static str {
+        match self {
+            Context::TopLevel => "at the top level",
+            Context::Enterprise => "in an enterprise",
+            Context::Space => "in a space",
+            Context::Member => "in a member block",
+        }
+    }
+
+    fn keywords(self) -> &'static [&'static str] {
+        match self {
+            Context::TopLevel => &["enterprise", "space", "test"],
+            Context::Enterprise => &["admins"],
+            Context::Space => &[
+                "enterprise",
+                "plan",
+                "server",
+                "upstream",
+                "environment",
+                "security",
+                "location_types",
+                "locations",
+                "group",
+                "report",
+                "role",
+                "web_user",
+                "mobile_worker",
+            ],
+            Context::Member => &["role", "locations", "groups"],
+        }
+    }
+}
+
+pub(super) fn file(source: SourceId, mut pairs: Pairs<'_, Rule>) -> (File, Vec<Diagnostic>) {
+    let mut cx = Lower {
+        source,
+        diagnostics: Vec::new(),
+    };
+    let mut items = Vec::new();
+    // INVARIANT: a successful parse of `file` yields exactly one `file` pair.
+    let file = pairs.next().expect("file pair");
+    for pair in file.into_inner() {
+        if pair.as_rule() != Rule::top_item {
+            continue;
+        }
+        let inner = first(pair);
+        match inner.as_rule() {
+            Rule::enterprise_decl => items.push(Item::Enterprise(cx.enterprise(inner))),
+            Rule::space_decl => items.push(Item::Space(cx.space(inner))),
+            Rule::test_decl => items.push(Item::Test(cx.test(inner))),
+            Rule::unknown_stmt => cx.unknown(inner, Context::TopLevel),
+            _ => {}
+        }
+    }
+    (
+        File {
+            source: Some(source),
+            items,
+        },
+        cx.diagnostics,
+    )
+}
+
+pub(super) fn query(
+    source: SourceId,
+    mut pairs: Pairs<'_, Rule>,
+) -> Result<Query, Vec<Diagnostic>> {
+    let mut cx = Lower {
+        source,
+        diagnostics: Vec::new(),
+    };
+    // INVARIANT: a successful parse of `query` yields one `query` pair holding one question.
+    let query = pairs.next().expect("query pair");
+    let inner = first(query);
+    let q = cx.query(inner);
+    if cx.diagnostics.is_empty() {
+        Ok(q)
+    } else {
+        Err(cx.diagnostics)
+    }
+}
+
+/// The first inner pair; grammar rules guarantee it exists where this is called.
+fn first(pair: Pair<'_, Rule>) -> Pair<'_, Rule> {
+    // INVARIANT: only called on rules whose grammar has a mandatory first child.
+    pair.into_inner().next().expect("rule has a first child")
+}
+
+impl Lower {
+    fn span(&self, pair: &Pair<'_, Rule>) -> Span {
+        let s = pair.as_span();
+        Span::new(self.source, s.start(), s.end())
+    }
+
+    fn ident(&self, pair: Pair<'_, Rule>) -> Ident {
+        Ident {
+            name: pair.as_str().to_owned(),
+            span: self.span(&pair),
+        }
+    }
+
+    fn string(&mut self, pair: Pair<'_, Rule>) -> Str {
+        let span = self.span(&pair);
+        let body = pair.as_str();
+        let body = &body[1..body.len() - 1];
+        let mut value = String::with_capacity(body.len());
+        let mut chars = body.char_indices();
+        while let Some((i, c)) = chars.next() {
+            if c != '\\' {
+                value.push(c);
+                continue;
+            }
+            match chars.next() {
+                Some((_, e @ ('"' | '\\'))) => value.push(e),
+                Some((_, other)) => {
+                    let start = span.start as usize + 1 + i;
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            Code::InvalidEscape,
+                            format!("unknown escape `\\{other}` in a string"),
+                        )
+                        .with_label(
+                            Span::new(self.source, start, start + 1 + other.len_utf8()),
+                            "not an escape",
+                        )
+                        .with_help(
+                            "strings know only `\\\"` and `\\\\`; write `\\\\` for a backslash",
+                        ),
+                    );
+                    value.push(other);
+                }
+                None => value.push('\\'),
+            }
+        }
+        Str { value, span }
+    }
+
+    fn ident_list(&self, pair: Pair<'_, Rule>) -> (Span, Vec<Ident>) {
+        let span = self.span(&pair);
+        (span, pair.into_inner().map(|p| self.ident(p)).collect())
+    }
+
+    fn string_list(&mut self, pair: Pair<'_, Rule>) -> (Span, Vec<Str>) {
+        let span = self.span(&pair);
+        (span, pair.into_inner().map(|p| self.string(p)).collect())
+    }
+
+    fn unknown(&mut self, pair: Pair<'_, Rule>, context: Context) {
+        let whole = self.span(&pair);
+        let word = self.ident(first(pair));
+        let mut d = Diagnostic::error(
+            Code::UnknownStatement,
+            format!("unknown statement `{}` {}", word.name, context.describe()),
+        )
+        .with_label(word.span, "not a statement here");
+        let keywords = context.keywords();
+        d = if let Some(s) = nearest(&word.name, keywords.iter().copied()) {
+            d.with_help(format!("did you mean `{s}`?"))
+        } else if Permission::from_key(&word.name).is_some() && matches!(context, Context::Space) {
+            d.with_help(format!(
+                "`{}` is a permission: set it inside a `role` block",
+                word.name
+            ))
+        } else {
+            d.with_help(format!(
+                "{} a statement starts with {}",
+                context.describe(),
+                one_of(keywords)
+            ))
+        };
+        let _ = whole;
+        self.diagnostics.push(d);
+    }
+
+    fn enterprise(&mut self, pair: Pair<'_, Rule>) -> EnterpriseDecl {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        inner.next(); // keyword
+        let id = self.ident(inner.next().expect("enterprise id"));
+        let mut decl = EnterpriseDecl {
+            id,
+            name: None,
+            admins: Vec::new(),
+            span,
+        };
+        for p in inner {
+            match p.as_rule() {
+                Rule::string => decl.name = Some(self.string(p)),
+                Rule::enterprise_stmt => {
+                    let stmt = first(p);
+                    match stmt.as_rule() {
+                        Rule::admins_stmt => {
+                            let list = stmt.into_inner().nth(1).expect("admins list");
+                            let admins = self.string_list(list);
+                            decl.admins.push(admins);
+                        }
+                        _ => self.unknown(stmt, Context::Enterprise),
+                    }
+                }
+                _ => {}
+            }
+        }
+        decl
+    }
+
+    fn space(&mut self, pair: Pair<'_, Rule>) -> SpaceDecl {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        inner.next();
+        let id = self.ident(inner.next().expect("space id"));
+        let mut decl = SpaceDecl {
+            id,
+            name: None,
+            stmts: Vec::new(),
+            span,
+        };
+        for p in inner {
+            match p.as_rule() {
+                Rule::string => decl.name = Some(self.string(p)),
+                Rule::space_stmt => {
+                    if let Some(stmt) = self.space_stmt(first(p)) {
+                        decl.stmts.push(stmt);
+                    }
+                }
+                _ => {}
+            }
+        }
+        decl
+    }
+
+    /// `keyword ident` statements: the keyword span and the ident.
+    fn keyword_ident(&self, pair: Pair<'_, Rule>) -> (Span, Ident) {
+        let mut inner = pair.into_inner();
+        let keyword = self.span(&inner.next().expect("keyword"));
+        let id = self.ident(inner.next().expect("ident"));
+        (keyword, id)
+    }
+
+    fn id_and_name(&mut self, pair: Pair<'_, Rule>) -> (Ident, Option<Str>) {
+        let mut inner = pair.into_inner();
+        inner.next();
+        let id = self.ident(inner.next().expect("id"));
+        let name = inner.next().map(|s| self.string(s));
+        (id, name)
+    }
+
+    fn space_stmt(&mut self, pair: Pair<'_, Rule>) -> Option<SpaceStmt> {
+        Some(match pair.as_rule() {
+            Rule::space_enterprise => {
+                let (keyword, id) = self.keyword_ident(pair);
+                SpaceStmt::Enterprise { keyword, id }
+            }
+            Rule::plan_stmt => {
+                let (keyword, value) = self.keyword_ident(pair);
+                SpaceStmt::Plan { keyword, value }
+            }
+            Rule::server_stmt => {
+                let (keyword, value) = self.keyword_ident(pair);
+                SpaceStmt::Server { keyword, value }
+            }
+            Rule::upstream_stmt => {
+                let (keyword, id) = self.keyword_ident(pair);
+                SpaceStmt::Upstream { keyword, id }
+            }
+            Rule::environment_stmt => {
+                let (keyword, value) = self.keyword_ident(pair);
+                SpaceStmt::Environment { keyword, value }
+            }
+            Rule::security_stmt => {
+                let mut inner = pair.into_inner();
+                let keyword = self.span(&inner.next().expect("keyword"));
+                let settings = inner
+                    .filter(|p| p.as_rule() == Rule::setting)
+                    .map(|p| self.setting(p))
+                    .collect();
+                SpaceStmt::Security { keyword, settings }
+            }
+            Rule::location_types_stmt => {
+                let mut inner = pair.into_inner();
+                let keyword = self.span(&inner.next().expect("keyword"));
+                let types = inner
+                    .filter(|p| p.as_rule() == Rule::location_type_decl)
+                    .map(|p| {
+                        let mut parts = p.into_inner();
+                        let id = self.ident(parts.next().expect("type id"));
+                        let parent = parts.nth(1).map(|p| self.ident(p));
+                        LocationTypeDecl { id, parent }
+                    })
+                    .collect();
+                SpaceStmt::LocationTypes { keyword, types }
+            }
+            Rule::locations_stmt => {
+                let mut inner = pair.into_inner();
+                let keyword = self.span(&inner.next().expect("keyword"));
+                let roots = inner
+                    .filter(|p| p.as_rule() == Rule::location_decl)
+                    .map(|p| self.location(p))
+                    .collect();
+                SpaceStmt::Locations { keyword, roots }
+            }
+            Rule::group_stmt => {
+                let (id, name) = self.id_and_name(pair);
+                SpaceStmt::Group { id, name }
+            }
+            Rule::report_stmt => {
+                let (id, name) = self.id_and_name(pair);
+                SpaceStmt::Report { id, name }
+            }
+            Rule::role_decl => SpaceStmt::Role(self.role(pair)),
+            Rule::web_user_decl | Rule::mobile_worker_decl => SpaceStmt::Member(self.member(pair)),
+            _ => {
+                self.unknown(pair, Context::Space);
+                return None;
+            }
+        })
+    }
+
+    fn location(&mut self, pair: Pair<'_, Rule>) -> LocationDecl {
+        // Nesting is bounded by `MAX_NESTING`, so this recursion is too.
+        let mut inner = pair.into_inner();
+        let ty = self.ident(inner.next().expect("location type"));
+        let id = self.ident(inner.next().expect("location id"));
+        let mut decl = LocationDecl {
+            ty,
+            id,
+            name: None,
+            children: Vec::new(),
+        };
+        for p in inner {
+            match p.as_rule() {
+                Rule::string => decl.name = Some(self.string(p)),
+                Rule::location_decl => decl.children.push(self.location(p)),
+                _ => {}
+            }
+        }
+        decl
+    }
+
+    fn role(&mut self, pair: Pair<'_, Rule>) -> RoleDecl {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let keyword = self.span(&inner.next().expect("keyword"));
+        let id = self.ident(inner.next().expect("role id"));
+        let mut decl = RoleDecl {
+            keyword,
+            id,
+            name: None,
+            settings: Vec::new(),
+            span,
+        };
+        for p in inner {
+            match p.as_rule() {
+                Rule::string => decl.name = Some(self.string(p)),
+                Rule::setting => decl.settings.push(self.setting(p)),
+                _ => {}
+            }
+        }
+        decl
+    }
+
+    fn setting(&mut self, pair: Pair<'_, Rule>) -> Setting {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let key = self.ident(inner.next().expect("key"));
+        let value_pair = first(inner.find(|p| p.as_rule() == Rule::value).expect("value"));
+        let value = match value_pair.as_rule() {
+            Rule::ident_list => {
+                let (span, items) = self.ident_list(value_pair);
+                Value::List { items, span }
+            }
+            _ => Value::Word(self.ident(value_pair)),
+        };
+        Setting { key, value, span }
+    }
+
+    fn member(&mut self, pair: Pair<'_, Rule>) -> MemberDecl {
+        let span = self.span(&pair);
+        let kind = if pair.as_rule() == Rule::web_user_decl {
+            MemberKind::WebUser
+        } else {
+            MemberKind::MobileWorker
+        };
+        let mut inner = pair.into_inner();
+        let keyword = self.span(&inner.next().expect("keyword"));
+        let name_pair = inner.next().expect("member name");
+        let name = match name_pair.as_rule() {
+            Rule::string => self.string(name_pair),
+            _ => {
+                let id = self.ident(name_pair);
+                Str {
+                    value: id.name,
+                    span: id.span,
+                }
+            }
+        };
+        let mut decl = MemberDecl {
+            kind,
+            keyword,
+            name,
+            role: Vec::new(),
+            locations: Vec::new(),
+            groups: Vec::new(),
+            span,
+        };
+        for block in inner {
+            for stmt in block
+                .into_inner()
+                .filter(|p| p.as_rule() == Rule::member_stmt)
+            {
+                let stmt = first(stmt);
+                match stmt.as_rule() {
+                    Rule::member_role => {
+                        let (_, id) = self.keyword_ident(stmt);
+                        decl.role.push(id);
+                    }
+                    Rule::member_locations => {
+                        let list = stmt.into_inner().nth(1).expect("list");
+                        decl.locations.push(self.ident_list(list));
+                    }
+                    Rule::member_groups => {
+                        let list = stmt.into_inner().nth(1).expect("list");
+                        decl.groups.push(self.ident_list(list));
+                    }
+                    _ => self.unknown(stmt, Context::Member),
+                }
+            }
+        }
+        decl
+    }
+
+    fn test(&mut self, pair: Pair<'_, Rule>) -> TestDecl {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        inner.next();
+        let name = self.string(inner.next().expect("test name"));
+        let mut assertions = Vec::new();
+        for p in inner.filter(|p| p.as_rule() == Rule::assertion) {
+            let span = self.span(&p);
+            let body = p.into_inner().nth(1).expect("assertion body");
+            let assertion = if body.as_rule() == Rule::who_assertion {
+                let mut parts = body.into_inner();
+                let query = self.query(parts.next().expect("who query"));
+                let (_, expected) = self.string_list(parts.nth(1).expect("expected members"));
+                Assertion {
+                    query,
+                    expected: Some(expected),
+                    span,
+                }
+            } else {
+                Assertion {
+                    query: self.query(body),
+                    expected: None,
+                    span,
+                }
+            };
+            assertions.push(assertion);
+        }
+        TestDecl {
+            name,
+            assertions,
+            span,
+        }
+    }
+
+    fn question(&mut self, parts: &mut Pairs<'_, Rule>) -> Question {
+        let level = self.ident(first(parts.next().expect("level")));
+        let perm = first(parts.next().expect("permission"));
+        let permission = if perm.as_rule() == Rule::report_permission {
+            let mut r = perm.into_inner();
+            let keyword = self.span(&r.next().expect("keyword"));
+            PermissionRef::Report {
+                keyword,
+                id: self.ident(r.next().expect("report id")),
+            }
+        } else {
+            PermissionRef::Key(self.ident(perm))
+        };
+        let mut at = None;
+        let mut space = None;
+        for p in parts.by_ref() {
+            match p.as_rule() {
+                Rule::at_clause => at = p.into_inner().nth(1).map(|p| self.ident(p)),
+                Rule::ident => space = Some(self.ident(p)),
+                _ => {}
+            }
+        }
+        // INVARIANT: the grammar ends every question with `in SPACE`.
+        Question {
+            level,
+            permission,
+            at,
+            space: space.expect("space"),
+        }
+    }
+
+    fn can(&mut self, pair: Pair<'_, Rule>) -> (Str, bool, Question) {
+        let mut parts = pair.into_inner();
+        let member = self.string(parts.next().expect("member"));
+        let negated = first(parts.next().expect("can word")).as_rule() == Rule::kw_cannot;
+        let question = self.question(&mut parts);
+        (member, negated, question)
+    }
+
+    fn query(&mut self, pair: Pair<'_, Rule>) -> Query {
+        match pair.as_rule() {
+            Rule::who_query => {
+                let mut parts = pair.into_inner();
+                parts.next();
+                parts.next();
+                Query::Who {
+                    question: self.question(&mut parts),
+                }
+            }
+            Rule::what_query => {
+                let mut parts = pair.into_inner();
+                parts.next();
+                parts.next();
+                let member = self.string(parts.next().expect("member"));
+                let space = self.ident(parts.nth(2).expect("space"));
+                Query::What { member, space }
+            }
+            Rule::why_query => {
+                let (member, negated, question) =
+                    self.can(pair.into_inner().nth(1).expect("can query"));
+                Query::Why {
+                    member,
+                    negated,
+                    question,
+                }
+            }
+            _ => {
+                let (member, negated, question) = self.can(pair);
+                Query::Can {
+                    member,
+                    negated,
+                    question,
+                }
+            }
+        }
+    }
+}
