@@ -54,12 +54,13 @@ impl Compiled {
 pub fn compile(sources: &SourceSet) -> Compiled {
     let mut diagnostics = Vec::new();
     let mut files = Vec::with_capacity(sources.len());
-    for (id, file) in sources.files() {
+    for (id, file) in sources.files().filter(|(_, f)| !f.undecodable) {
         let (ast, mut d) = syntax::parse(id, &file.text);
         diagnostics.append(&mut d);
         files.push(ast);
     }
-    let syntax_failed = diagnostics.iter().any(|d| d.severity == Severity::Error);
+    let syntax_failed = diagnostics.iter().any(|d| d.severity == Severity::Error)
+        || sources.files().any(|(_, f)| f.undecodable);
     let (ir, mut resolve_diagnostics) = resolve::resolve(&files);
     if syntax_failed {
         resolve_diagnostics.retain(|d| d.code != Code::UnknownName);

@@ -301,7 +301,12 @@ impl Resolver {
                                 space.plan = plan;
                                 space.plan_span = Some(value.span);
                             }
-                            None => self.invalid_value("plan", value, &Plan::WORDS),
+                            None => {
+                                self.invalid_value("plan", value, &Plan::WORDS);
+                                // Assume the highest plan so the typo does not cascade into
+                                // plan-gate errors; the build fails on the typo anyway.
+                                space.plan = Plan::Enterprise;
+                            }
                         }
                     }
                 }

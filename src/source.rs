@@ -53,6 +53,8 @@ pub struct SourceFile {
     pub relative: String,
     pub text: Arc<str>,
     pub lines: LineIndex,
+    /// The file could not be decoded (too large, not UTF-8): it is reported, not compiled.
+    pub undecodable: bool,
 }
 
 /// All files of one policy, in path order.
@@ -96,6 +98,7 @@ impl SourceSet {
             name,
             lines: LineIndex::new(&text),
             text,
+            undecodable: false,
         });
         id
     }
@@ -132,6 +135,14 @@ impl SourceSet {
     /// Files that are too large or not UTF-8 are still added (as empty text) and reported as
     /// diagnostics, so that one bad file does not hide the problems of the others.
     pub fn load(path: &Path) -> Result<(SourceSet, Vec<Diagnostic>), LoadError> {
+        SourceSet::load_with_limit(path, MAX_FILE_BYTES)
+    }
+
+    /// [`SourceSet::load`] with another file-size limit (tests, embedding).
+    pub fn load_with_limit(
+        path: &Path,
+        max_file_bytes: usize,
+    ) -> Result<(SourceSet, Vec<Diagnostic>), LoadError> {
         let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => LoadError::Missing(path.to_path_buf()),
             _ => LoadError::Io(path.to_path_buf(), e),
@@ -164,13 +175,14 @@ impl SourceSet {
                 .map(|c| c.as_os_str().to_string_lossy())
                 .collect::<Vec<_>>()
                 .join("/");
-            let (text, problem) = decode(bytes);
+            let (text, problem) = decode(bytes, max_file_bytes);
             let id = SourceId(set.files.len() as u32);
             set.files.push(SourceFile {
                 name,
                 relative,
                 lines: LineIndex::new(&text),
                 text: text.into(),
+                undecodable: problem.is_some(),
             });
             if let Some(problem) = problem {
                 diagnostics.push(problem.into_diagnostic(id));
@@ -181,20 +193,16 @@ impl SourceSet {
 }
 
 enum DecodeProblem {
-    TooLarge(usize),
+    TooLarge { len: usize, limit: usize },
     NotUtf8 { offset: usize },
 }
 
 impl DecodeProblem {
     fn into_diagnostic(self, id: SourceId) -> Diagnostic {
         match self {
-            DecodeProblem::TooLarge(len) => Diagnostic::error(
+            DecodeProblem::TooLarge { len, limit } => Diagnostic::error(
                 Code::FileTooLarge,
-                format!(
-                    "file is too large to compile ({} MiB; the limit is {} MiB)",
-                    len / (1024 * 1024),
-                    MAX_FILE_BYTES / (1024 * 1024)
-                ),
+                format!("file is too large to compile ({len} bytes; the limit is {limit} bytes)"),
             )
             .with_label(Span::new(id, 0, 0), "this file")
             .with_help(
@@ -204,26 +212,33 @@ impl DecodeProblem {
                 Code::InvalidUtf8,
                 format!("file is not valid UTF-8 (first invalid byte at offset {offset})"),
             )
-            .with_label(Span::new(id, offset, offset), "invalid byte here")
+            .with_label(
+                Span::new(id, offset, offset + '\u{FFFD}'.len_utf8()),
+                "invalid byte here",
+            )
             .with_help("save the file as UTF-8"),
         }
     }
 }
 
-/// Text of a file, or a problem; an undecodable file is compiled as if it were cut at the first
-/// invalid byte, so that its earlier content is still checked.
-fn decode(bytes: Vec<u8>) -> (String, Option<DecodeProblem>) {
-    if bytes.len() > MAX_FILE_BYTES {
-        return (String::new(), Some(DecodeProblem::TooLarge(bytes.len())));
+/// Text of a file, or the problem that keeps it from being compiled.
+fn decode(bytes: Vec<u8>, max_file_bytes: usize) -> (String, Option<DecodeProblem>) {
+    if bytes.len() > max_file_bytes {
+        return (
+            String::new(),
+            Some(DecodeProblem::TooLarge {
+                len: bytes.len(),
+                limit: max_file_bytes,
+            }),
+        );
     }
     match String::from_utf8(bytes) {
         Ok(text) => (text, None),
         Err(e) => {
+            // Kept only for showing the problem; an undecodable file is never parsed. Offsets
+            // up to the first invalid byte are the same in the lossy text.
             let offset = e.utf8_error().valid_up_to();
-            let mut bytes = e.into_bytes();
-            bytes.truncate(offset);
-            // INVARIANT: the prefix up to `valid_up_to` is valid UTF-8.
-            let text = String::from_utf8(bytes).expect("valid prefix");
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
             (text, Some(DecodeProblem::NotUtf8 { offset }))
         }
     }
@@ -311,9 +326,9 @@ mod tests {
     }
 
     #[test]
-    fn invalid_utf8_keeps_the_valid_prefix() {
-        let (text, problem) = decode(b"space a {\xff}".to_vec());
-        assert_eq!(text, "space a {");
+    fn invalid_utf8_reports_the_first_bad_byte() {
+        let (text, problem) = decode(b"space a {\xff}".to_vec(), MAX_FILE_BYTES);
+        assert_eq!(text, "space a {\u{FFFD}}");
         assert!(matches!(
             problem,
             Some(DecodeProblem::NotUtf8 { offset: 9 })
