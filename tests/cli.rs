@@ -1,0 +1,396 @@
+//! End-to-end runs of the real binary: exit codes, output formats, atomic builds, determinism,
+//! and bad input that must produce a diagnostic rather than a crash.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn charter(args: &[&str]) -> Output {
+    charter_in(Path::new(env!("CARGO_MANIFEST_DIR")), args)
+}
+
+fn charter_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_charter"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run charter")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exit code")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).expect("stdout is JSON")
+}
+
+fn policy_dirs() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+#[test]
+fn every_bundled_policy_checks_without_diagnostics() {
+    let dirs = policy_dirs();
+    assert!(
+        dirs.len() >= 2,
+        "policies/ holds the acme example and a larger one"
+    );
+    for dir in dirs {
+        let out = charter(&[
+            "check",
+            dir.to_str().unwrap(),
+            "--format",
+            "json",
+            "--deny-warnings",
+        ]);
+        assert_eq!(
+            code(&out),
+            0,
+            "{}: {}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let v = json(&out);
+        assert_eq!(v["errors"], 0);
+        assert_eq!(v["warnings"], 0);
+        assert_eq!(v["diagnostics"].as_array().unwrap().len(), 0);
+    }
+}
+
+#[test]
+fn build_writes_a_snapshot_that_records_effective_permissions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_path = tmp.path().join("acme.json");
+    let out = charter(&["build", "policies/acme", "-o", out_path.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let snap: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap();
+    assert_eq!(snap["format_version"], 1);
+    assert!(
+        snap["source_digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    let prod = snap["spaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "acme-prod")
+        .unwrap();
+    assert_eq!(prod["upstream"], "acme-global");
+    let role = |id: &str| {
+        prod["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    // Received from upstream, read-only.
+    assert_eq!(role("supervisor")["from_upstream"], "acme-global");
+    // field-implementer's mobile_workers = edit implies the membership sub-permissions.
+    let fi = role("field-implementer");
+    assert_eq!(fi["permissions"]["change_group_membership"], "on");
+    assert_eq!(
+        fi["reasons"]["change_group_membership"]["implied_by"],
+        "mobile_workers"
+    );
+    assert_eq!(fi["reasons"]["change_group_membership"]["declared"], "off");
+    let priya = prod["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "priya@acme.org")
+        .unwrap();
+    assert_eq!(priya["scope"], serde_json::json!(["lko"]));
+    let asha = prod["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "asha-01")
+        .unwrap();
+    assert_eq!(asha["role"], "mobile-worker-default");
+    assert_eq!(asha["landing_page"], "web_apps");
+}
+
+#[test]
+fn reasons_cover_hidden_and_plan_gated_values() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("p.charter"),
+        "space s {\n  plan advanced\n  location_types { d }\n  locations { d a }\n  role r {\n    full_organization_access = off\n    groups = view\n  }\n  web_user \"u@x.org\" { role r  locations [a] }\n}\nspace c {\n  plan standard\n  web_user \"f@x.org\" { role field-implementer }\n}\n",
+    )
+    .unwrap();
+    let out = charter_in(tmp.path(), &["build", "p.charter", "-o", "s.yaml"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out)); // W0201 is a warning
+    let text = std::fs::read_to_string(tmp.path().join("s.yaml")).unwrap();
+    let snap = charter::snapshot::format::parse(&text).unwrap();
+    let s = snap.spaces.iter().find(|s| s.id == "s").unwrap();
+    let r = s.roles.iter().find(|r| r.id == "r").unwrap();
+    assert_eq!(
+        r.reasons["groups"].hidden_by.as_deref(),
+        Some("full_organization_access")
+    );
+    let c = snap.spaces.iter().find(|s| s.id == "c").unwrap();
+    let fi = c
+        .roles
+        .iter()
+        .find(|r| r.id == "field-implementer")
+        .unwrap();
+    assert_eq!(
+        fi.reasons["manage_shared_exports"].requires_plan.as_deref(),
+        Some("pro")
+    );
+    assert_eq!(
+        snap.content_digest,
+        charter::snapshot::format::content_digest(&snap)
+    );
+}
+
+#[test]
+fn snapshots_are_byte_identical_across_runs_directories_and_file_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/national-health");
+    let mut names: Vec<String> = std::fs::read_dir(&src)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    // Two copies, files created in opposite orders, built from different working directories.
+    for (copy, order) in [("a", false), ("b", true)] {
+        let dir = tmp.path().join(copy).join("policy");
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut ordered = names.clone();
+        if order {
+            ordered.reverse();
+        }
+        for n in &ordered {
+            std::fs::copy(src.join(n), dir.join(n)).unwrap();
+        }
+    }
+    let a = charter_in(
+        &tmp.path().join("a"),
+        &["build", "policy", "-o", "../a.json"],
+    );
+    let b = charter_in(
+        &tmp.path().join("b/policy"),
+        &["build", ".", "-o", "../../b.json"],
+    );
+    let c = charter_in(
+        &tmp.path().join("a"),
+        &["build", "policy", "-o", "../c.json"],
+    );
+    for o in [&a, &b, &c] {
+        assert_eq!(code(o), 0, "{}", stderr(o));
+    }
+    let read = |n: &str| std::fs::read(tmp.path().join(n)).unwrap();
+    assert_eq!(read("a.json"), read("b.json"));
+    assert_eq!(read("a.json"), read("c.json"));
+}
+
+#[test]
+fn a_failing_build_writes_nothing_and_keeps_the_old_snapshot() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_path = tmp.path().join("snap.json");
+    std::fs::write(
+        tmp.path().join("bad.charter"),
+        "space s {\n  plan platinum\n}\n",
+    )
+    .unwrap();
+    let out = charter_in(tmp.path(), &["build", "bad.charter", "-o", "snap.json"]);
+    assert_eq!(code(&out), 1);
+    assert!(!out_path.exists());
+    std::fs::write(&out_path, "previous").unwrap();
+    let out = charter_in(tmp.path(), &["build", "bad.charter", "-o", "snap.json"]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(std::fs::read_to_string(&out_path).unwrap(), "previous");
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 2, "no temporary files left: {leftovers:?}");
+}
+
+#[test]
+fn deny_warnings_fails_on_warnings_only_when_asked() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("w.charter"),
+        "space s {\n  plan standard\n  role unused { data = view }\n}\n",
+    )
+    .unwrap();
+    let out = charter_in(tmp.path(), &["check", "w.charter"]);
+    assert_eq!(code(&out), 0);
+    assert!(stderr(&out).contains("W0208"), "{}", stderr(&out));
+    let out = charter_in(tmp.path(), &["check", "w.charter", "--deny-warnings"]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("denied by --deny-warnings"));
+}
+
+#[test]
+fn json_diagnostics_have_the_documented_shape_and_cover_all_files_in_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("b.charter"),
+        "space b {\n  plan standard\n  role r { data = eidt }\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("a.charter"),
+        "space a {\n  plan standrd\n}\n",
+    )
+    .unwrap();
+    let out = charter_in(tmp.path(), &["check", ".", "--format", "json"]);
+    assert_eq!(code(&out), 1);
+    let v = json(&out);
+    let d = v["diagnostics"].as_array().unwrap();
+    assert_eq!(v["errors"], 2);
+    assert_eq!(d[0]["file"], "a.charter");
+    assert_eq!(d[0]["code"], "E0104");
+    assert_eq!(
+        (d[0]["line"].as_u64(), d[0]["column"].as_u64()),
+        (Some(2), Some(8))
+    );
+    assert_eq!(
+        (d[0]["end_line"].as_u64(), d[0]["end_column"].as_u64()),
+        (Some(2), Some(15))
+    );
+    assert_eq!(d[0]["help"], "did you mean `standard`?");
+    assert_eq!(d[0]["severity"], "error");
+    // Sorted by file then position: b's unused-role warning (line 3, col 8) precedes its error.
+    let b: Vec<_> = d[1..]
+        .iter()
+        .map(|x| (x["file"].as_str(), x["code"].as_str(), x["column"].as_u64()))
+        .collect();
+    assert_eq!(
+        b,
+        [
+            (Some("b.charter"), Some("W0208"), Some(8)),
+            (Some("b.charter"), Some("E0104"), Some(19))
+        ]
+    );
+    assert_eq!(d[2]["help"], "did you mean `edit`?");
+}
+
+#[test]
+fn usage_and_io_problems_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = charter(&["check", "no/such/path"]);
+    assert_eq!(code(&missing), 2);
+    assert!(stderr(&missing).contains("does not exist"));
+    let empty = charter(&["check", tmp.path().to_str().unwrap()]);
+    assert_eq!(code(&empty), 2);
+    assert!(stderr(&empty).contains("no `.charter` files"));
+    let bad_ext = charter(&[
+        "build",
+        "policies/acme",
+        "-o",
+        tmp.path().join("x.txt").to_str().unwrap(),
+    ]);
+    assert_eq!(code(&bad_ext), 2);
+    let no_dir = charter(&[
+        "build",
+        "policies/acme",
+        "-o",
+        tmp.path().join("none/x.json").to_str().unwrap(),
+    ]);
+    assert_eq!(code(&no_dir), 2);
+    assert_eq!(code(&charter(&["frobnicate"])), 2);
+}
+
+#[test]
+fn invalid_utf8_is_a_diagnostic_not_a_crash() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("latin1.charter"),
+        b"space s \"Caf\xe9\" {\n}\n",
+    )
+    .unwrap();
+    let out = charter_in(tmp.path(), &["check", ".", "--format", "json"]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(json(&out)["diagnostics"][0]["code"], "E0004");
+}
+
+#[test]
+fn twenty_thousand_nested_blocks_give_a_nesting_diagnostic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let depth = 20_000;
+    let text = format!(
+        "space s {{\n  locations {{\n{}{}\n  }}\n}}\n",
+        "r x {\n".repeat(depth),
+        "}\n".repeat(depth)
+    );
+    std::fs::write(tmp.path().join("deep.charter"), text).unwrap();
+    let out = charter_in(tmp.path(), &["check", "deep.charter"]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("E0003"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("nesting too deep"));
+}
+
+#[test]
+fn many_problems_are_capped_in_human_output_but_all_in_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let roles: String = (0..150)
+        .map(|i| format!("  role r{i} {{ dta = view }}\n"))
+        .collect();
+    std::fs::write(
+        tmp.path().join("m.charter"),
+        format!("space s {{\n  plan standard\n{roles}}}\n"),
+    )
+    .unwrap();
+    let out = charter_in(
+        tmp.path(),
+        &["check", "m.charter", "--max-diagnostics", "10"],
+    );
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("and 290 more"),
+        "{}",
+        stderr(&out).lines().last().unwrap_or("")
+    );
+    let out = charter_in(tmp.path(), &["check", "m.charter", "--format", "json"]);
+    assert_eq!(json(&out)["diagnostics"].as_array().unwrap().len(), 300);
+}
+
+#[test]
+fn a_large_generated_file_compiles() {
+    // A few MB here; the 50 MB run is in docs/ARCHITECTURE.md (release build, by hand).
+    let tmp = tempfile::tempdir().unwrap();
+    let mut text = String::from(
+        "space big {\n  plan advanced\n  location_types { district; facility in district }\n  locations {\n",
+    );
+    for d in 0..200 {
+        text.push_str(&format!("    district d{d} {{\n"));
+        for f in 0..50 {
+            text.push_str(&format!("      facility d{d}-f{f} \"Facility {d}/{f}\"\n"));
+        }
+        text.push_str("    }\n");
+    }
+    text.push_str("  }\n  role nurse { full_organization_access = off; data = view }\n");
+    for d in 0..200 {
+        for f in 0..50 {
+            text.push_str(&format!(
+                "  web_user \"n{d}-{f}@x.org\" {{ role nurse  locations [d{d}-f{f}] }}\n"
+            ));
+        }
+    }
+    text.push_str("}\n");
+    std::fs::write(tmp.path().join("big.charter"), &text).unwrap();
+    let out = charter_in(tmp.path(), &["build", "big.charter", "-o", "big.json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("10000 members"));
+}
