@@ -191,13 +191,31 @@ pub mod suggest {
         candidates: impl IntoIterator<Item = &'a str>,
     ) -> Option<&'a str> {
         let limit = (name.chars().count() / 3).clamp(1, 3);
-        candidates
-            .into_iter()
-            .filter(|c| *c != name)
-            .map(|c| (distance(name, c), c))
+        let candidates: Vec<&str> = candidates.into_iter().filter(|c| *c != name).collect();
+        let close = candidates
+            .iter()
+            .map(|c| (distance(name, c), *c))
             .filter(|(d, c)| *d <= limit || c.starts_with(name) && name.len() >= 3)
             .min_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)))
-            .map(|(_, c)| c)
+            .map(|(_, c)| c);
+        close.or_else(|| {
+            candidates
+                .into_iter()
+                .filter(|c| abbreviates(name, c))
+                .min()
+        })
+    }
+
+    /// Whether each `_`/`-` separated word of `short` starts the matching word of `long`
+    /// (`full_org_access` abbreviates `full_organization_access`).
+    fn abbreviates(short: &str, long: &str) -> bool {
+        let words = |s: &str| s.split(['_', '-']).map(str::to_owned).collect::<Vec<_>>();
+        let (a, b) = (words(short), words(long));
+        a.len() == b.len()
+            && a.len() > 1
+            && a.iter()
+                .zip(&b)
+                .all(|(x, y)| !x.is_empty() && y.starts_with(x.as_str()))
     }
 
     /// " did you mean `x`?" or nothing.
@@ -257,6 +275,11 @@ pub mod suggest {
             assert_eq!(nearest("eidt", c), Some("edit"));
             assert_eq!(nearest("veiw", c), Some("view"));
             assert_eq!(nearest("zzzzzz", c), None);
+            let keys = ["full_organization_access", "mobile_workers"];
+            assert_eq!(
+                nearest("full_org_access", keys),
+                Some("full_organization_access")
+            );
         }
     }
 }

@@ -130,6 +130,8 @@ pub struct Member {
     pub role: Option<RoleRef>,
     pub role_span: Option<Span>,
     pub locations: Vec<(LocId, Span)>,
+    /// Whether the member has a `locations [...]` statement (even one that did not resolve).
+    pub declares_locations: bool,
     pub groups: Vec<GroupId>,
 }
 

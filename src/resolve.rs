@@ -805,6 +805,7 @@ impl Resolver {
             role,
             role_span,
             locations,
+            declares_locations: m.locations.iter().any(|(_, l)| !l.is_empty()),
             groups,
         })
     }

@@ -24,7 +24,8 @@ pub fn check(ir: &Ir, out: &mut Vec<Diagnostic>) {
             let Some(effective) = roles.get(role_ref) else {
                 continue;
             };
-            if !effective.values.switch(P::FullOrganizationAccess) && m.locations.is_empty() {
+            // A `locations` list whose ids did not resolve was reported already (E0102).
+            if !effective.values.switch(P::FullOrganizationAccess) && !m.declares_locations {
                 let role = ir.role(role_ref);
                 let mut d = Diagnostic::error(
                     Code::UnreachableMember,

@@ -5,6 +5,7 @@
 
 use super::pest::Rule;
 
+use crate::diagnostic::suggest::nearest;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::Permission;
 use crate::source::{SourceId, Span};
@@ -119,6 +120,22 @@ pub(super) fn from_pest(
         n => format!("{} or {}", expected[..n - 1].join(", "), expected[n - 1]),
     };
 
+    if found == "`\"`"
+        && !text[pos + 1..]
+            .split('\n')
+            .next()
+            .unwrap_or("")
+            .contains('"')
+    {
+        return Diagnostic::error(Code::SyntaxError, "unterminated string")
+            .with_label(
+                Span::new(source, pos, pos + 1),
+                "this string is never closed",
+            )
+            .with_help(
+                "close the string with `\"` on the same line; write `\\\"` for a quote inside it",
+            );
+    }
     let starts_upper = found.chars().nth(1).is_some_and(|c| c.is_ascii_uppercase());
     if starts_upper
         && positives
@@ -134,15 +151,20 @@ pub(super) fn from_pest(
         help = Some("ids are written without quotes; strings are for names and emails".to_owned());
     }
     let word = found.trim_matches('`');
-    let help =
-        help.or_else(|| misplaced_keyword(word))
-            .unwrap_or_else(|| match positives.as_slice() {
-                [Rule::close] | [] => {
-                    "check for a missing separator or a misplaced brace".to_owned()
-                }
-                [Rule::eq] => "settings are written `key = value`".to_owned(),
-                _ => format!("write {} here", expected[0]),
-            });
+    let help = help
+        .or_else(|| {
+            let keywords = positives
+                .iter()
+                .flat_map(|r| statement_keywords(*r))
+                .copied();
+            nearest(word, keywords).map(|k| format!("did you mean `{k}`?"))
+        })
+        .or_else(|| misplaced_keyword(word))
+        .unwrap_or_else(|| match positives.as_slice() {
+            [Rule::close] | [] => "check for a missing separator or a misplaced brace".to_owned(),
+            [Rule::eq] => "settings are written `key = value`".to_owned(),
+            _ => format!("write {} here", expected[0]),
+        });
 
     Diagnostic::error(
         Code::SyntaxError,
@@ -200,6 +222,17 @@ fn slugify(token: &str) -> String {
             }
         })
         .collect()
+}
+
+/// The keywords that start the statements a rule stands for.
+fn statement_keywords(rule: Rule) -> &'static [&'static str] {
+    match rule {
+        Rule::member_stmt | Rule::member_block => &["role", "locations", "groups"],
+        Rule::enterprise_stmt => &["admins"],
+        Rule::top_item => &["enterprise", "space", "test"],
+        Rule::assertion | Rule::kw_assert => &["assert"],
+        _ => &[],
+    }
 }
 
 /// For a statement keyword found where it does not belong: where it does.
