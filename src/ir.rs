@@ -158,6 +158,38 @@ pub struct Space {
     /// Built-ins (unless redefined) in catalogue order, then declared roles in source order.
     pub roles: Vec<Role>,
     pub members: Vec<Member>,
+    /// Name → id lookups for the tables above (filled once, after they are built).
+    pub index: SpaceIndex,
+}
+
+/// Hash lookups by name; spaces hold up to hundreds of thousands of locations and members.
+#[derive(Debug, Default)]
+pub struct SpaceIndex {
+    pub locations: std::collections::HashMap<String, LocId>,
+    pub groups: std::collections::HashMap<String, GroupId>,
+    pub reports: std::collections::HashMap<String, ReportId>,
+}
+
+impl SpaceIndex {
+    pub fn build(locations: &[Location], groups: &[Named], reports: &[Named]) -> SpaceIndex {
+        SpaceIndex {
+            locations: locations
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (l.id.clone(), LocId(i as u32)))
+                .collect(),
+            groups: groups
+                .iter()
+                .enumerate()
+                .map(|(i, g)| (g.id.clone(), GroupId(i as u32)))
+                .collect(),
+            reports: reports
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.id.clone(), ReportId(i as u32)))
+                .collect(),
+        }
+    }
 }
 
 impl Space {
@@ -173,17 +205,15 @@ impl Space {
     }
 
     pub fn find_location(&self, id: &str) -> Option<LocId> {
-        self.locations
-            .iter()
-            .position(|l| l.id == id)
-            .map(|i| LocId(i as u32))
+        self.index.locations.get(id).copied()
     }
 
     pub fn find_report(&self, id: &str) -> Option<ReportId> {
-        self.reports
-            .iter()
-            .position(|r| r.id == id)
-            .map(|i| ReportId(i as u32))
+        self.index.reports.get(id).copied()
+    }
+
+    pub fn find_group(&self, id: &str) -> Option<GroupId> {
+        self.index.groups.get(id).copied()
     }
 
     /// Whether `loc` is `ancestor` or below it.

@@ -256,6 +256,7 @@ impl Resolver {
             reports: Vec::new(),
             roles: Vec::new(),
             members: Vec::new(),
+            index: SpaceIndex::default(),
         };
         let mut pending = PendingSpace {
             members: Vec::new(),
@@ -399,6 +400,7 @@ impl Resolver {
             space.locations = self.locations(&space.location_types, roots);
         }
         space.roles = self.roles(decl);
+        space.index = SpaceIndex::build(&space.locations, &space.groups, &space.reports);
         (space, pending)
     }
 
@@ -786,8 +788,8 @@ impl Resolver {
                 continue;
             }
             for g in list {
-                match s.groups.iter().position(|x| x.id == g.name) {
-                    Some(i) => groups.push(GroupId(i as u32)),
+                match s.find_group(&g.name) {
+                    Some(id) => groups.push(id),
                     None => self.push(unknown_name(
                         "group",
                         g,

@@ -394,3 +394,34 @@ fn a_large_generated_file_compiles() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(stderr(&out).contains("10000 members"));
 }
+
+#[cfg(unix)]
+#[test]
+fn snapshots_are_ordinary_files_not_private_temporaries() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let out_path = tmp.path().join("acme.json");
+    let out = charter(&["build", "policies/acme", "-o", out_path.to_str().unwrap()]);
+    assert_eq!(code(&out), 0);
+    let mode = std::fs::metadata(&out_path).unwrap().permissions().mode() & 0o777;
+    assert_ne!(
+        mode & 0o044,
+        0,
+        "readable by group/others per the umask, got {mode:o}"
+    );
+    // Replacing keeps the existing file's permissions.
+    std::fs::set_permissions(&out_path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    assert_eq!(
+        code(&charter(&[
+            "build",
+            "policies/acme",
+            "-o",
+            out_path.to_str().unwrap()
+        ])),
+        0
+    );
+    assert_eq!(
+        std::fs::metadata(&out_path).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
+}
