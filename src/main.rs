@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use charter::diagnostic::render::{self, Style};
-use charter::diagnostic::{self, Diagnostic, Severity};
+use charter::diagnostic::{self, Diagnostic};
 use charter::snapshot::format::{self, Format};
 use charter::source::SourceSet;
 
@@ -203,9 +203,5 @@ fn summary(
     if let Some(path) = written {
         line.push_str(&format!("; snapshot written to {}", path.display()));
     }
-    let _ = diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Warning)
-        .count();
     line
 }

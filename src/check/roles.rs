@@ -4,7 +4,7 @@
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Ir, Role, Space, SpaceId};
 use crate::model::rules::{Context, Effective};
-use crate::model::{Kind, LandingPage, Level, Permission as P, Plan, Reports, Value};
+use crate::model::{LandingPage, Level, Permission as P, Plan, Reports, Value};
 use crate::source::Span;
 
 pub fn check(ir: &Ir, out: &mut Vec<Diagnostic>) {
@@ -276,5 +276,4 @@ fn landing_page(role: &Role, effective: &Effective, ctx: &Context, out: &mut Vec
             .with_help(format!("grant {needs}, or choose another `landing_page`")),
         );
     }
-    let _ = Kind::Level;
 }

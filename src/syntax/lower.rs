@@ -172,7 +172,6 @@ impl Lower {
     }
 
     fn unknown(&mut self, pair: Pair<'_, Rule>, context: Context) {
-        let whole = self.span(&pair);
         let word = self.ident(first(pair));
         let mut d = Diagnostic::error(
             Code::UnknownStatement,
@@ -194,7 +193,6 @@ impl Lower {
                 one_of(keywords)
             ))
         };
-        let _ = whole;
         self.diagnostics.push(d);
     }
 
