@@ -133,11 +133,6 @@ impl Diagnostic {
         }
     }
 
-    /// Alias of [`Diagnostic::new`] that reads well where an error is meant.
-    pub fn error(code: Code, message: impl Into<String>) -> Diagnostic {
-        Diagnostic::new(code, message)
-    }
-
     pub fn with_label(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
         self.labels.push(Label {
             span,

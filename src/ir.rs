@@ -306,14 +306,6 @@ impl Ir {
             .collect()
     }
 
-    /// Resolves a role name as seen from `space`: its own declared roles, then received roles,
-    /// then its built-ins.
-    pub fn lookup_role(&self, space: SpaceId, id: &str) -> Option<RoleRef> {
-        self.roles_of(space)
-            .into_iter()
-            .find(|r| self.role(*r).id == id)
-    }
-
     /// A role's effective values as held in `space` (whose plan and reports apply).
     pub fn effective(&self, space: SpaceId, role: RoleRef) -> Effective {
         let held_in = self.space(space);

@@ -41,7 +41,7 @@ impl Scope {
     fn declare(&mut self, r: &mut Resolver, what: &str, id: &Ident) -> bool {
         if let Some(first) = self.seen.get(&id.name) {
             r.push(
-                Diagnostic::error(
+                Diagnostic::new(
                     Code::Duplicate,
                     format!("{what} `{}` is declared twice", id.name),
                 )
@@ -58,7 +58,7 @@ impl Scope {
 
 /// A singleton statement (`plan`, `server`, ...) given twice.
 fn repeated(what: &str, again: Span, first: Span, help: &str) -> Diagnostic {
-    Diagnostic::error(
+    Diagnostic::new(
         Code::RepeatedStatement,
         format!("`{what}` is given more than once"),
     )
@@ -87,7 +87,7 @@ pub fn unknown_name<'a>(
             n => format!("{scope} declares {n} of them, e.g. {}", one_of(&names[..5])),
         }
     };
-    Diagnostic::error(Code::UnknownName, format!("unknown {what} `{}`", id.name))
+    Diagnostic::new(Code::UnknownName, format!("unknown {what} `{}`", id.name))
         .with_label(id.span, format!("no {what} of this name {scope}"))
         .with_help(help)
 }
@@ -134,7 +134,7 @@ impl Resolver {
                     ast::Item::Test(t) => {
                         if let Some(first) = test_scope.get(&t.name.value) {
                             self.push(
-                                Diagnostic::error(
+                                Diagnostic::new(
                                     Code::Duplicate,
                                     format!("test `{}` is declared twice", t.name.value),
                                 )
@@ -219,7 +219,7 @@ impl Resolver {
             for admin in list {
                 if let Some((_, first)) = out.iter().find(|(a, _)| *a == admin.value) {
                     self.push(
-                        Diagnostic::error(
+                        Diagnostic::new(
                             Code::Duplicate,
                             format!("admin `{}` is listed twice", admin.value),
                         )
@@ -411,7 +411,7 @@ impl Resolver {
             None => format!("`{what}` is one of {}", one_of(valid)),
         };
         self.push(
-            Diagnostic::error(
+            Diagnostic::new(
                 Code::InvalidValue,
                 format!("`{}` is not a valid {what}", value.name),
             )
@@ -433,7 +433,7 @@ impl Resolver {
                     None => "the security settings are: `two_factor`".to_owned(),
                 };
                 self.push(
-                    Diagnostic::error(
+                    Diagnostic::new(
                         Code::UnknownPermission,
                         format!("unknown security setting `{}`", s.key.name),
                     )
@@ -449,7 +449,7 @@ impl Resolver {
                     self.invalid_value("`two_factor` value", w, &["required", "optional"])
                 }
                 ast::Value::List { span, .. } => self.push(
-                    Diagnostic::error(
+                    Diagnostic::new(
                         Code::InvalidValue,
                         "`two_factor` takes `required` or `optional`, not a list",
                     )
@@ -577,7 +577,7 @@ impl Resolver {
         for d in declared {
             if d.id.name == ADMIN {
                 self.push(
-                    Diagnostic::error(Code::AdminRedefined, "the `admin` role cannot be redefined")
+                    Diagnostic::new(Code::AdminRedefined, "the `admin` role cannot be redefined")
                         .with_label(d.id.span, "`admin` is built in")
                         .with_help("`admin` always holds every permission; declare a custom role with another id"),
                 );
@@ -625,7 +625,7 @@ impl Resolver {
                     None => "see the permission table in docs/language.md".to_owned(),
                 };
                 self.push(
-                    Diagnostic::error(
+                    Diagnostic::new(
                         Code::UnknownPermission,
                         format!("unknown permission `{}`", s.key.name),
                     )
@@ -669,7 +669,7 @@ impl Resolver {
                         format!("expected {}", permission.kind().describe_values())
                     };
                     self.push(
-                        Diagnostic::error(Code::InvalidValue, e.message)
+                        Diagnostic::new(Code::InvalidValue, e.message)
                             .with_label(span, label)
                             .with_help(help),
                     );
@@ -744,7 +744,7 @@ impl Resolver {
             match m.kind {
                 ast::MemberKind::MobileWorker => role = index.names.get(MOBILE_WORKER_DEFAULT).copied(),
                 ast::MemberKind::WebUser => self.push(
-                    Diagnostic::error(Code::UnknownName, format!("web user `{}` has no role", m.name.value))
+                    Diagnostic::new(Code::UnknownName, format!("web user `{}` has no role", m.name.value))
                         .with_label(m.name.span, "no `role` given")
                         .with_help("give the member a role: `{ role read-only }`; only mobile workers get a default role"),
                 ),
@@ -820,7 +820,7 @@ impl Resolver {
             for m in &space.members {
                 if let Some(first) = seen.get(m.name.as_str()) {
                     self.push(
-                        Diagnostic::error(
+                        Diagnostic::new(
                             Code::Duplicate,
                             format!("member `{}` is declared twice in `{}`", m.name, space.id),
                         )
@@ -874,7 +874,7 @@ impl Resolver {
                         None => "see the permission table in docs/language.md".to_owned(),
                     };
                     self.push(
-                        Diagnostic::error(
+                        Diagnostic::new(
                             Code::UnknownPermission,
                             format!("unknown permission `{}`", k.name),
                         )

@@ -200,7 +200,7 @@ enum DecodeProblem {
 impl DecodeProblem {
     fn into_diagnostic(self, id: SourceId) -> Diagnostic {
         match self {
-            DecodeProblem::TooLarge { len, limit } => Diagnostic::error(
+            DecodeProblem::TooLarge { len, limit } => Diagnostic::new(
                 Code::FileTooLarge,
                 format!("file is too large to compile ({len} bytes; the limit is {limit} bytes)"),
             )
@@ -208,7 +208,7 @@ impl DecodeProblem {
             .with_help(
                 "split the policy into several files: all files of a directory share one namespace",
             ),
-            DecodeProblem::NotUtf8 { offset } => Diagnostic::error(
+            DecodeProblem::NotUtf8 { offset } => Diagnostic::new(
                 Code::InvalidUtf8,
                 format!("file is not valid UTF-8 (first invalid byte at offset {offset})"),
             )

@@ -72,7 +72,7 @@ fn check_nesting(source: SourceId, text: &str) -> Option<Diagnostic> {
                 depth += 1;
                 if depth > MAX_NESTING {
                     return Some(
-                        Diagnostic::error(
+                        Diagnostic::new(
                             Code::NestingTooDeep,
                             format!("nesting too deep: more than {MAX_NESTING} levels of blocks"),
                         )

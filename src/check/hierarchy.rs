@@ -52,7 +52,7 @@ fn type_cycles(space: &Space, out: &mut Vec<Diagnostic>) -> Vec<bool> {
             .map(|&t| space.location_types[t].id.as_str())
             .collect();
         let shown = format!("{} -> {}", names.join(" -> "), names[0]);
-        let mut d = Diagnostic::error(
+        let mut d = Diagnostic::new(
             Code::LocationTypeCycle,
             format!("location types form a cycle: {shown}"),
         );
@@ -105,7 +105,7 @@ fn location_types(space: &Space, cyclic: &[bool], out: &mut Vec<Diagnostic>) {
             None => {
                 if let Some(expected) = declared_parent {
                     out.push(
-                        Diagnostic::error(
+                        Diagnostic::new(
                             Code::RootLocationType,
                             format!(
                                 "root location `{}` is a `{}`, which is not a root type",
@@ -161,7 +161,7 @@ fn location_types(space: &Space, cyclic: &[bool], out: &mut Vec<Diagnostic>) {
                     )
                 };
                 out.push(
-                    Diagnostic::error(
+                    Diagnostic::new(
                         Code::LocationTypeMismatch,
                         format!(
                             "location `{}` is a `{}`, which cannot be inside `{}` (a `{}`)",

@@ -45,7 +45,7 @@ pub fn check(ir: &Ir, out: &mut Vec<Diagnostic>) {
                 names[0]
             )
         };
-        let mut d = Diagnostic::error(Code::UpstreamCycle, message);
+        let mut d = Diagnostic::new(Code::UpstreamCycle, message);
         for &s in &path {
             let space = &ir.spaces[s];
             if let Some((up, span)) = space.upstream {
@@ -74,7 +74,7 @@ pub fn check(ir: &Ir, out: &mut Vec<Diagnostic>) {
         let up = ir.space(up_id);
         if let Some((further, further_span)) = up.upstream {
             out.push(
-                Diagnostic::error(
+                Diagnostic::new(
                     Code::UpstreamChain,
                     format!(
                         "linked spaces are one level deep, but `{}` -> `{}` -> `{}` is two",
@@ -106,7 +106,7 @@ pub fn check(ir: &Ir, out: &mut Vec<Diagnostic>) {
         let server = space.server.as_ref().map(|(s, _)| s.as_str());
         let up_server = up.server.as_ref().map(|(s, _)| s.as_str());
         if server != up_server {
-            let mut d = Diagnostic::error(
+            let mut d = Diagnostic::new(
                 Code::UpstreamServer,
                 format!(
                     "`{}` is on server `{}` but its upstream `{}` is on `{}`",
@@ -145,7 +145,7 @@ fn received_roles(ir: &Ir, space_id: SpaceId, out: &mut Vec<Diagnostic>) {
             .iter()
             .find(|r| r.is_declared() && r.id == role.id)
         {
-            let mut d = Diagnostic::error(
+            let mut d = Diagnostic::new(
                 Code::UpstreamRoleRedefined,
                 format!(
                     "`{}` redefines role `{}`, which it receives from `{}`",
@@ -168,7 +168,7 @@ fn received_roles(ir: &Ir, space_id: SpaceId, out: &mut Vec<Diagnostic>) {
                 continue;
             }
             out.push(
-                Diagnostic::error(
+                Diagnostic::new(
                     Code::UpstreamReportMissing,
                     format!(
                         "`{}` receives role `{}` from `{}`, which lists report `{}` that `{}` does not declare",

@@ -27,7 +27,7 @@ pub fn check(ir: &Ir, out: &mut Vec<Diagnostic>) {
             // A `locations` list whose ids did not resolve was reported already (E0102).
             if !effective.values.switch(P::FullOrganizationAccess) && !m.declares_locations {
                 let role = ir.role(role_ref);
-                let mut d = Diagnostic::error(
+                let mut d = Diagnostic::new(
                     Code::UnreachableMember,
                     format!("`{}` cannot reach `{}`: role `{}` is location-restricted and no location is assigned", m.name, space.id, role.id),
                 )

@@ -2,7 +2,7 @@
 //! no effect or open a security hole. Each declared role is checked where it is declared.
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::ir::{Ir, Role, Space, SpaceId};
+use crate::ir::{Ir, Role, RoleId, RoleRef, Space, SpaceId};
 use crate::model::rules::{Context, Effective};
 use crate::model::{LandingPage, Level, Permission as P, Plan, Reports, Value};
 use crate::source::Span;
@@ -10,21 +10,24 @@ use crate::source::Span;
 pub fn check(ir: &Ir, out: &mut Vec<Diagnostic>) {
     for (i, space) in ir.spaces.iter().enumerate() {
         space_plan_gates(ir, space, out);
-        for role in space.roles.iter().filter(|r| r.is_declared()) {
-            let effective = ir.effective(
-                SpaceId(i as u32),
-                crate::ir::RoleRef {
-                    space: SpaceId(i as u32),
-                    role: space.find_role(&role.id).unwrap_or(crate::ir::RoleId(0)),
-                },
-            );
-            role_rules(space, role, &effective, out);
+        let space_id = SpaceId(i as u32);
+        for (r, role) in space
+            .roles
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.is_declared())
+        {
+            let role_ref = RoleRef {
+                space: space_id,
+                role: RoleId(r as u32),
+            };
+            role_rules(space, role, &ir.effective(space_id, role_ref), out);
         }
     }
 }
 
 fn plan_error(feature: &str, needs: Plan, space: &Space, span: Span) -> Diagnostic {
-    let mut d = Diagnostic::error(
+    let mut d = Diagnostic::new(
         Code::PlanTooLow,
         format!(
             "{feature} needs the `{}` plan, but `{}` is on `{}`",
@@ -69,7 +72,7 @@ fn space_plan_gates(ir: &Ir, space: &Space, out: &mut Vec<Diagnostic>) {
         }
         let up = ir.space(up);
         if up.plan < Plan::Pro && up.id != space.id {
-            let mut d = Diagnostic::error(
+            let mut d = Diagnostic::new(
                 Code::PlanTooLow,
                 format!(
                     "linking spaces needs the `pro` plan on both spaces, but upstream `{}` is on `{}`",
@@ -99,7 +102,7 @@ fn role_rules(space: &Space, role: &Role, effective: &Effective, out: &mut Vec<D
         .filter(|_| declared.level(P::RolesAndPermissions) == Level::Edit)
     {
         out.push(
-            Diagnostic::error(Code::RolesAndPermissionsEdit, format!("role `{}` cannot edit roles and permissions", role.id))
+            Diagnostic::new(Code::RolesAndPermissionsEdit, format!("role `{}` cannot edit roles and permissions", role.id))
                 .with_label(span, "only `admin` may hold `roles_and_permissions = edit`")
                 .with_help("use `roles_and_permissions = view`; members who must edit roles need the `admin` role"),
         );

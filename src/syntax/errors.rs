@@ -89,7 +89,7 @@ pub(super) fn from_pest(
         pest::error::ErrorVariant::ParsingError { positives, .. } => positives.clone(),
         pest::error::ErrorVariant::CustomError { message } => {
             // pest's own limits (call or stack limit): still a syntax error at a position.
-            return Diagnostic::error(Code::SyntaxError, message.to_lowercase())
+            return Diagnostic::new(Code::SyntaxError, message.to_lowercase())
                 .with_label(Span::new(source, pos, pos), "here")
                 .with_help("simplify this part of the file");
         }
@@ -127,7 +127,7 @@ pub(super) fn from_pest(
             .unwrap_or("")
             .contains('"')
     {
-        return Diagnostic::error(Code::SyntaxError, "unterminated string")
+        return Diagnostic::new(Code::SyntaxError, "unterminated string")
             .with_label(
                 Span::new(source, pos, pos + 1),
                 "this string is never closed",
@@ -166,7 +166,7 @@ pub(super) fn from_pest(
             _ => format!("write {} here", expected[0]),
         });
 
-    Diagnostic::error(
+    Diagnostic::new(
         Code::SyntaxError,
         format!("expected {expected_text}, found {found}"),
     )

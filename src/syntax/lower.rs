@@ -141,7 +141,7 @@ impl Lower {
                 Some((_, other)) => {
                     let start = span.start as usize + 1 + i;
                     self.diagnostics.push(
-                        Diagnostic::error(
+                        Diagnostic::new(
                             Code::InvalidEscape,
                             format!("unknown escape `\\{other}` in a string"),
                         )
@@ -173,7 +173,7 @@ impl Lower {
 
     fn unknown(&mut self, pair: Pair<'_, Rule>, context: Context) {
         let word = self.ident(first(pair));
-        let mut d = Diagnostic::error(
+        let mut d = Diagnostic::new(
             Code::UnknownStatement,
             format!("unknown statement `{}` {}", word.name, context.describe()),
         )
