@@ -61,6 +61,7 @@ codes! {
     UnknownPermission = "E0103", "unknown permission";
     InvalidValue = "E0104", "invalid value";
     RepeatedStatement = "E0105", "statement given more than once";
+    MissingRole = "E0106", "web user without a role";
     LocationTypeCycle = "E0201", "location types form a cycle";
     LocationTypeMismatch = "E0202", "location type does not fit its parent location";
     RootLocationType = "E0203", "root location with a non-root type";

@@ -143,6 +143,18 @@ impl Kind {
         }
     }
 
+    /// The levels a query may ask of a permission of this kind (SPEC §4): `view`/`edit` for
+    /// levels, `view` for reports, any of `view`/`edit`/`use` for switches (all mean "on").
+    /// Settings that are not grants (landing page, assignable-by) cannot be asked about.
+    pub fn query_levels(self) -> &'static [&'static str] {
+        match self {
+            Kind::Level | Kind::AdminOnlyEdit => &["view", "edit"],
+            Kind::Switch => &["view", "edit", "use"],
+            Kind::Reports => &["view"],
+            Kind::LandingPage | Kind::RoleList => &[],
+        }
+    }
+
     /// "`none`, `view` or `edit`", as used in messages.
     pub fn describe_values(self) -> String {
         match self {

@@ -744,7 +744,7 @@ impl Resolver {
             match m.kind {
                 ast::MemberKind::MobileWorker => role = index.names.get(MOBILE_WORKER_DEFAULT).copied(),
                 ast::MemberKind::WebUser => self.push(
-                    Diagnostic::new(Code::UnknownName, format!("web user `{}` has no role", m.name.value))
+                    Diagnostic::new(Code::MissingRole, format!("web user `{}` has no role", m.name.value))
                         .with_label(m.name.span, "no `role` given")
                         .with_help("give the member a role: `{ role read-only }`; only mobile workers get a default role"),
                 ),
@@ -862,12 +862,17 @@ impl Resolver {
         let Some(question) = question else { return };
         let s = ir.space(space_id);
         let levels = ["view", "edit", "use"];
-        if !levels.contains(&question.level.name.as_str()) {
+        let level_known = levels.contains(&question.level.name.as_str());
+        if !level_known {
             self.invalid_value("level", &question.level, &levels);
         }
-        match &question.permission {
-            ast::PermissionRef::Key(k) => {
-                if Permission::from_key(&k.name).is_none() && k.name != ENTERPRISE_REPORTS {
+        let (name, name_span, allowed): (&str, Span, &[&str]) = match &question.permission {
+            ast::PermissionRef::Key(k) if k.name == ENTERPRISE_REPORTS => {
+                (&k.name, k.span, &["view"])
+            }
+            ast::PermissionRef::Key(k) => match Permission::from_key(&k.name) {
+                Some(p) => (&k.name, k.span, p.kind().query_levels()),
+                None => {
                     let candidates = Permission::keys().chain([ENTERPRISE_REPORTS]);
                     let help = match nearest(&k.name, candidates) {
                         Some(c) => format!("did you mean `{c}`?"),
@@ -881,9 +886,10 @@ impl Resolver {
                         .with_label(k.span, "not a permission")
                         .with_help(help),
                     );
+                    return;
                 }
-            }
-            ast::PermissionRef::Report { id, .. } => {
+            },
+            ast::PermissionRef::Report { id, keyword } => {
                 if s.find_report(&id.name).is_none() {
                     self.push(unknown_name(
                         "report",
@@ -892,7 +898,27 @@ impl Resolver {
                         s.reports.iter().map(|r| r.id.as_str()),
                     ));
                 }
+                ("report", keyword.to(id.span), &["view"])
             }
+        };
+        if level_known && !allowed.contains(&question.level.name.as_str()) {
+            let help = if allowed.is_empty() {
+                format!(
+                    "`{name}` is a setting, not something a member can do: ask `what can \"member\" do in {}`",
+                    s.id
+                )
+            } else {
+                format!("ask `{}`", allowed.join("` or `"))
+            };
+            self.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!("`{}` does not apply to `{name}`", question.level.name),
+                )
+                .with_label(question.level.span, format!("not a level of `{name}`"))
+                .with_label(name_span, "asked about here")
+                .with_help(help),
+            );
         }
         if let Some(at) = &question.at
             && s.find_location(&at.name).is_none()
