@@ -22,10 +22,12 @@ pub mod emit;
 pub mod ir;
 pub mod model;
 pub mod output;
+pub mod query;
 pub mod resolve;
 pub mod snapshot;
 pub mod source;
 pub mod syntax;
+pub mod testing;
 
 use diagnostic::{Code, Diagnostic, Severity};
 use source::SourceSet;

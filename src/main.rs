@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod commands;
+
 use charter::diagnostic::render::{self, Style};
 use charter::diagnostic::{self, Diagnostic};
 use charter::snapshot::format::{self, Format};
@@ -34,42 +36,65 @@ enum Command {
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
     },
+    /// Build, then run every assertion of every `test` block.
+    Test {
+        #[command(flatten)]
+        args: CheckArgs,
+        /// Run only the tests whose name contains this text.
+        #[arg(long, value_name = "NAME")]
+        filter: Option<String>,
+    },
+    /// Ask who can do what, where and why, of a policy or a compiled snapshot.
+    Query {
+        /// A snapshot (`.json`, `.yaml`, `.yml`), a `.charter` file or a policy directory.
+        path: PathBuf,
+        /// `"u" can|cannot LEVEL PERM [at LOC] in SPACE`, `who can ...`, `what can "u" do in SPACE`,
+        /// `why "u" can|cannot ...`.
+        #[arg(required_unless_present = "batch")]
+        query: Option<String>,
+        /// Answer one query per line of FILE (`-`: standard input), one JSON answer per line.
+        #[arg(long, value_name = "FILE", conflicts_with = "query")]
+        batch: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+        format: OutputFormat,
+    },
 }
 
 #[derive(clap::Args)]
-struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// A `.charter` file or a directory of them.
     #[arg(default_value = ".")]
-    path: PathBuf,
+    pub(crate) path: PathBuf,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
-    format: OutputFormat,
+    pub(crate) format: OutputFormat,
     /// Fail (exit 1) on warnings as well as errors.
     #[arg(long)]
-    deny_warnings: bool,
+    pub(crate) deny_warnings: bool,
     /// When to colour human output.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
-    color: Color,
+    pub(crate) color: Color,
     /// Print at most this many diagnostics in human output (the rest are counted).
     #[arg(long, default_value_t = 100, value_name = "N")]
-    max_diagnostics: usize,
+    pub(crate) max_diagnostics: usize,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum OutputFormat {
+pub(crate) enum OutputFormat {
     Human,
     Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum Color {
+pub(crate) enum Color {
     Auto,
     Always,
     Never,
 }
 
 /// Exit code for "the command could not do its job".
-const USAGE: u8 = 2;
+pub(crate) const USAGE: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -91,10 +116,17 @@ fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Check { args } => check(&args, None),
         Command::Build { args, output } => check(&args, Some(&output)),
+        Command::Test { args, filter } => commands::test(&args, filter.as_deref()),
+        Command::Query {
+            path,
+            query,
+            batch,
+            format,
+        } => commands::query(&path, query.as_deref(), batch.as_deref(), format),
     }
 }
 
-fn fail(message: impl std::fmt::Display) -> u8 {
+pub(crate) fn fail(message: impl std::fmt::Display) -> u8 {
     eprintln!("error: {message}");
     USAGE
 }
@@ -131,32 +163,52 @@ fn check(args: &CheckArgs, output: Option<&Path>) -> u8 {
         written = Some(path);
     }
 
+    if print_diagnostics(args, &sources, &diagnostics) {
+        eprintln!(
+            "{}",
+            summary(&sources, &compiled.ir, &diagnostics, failed, written)
+        );
+    }
+    u8::from(failed)
+}
+
+/// The style of human output for the `--color` choice.
+pub(crate) fn style(color: Color) -> Style {
+    let color = match color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    Style {
+        color,
+        width: if color { 120 } else { 100 },
+    }
+}
+
+/// Prints diagnostics in the chosen format; returns whether the output is human (so a summary
+/// line may follow).
+pub(crate) fn print_diagnostics(
+    args: &CheckArgs,
+    sources: &SourceSet,
+    diagnostics: &[Diagnostic],
+) -> bool {
     match args.format {
-        OutputFormat::Json => print!("{}", render::json(&sources, &diagnostics)),
+        OutputFormat::Json => {
+            print!("{}", render::json(sources, diagnostics));
+            false
+        }
         OutputFormat::Human => {
-            let color = match args.color {
-                Color::Always => true,
-                Color::Never => false,
-                Color::Auto => {
-                    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-                }
-            };
-            let width = if color { 120 } else { 100 };
             let shown = &diagnostics[..diagnostics.len().min(args.max_diagnostics)];
-            eprint!("{}", render::human(&sources, shown, Style { color, width }));
+            eprint!("{}", render::human(sources, shown, style(args.color)));
             if diagnostics.len() > shown.len() {
                 eprintln!(
                     "... and {} more (use --max-diagnostics or --format json to see all)\n",
                     diagnostics.len() - shown.len()
                 );
             }
-            eprintln!(
-                "{}",
-                summary(&sources, &compiled.ir, &diagnostics, failed, written)
-            );
+            true
         }
     }
-    u8::from(failed)
 }
 
 fn plural(n: usize, word: &str) -> String {

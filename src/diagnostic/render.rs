@@ -265,3 +265,50 @@ pub fn json(sources: &SourceSet, diagnostics: &[Diagnostic]) -> String {
     s.push('\n');
     s
 }
+
+/// A labelled report without a diagnostic code: a failing assertion of `charter test`.
+pub fn failure(
+    sources: &SourceSet,
+    span: crate::source::Span,
+    message: &str,
+    label: &str,
+    notes: &[String],
+    style: Style,
+) -> String {
+    let f = sources.get(span.source);
+    let r = Report {
+        message: message.to_owned(),
+        code: None,
+        severity: miette::Severity::Error,
+        help: if notes.is_empty() {
+            None
+        } else {
+            Some(notes.join("\n"))
+        },
+        source: Some(NamedSource::new(&f.name, Arc::clone(&f.text))),
+        labels: vec![LabeledSpan::new_primary_with_span(
+            Some(label.to_owned()),
+            source_span(
+                sources,
+                &Label {
+                    span,
+                    message: String::new(),
+                },
+            ),
+        )],
+        related: Vec::new(),
+    };
+    let theme = if style.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(style.width)
+        .with_links(false);
+    let mut out = String::new();
+    if handler.render_report(&mut out, &r).is_err() {
+        out = format!("error: {message}\n");
+    }
+    out
+}

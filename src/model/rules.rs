@@ -205,6 +205,14 @@ impl Effective {
     }
 }
 
+/// The plan a permission needs to take effect, if any (from the rule table).
+pub fn required_plan(p: Permission) -> Option<Plan> {
+    RULES.iter().find_map(|r| match r.kind {
+        RuleKind::RequiresPlan(plan) if r.target == p && p != P::LandingPage => Some(plan),
+        _ => None,
+    })
+}
+
 /// The rule dependency graph: an edge `a -> b` when rule `b` reads the target of rule `a`.
 pub fn dependency_graph() -> DiGraph<usize, ()> {
     let mut graph = DiGraph::new();

@@ -64,3 +64,70 @@ pub fn parse(text: &str) -> Result<Snapshot, String> {
         serde_yaml::from_str(text).map_err(|e| e.to_string())
     }
 }
+
+/// Why a snapshot file cannot be used (exit code 2).
+#[derive(Debug)]
+pub enum LoadError {
+    Io(std::path::PathBuf, std::io::Error),
+    Unparsable(std::path::PathBuf, String),
+    Version {
+        path: std::path::PathBuf,
+        found: u32,
+    },
+    Tampered(std::path::PathBuf),
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Io(p, e) => write!(f, "cannot read snapshot `{}`: {e}", p.display()),
+            LoadError::Unparsable(p, e) => {
+                write!(f, "`{}` is not a charter snapshot: {e}", p.display())
+            }
+            LoadError::Version { path, found } => write!(
+                f,
+                "snapshot `{}` has format version {found}, but this charter reads version {}: rebuild it with `charter build`",
+                path.display(),
+                super::FORMAT_VERSION
+            ),
+            LoadError::Tampered(p) => write!(
+                f,
+                "snapshot `{}` does not match its content digest: it was edited after `charter build`; rebuild it from the policy",
+                p.display()
+            ),
+        }
+    }
+}
+
+/// Reads a snapshot, refusing another format version or contents that no longer match their
+/// digest (a hand-edited file).
+pub fn load(path: &std::path::Path) -> Result<Snapshot, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|e| LoadError::Io(path.to_path_buf(), e))?;
+    // Read the version first, so that a snapshot of another shape is named as such.
+    let version = if text.trim_start().starts_with('{') {
+        serde_json::from_str::<VersionOnly>(&text)
+            .map(|v| v.format_version)
+            .map_err(|e| e.to_string())
+    } else {
+        serde_yaml::from_str::<VersionOnly>(&text)
+            .map(|v| v.format_version)
+            .map_err(|e| e.to_string())
+    }
+    .map_err(|e| LoadError::Unparsable(path.to_path_buf(), e))?;
+    if version != super::FORMAT_VERSION {
+        return Err(LoadError::Version {
+            path: path.to_path_buf(),
+            found: version,
+        });
+    }
+    let snapshot = parse(&text).map_err(|e| LoadError::Unparsable(path.to_path_buf(), e))?;
+    if content_digest(&snapshot) != snapshot.content_digest {
+        return Err(LoadError::Tampered(path.to_path_buf()));
+    }
+    Ok(snapshot)
+}
+
+#[derive(serde::Deserialize)]
+struct VersionOnly {
+    format_version: u32,
+}

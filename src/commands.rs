@@ -1,0 +1,312 @@
+//! `charter test` and `charter query`: argument handling and output around the library's
+//! `testing` and `query` modules.
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use charter::diagnostic::render;
+use charter::diagnostic::{self, Diagnostic};
+use charter::query::{Index, Query};
+use charter::snapshot::format::{self, Format};
+use charter::source::SourceSet;
+use serde_json::json;
+
+use crate::{CheckArgs, Color, OutputFormat, USAGE, fail, print_diagnostics, style};
+
+/// Loads what a query runs on: a snapshot, or a policy compiled to one in memory.
+fn load_index(path: &Path) -> Result<Index, u8> {
+    if path.is_file() && Format::from_path(path).is_some() {
+        return format::load(path).map(Index::new).map_err(fail);
+    }
+    let (sources, mut diagnostics) = SourceSet::load(path).map_err(fail)?;
+    let compiled = charter::compile(&sources);
+    diagnostics.extend(compiled.diagnostics);
+    diagnostic::sort(&mut diagnostics);
+    if diagnostic::counts(&diagnostics).0 > 0 {
+        let shown = &diagnostics[..diagnostics.len().min(20)];
+        eprint!("{}", render::human(&sources, shown, style(Color::Auto)));
+        return Err(fail(format_args!(
+            "`{}` has errors, so it cannot be queried: fix them (`charter check`) first",
+            path.display()
+        )));
+    }
+    Ok(Index::new(charter::emit::emit(&compiled.ir, &sources)))
+}
+
+pub(crate) fn test(args: &CheckArgs, filter: Option<&str>) -> u8 {
+    let (sources, mut diagnostics) = match SourceSet::load(&args.path) {
+        Ok(loaded) => loaded,
+        Err(e) => return fail(e),
+    };
+    let compiled = charter::compile(&sources);
+    diagnostics.extend(compiled.diagnostics);
+    diagnostic::sort(&mut diagnostics);
+    let (errors, warnings) = diagnostic::counts(&diagnostics);
+    if errors > 0 || (args.deny_warnings && warnings > 0) {
+        if print_diagnostics(args, &sources, &diagnostics) {
+            eprintln!("error: the policy does not compile, so its tests cannot run");
+        }
+        return 1;
+    }
+    let index = Index::new(charter::emit::emit(&compiled.ir, &sources));
+    let results = charter::testing::run(&compiled.ir.tests, &index, &sources, filter);
+    let failed: Vec<_> = results.iter().filter(|r| !r.passed).collect();
+    let passed = results.len() - failed.len();
+    match args.format {
+        OutputFormat::Json => {
+            let failures: Vec<_> = failed
+                .iter()
+                .map(|r| {
+                    let f = sources.get(r.span.source);
+                    let (line, column) = f.lines.line_col(&f.text, r.span.start);
+                    json!({
+                        "test": r.test, "file": f.name, "line": line, "column": column,
+                        "assertion": r.text, "message": r.message, "notes": r.notes,
+                    })
+                })
+                .collect();
+            let out = json!({ "passed": passed, "failed": failed.len(), "failures": failures });
+            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        }
+        OutputFormat::Human => {
+            if !diagnostics.is_empty() {
+                print_diagnostics(args, &sources, &diagnostics);
+            }
+            let st = style(args.color);
+            let mut current = None;
+            for r in &results {
+                if current != Some(&r.test) {
+                    println!("test \"{}\"", r.test);
+                    current = Some(&r.test);
+                }
+                println!("  {} {}", if r.passed { "ok  " } else { "FAIL" }, r.text);
+            }
+            for r in &failed {
+                print!(
+                    "\n{}",
+                    render::failure(
+                        &sources,
+                        r.span,
+                        &r.message,
+                        "this assertion fails",
+                        &r.notes,
+                        st
+                    )
+                );
+            }
+            if results.is_empty() {
+                println!(
+                    "no assertions ran{}",
+                    filter
+                        .map(|f| format!(" (no test matches `{f}`)"))
+                        .unwrap_or_default()
+                );
+            }
+            println!("{passed} passed, {} failed", failed.len());
+        }
+    }
+    u8::from(!failed.is_empty())
+}
+
+/// One answer as JSON, and whether the statement holds (`can`: allowed; `cannot`: denied).
+fn answer(index: &Index, q: &Query, fast: bool) -> (serde_json::Value, bool) {
+    match q {
+        Query::Can {
+            member,
+            negated,
+            question,
+        } if fast => {
+            let allowed = index.decide(member, question).allowed();
+            (json!({ "allowed": allowed }), allowed != *negated)
+        }
+        Query::Can {
+            member,
+            negated,
+            question,
+        }
+        | Query::Why {
+            member,
+            negated,
+            question,
+        } => {
+            let d = index.decide(member, question);
+            let e = index.explain(member, question, &d);
+            let holds = e.allowed != *negated;
+            let mut v = serde_json::to_value(&e).unwrap_or_default();
+            if *negated {
+                v["holds"] = json!(holds);
+            }
+            (v, holds)
+        }
+        Query::Who { question } => (json!({ "members": index.who(question) }), true),
+        Query::What { member, space } => match index.what(member, *space) {
+            Some(w) => (serde_json::to_value(&w).unwrap_or_default(), true),
+            None => (
+                json!({ "permissions": {}, "scope": [], "reasons": [format!("`{member}` is not a member of `{}`", index.snapshot.spaces[*space as usize].id)] }),
+                false,
+            ),
+        },
+    }
+}
+
+fn human(index: &Index, q: &Query) -> (String, bool) {
+    let (value, holds) = answer(index, q, false);
+    let mut out = String::new();
+    match q {
+        Query::Can {
+            member,
+            negated,
+            question,
+        }
+        | Query::Why {
+            member,
+            negated,
+            question,
+        } => {
+            let allowed = value["allowed"].as_bool().unwrap_or(false);
+            let verdict = if allowed { "allowed" } else { "denied" };
+            let word = if allowed { "can" } else { "cannot" };
+            out.push_str(&format!(
+                "{verdict}: `{member}` {word} {}\n",
+                index.describe(question)
+            ));
+            if *negated {
+                out.push_str(&format!(
+                    "so \"cannot\" is {}\n",
+                    if holds { "true" } else { "false" }
+                ));
+            }
+            for r in value["reasons"].as_array().into_iter().flatten() {
+                out.push_str(&format!("  - {}\n", r.as_str().unwrap_or_default()));
+            }
+            if let Some(change) = value["change"].as_str() {
+                out.push_str(&format!("  to allow it: {change}\n"));
+            }
+        }
+        Query::Who { question } => {
+            let members = value["members"].as_array().cloned().unwrap_or_default();
+            let nobody = if members.is_empty() { " nobody" } else { "" };
+            out.push_str(&format!("who can {}:{nobody}\n", index.describe(question)));
+            for m in members {
+                out.push_str(&format!("  {}\n", m.as_str().unwrap_or_default()));
+            }
+        }
+        Query::What { member, space } => match index.what(member, *space) {
+            None => out.push_str(&format!(
+                "denied: `{member}` is not a member of `{}`\n",
+                index.snapshot.spaces[*space as usize].id
+            )),
+            Some(w) => {
+                let from = w
+                    .from_upstream
+                    .map(|u| format!(" (from upstream `{u}`)"))
+                    .unwrap_or_default();
+                out.push_str(&format!("`{member}` holds role `{}`{from}\n", w.role));
+                let scope = match w.scope {
+                    charter::snapshot::ScopeEntry::All(_) => "all locations".to_owned(),
+                    charter::snapshot::ScopeEntry::Locations(ids) => ids.join(", "),
+                };
+                out.push_str(&format!("scope: {scope}\n"));
+                for (k, v) in w.permissions {
+                    let v = match v {
+                        charter::snapshot::PermissionValue::Word(w) => w,
+                        charter::snapshot::PermissionValue::List(l) => {
+                            format!("[{}]", l.join(", "))
+                        }
+                    };
+                    out.push_str(&format!("  {k:<28} {v}\n"));
+                }
+            }
+        },
+    }
+    (out, holds)
+}
+
+pub(crate) fn query(
+    path: &Path,
+    text: Option<&str>,
+    batch: Option<&Path>,
+    format: OutputFormat,
+) -> u8 {
+    let index = match load_index(path) {
+        Ok(i) => i,
+        Err(code) => return code,
+    };
+    if let Some(batch) = batch {
+        return run_batch(&index, batch);
+    }
+    let text = text.unwrap_or_default();
+    let mut sources = SourceSet::default();
+    let id = sources.add("<query>", text.to_owned());
+    let q = match charter::query::parse(&index, id, text) {
+        Ok(q) => q,
+        Err(problems) => return query_error(&sources, &problems, format),
+    };
+    let holds = match format {
+        OutputFormat::Json => {
+            let (v, holds) = answer(&index, &q, false);
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            holds
+        }
+        OutputFormat::Human => {
+            let (out, holds) = human(&index, &q);
+            print!("{out}");
+            holds
+        }
+    };
+    u8::from(!holds)
+}
+
+fn query_error(sources: &SourceSet, problems: &[Diagnostic], format: OutputFormat) -> u8 {
+    match format {
+        OutputFormat::Json => {
+            let msg = problems
+                .iter()
+                .map(|d| d.message.clone())
+                .collect::<Vec<_>>()
+                .join("; ");
+            println!("{}", json!({ "error": msg }));
+        }
+        OutputFormat::Human => eprint!("{}", render::human(sources, problems, style(Color::Auto))),
+    }
+    USAGE
+}
+
+fn run_batch(index: &Index, batch: &Path) -> u8 {
+    let reader: Box<dyn BufRead> = if batch == Path::new("-") {
+        Box::new(std::io::stdin().lock())
+    } else {
+        match std::fs::File::open(batch) {
+            Ok(f) => Box::new(std::io::BufReader::new(f)),
+            Err(e) => return fail(format_args!("cannot read `{}`: {e}", batch.display())),
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut all_answered = true;
+    for line in reader.lines() {
+        let Ok(line) = line else {
+            all_answered = false;
+            break;
+        };
+        let value = match charter::query::parse(index, charter::source::SourceId(0), &line) {
+            Ok(q) => answer(index, &q, true).0,
+            Err(problems) => {
+                all_answered = false;
+                let msg = problems
+                    .iter()
+                    .map(|d| d.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                json!({ "error": msg })
+            }
+        };
+        if writeln!(out, "{value}").is_err() {
+            return USAGE;
+        }
+    }
+    if out.flush().is_err() {
+        return USAGE;
+    }
+    if all_answered { 0 } else { USAGE }
+}

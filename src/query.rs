@@ -1,0 +1,686 @@
+//! Stage 5: answers on a snapshot. One evaluator serves `charter query`, `charter test` and
+//! both kinds of input: a policy is compiled and emitted to a snapshot in memory first, so
+//! querying sources and querying the snapshot built from them give the same answers by
+//! construction.
+//!
+//! [`Index::decide`] is the single decision procedure; the yes/no answer and the `why`
+//! explanation are both read off its [`Decision`], so they cannot disagree.
+
+pub mod index;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+pub use index::Index;
+use index::Scope;
+
+use crate::ast;
+use crate::diagnostic::suggest::nearest;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::model::{Kind, Permission};
+use crate::resolve::ENTERPRISE_REPORTS;
+use crate::snapshot::{PermissionValue, ScopeEntry};
+
+/// What a question asks about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Asked {
+    Key(Permission),
+    Report(u32),
+    EnterpriseReports,
+}
+
+/// The level asked: `view` (also `use`: a switch is on) or `edit`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Want {
+    View,
+    Edit,
+}
+
+/// A question with every name resolved to an index id.
+#[derive(Clone, Copy, Debug)]
+pub struct Question {
+    pub space: u32,
+    pub want: Want,
+    pub asked: Asked,
+    pub at: Option<u32>,
+}
+
+/// A resolved query.
+#[derive(Clone, Debug)]
+pub enum Query {
+    Can {
+        member: String,
+        negated: bool,
+        question: Question,
+    },
+    Who {
+        question: Question,
+    },
+    What {
+        member: String,
+        space: u32,
+    },
+    Why {
+        member: String,
+        negated: bool,
+        question: Question,
+    },
+}
+
+/// How a `can` question was decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Granted by the member's role; `within` is the assigned location covering `at`.
+    Granted {
+        member: u32,
+        within: Option<u32>,
+    },
+    /// Enterprise admin reaching the Enterprise Console.
+    Console,
+    NotMember,
+    /// The role does not grant the permission at the level asked.
+    RoleLacks {
+        member: u32,
+    },
+    /// Granted by the role, but `at` is outside the member's locations.
+    OutsideScope {
+        member: u32,
+        at: u32,
+    },
+}
+
+impl Decision {
+    pub fn allowed(&self) -> bool {
+        matches!(self, Decision::Granted { .. } | Decision::Console)
+    }
+}
+
+impl Index {
+    /// Resolves a parsed query; unknown names give diagnostics on the query text.
+    pub fn resolve(&self, q: &ast::Query) -> Result<Query, Vec<Diagnostic>> {
+        let mut problems = Vec::new();
+        let space_of =
+            |id: &ast::Ident, problems: &mut Vec<Diagnostic>| match self.space_ids.get(&id.name) {
+                Some(&s) => Some(s),
+                None => {
+                    problems.push(crate::resolve::unknown_name(
+                        "space",
+                        id,
+                        "in this snapshot",
+                        self.snapshot.spaces.iter().map(|s| s.id.as_str()),
+                    ));
+                    None
+                }
+            };
+        let resolved = match q {
+            ast::Query::Can {
+                member,
+                negated,
+                question,
+            } => self
+                .question(question, &mut problems, space_of)
+                .map(|question| Query::Can {
+                    member: member.value.clone(),
+                    negated: *negated,
+                    question,
+                }),
+            ast::Query::Why {
+                member,
+                negated,
+                question,
+            } => self
+                .question(question, &mut problems, space_of)
+                .map(|question| Query::Why {
+                    member: member.value.clone(),
+                    negated: *negated,
+                    question,
+                }),
+            ast::Query::Who { question } => self
+                .question(question, &mut problems, space_of)
+                .map(|question| Query::Who { question }),
+            ast::Query::What { member, space } => {
+                space_of(space, &mut problems).map(|space| Query::What {
+                    member: member.value.clone(),
+                    space,
+                })
+            }
+        };
+        match resolved {
+            Some(q) if problems.is_empty() => Ok(q),
+            _ => Err(problems),
+        }
+    }
+
+    fn question(
+        &self,
+        q: &ast::Question,
+        problems: &mut Vec<Diagnostic>,
+        space_of: impl Fn(&ast::Ident, &mut Vec<Diagnostic>) -> Option<u32>,
+    ) -> Option<Question> {
+        let space = space_of(&q.space, problems)?;
+        let s = &self.spaces[space as usize];
+        let entry = &self.snapshot.spaces[space as usize];
+        let levels = ["view", "edit", "use"];
+        let want = match q.level.name.as_str() {
+            "view" | "use" => Some(Want::View),
+            "edit" => Some(Want::Edit),
+            _ => {
+                let help = nearest(&q.level.name, levels).map_or_else(
+                    || "a level is `view`, `edit` or `use`".to_owned(),
+                    |l| format!("did you mean `{l}`?"),
+                );
+                problems.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        format!("`{}` is not a valid level", q.level.name),
+                    )
+                    .with_label(q.level.span, "expected `view`, `edit` or `use`")
+                    .with_help(help),
+                );
+                None
+            }
+        };
+        let (asked, allowed_levels): (Option<Asked>, &[&str]) = match &q.permission {
+            ast::PermissionRef::Key(k) if k.name == ENTERPRISE_REPORTS => {
+                (Some(Asked::EnterpriseReports), &["view"])
+            }
+            ast::PermissionRef::Key(k) => match Permission::from_key(&k.name) {
+                Some(p) => (Some(Asked::Key(p)), p.kind().query_levels()),
+                None => {
+                    let help = nearest(&k.name, Permission::keys().chain([ENTERPRISE_REPORTS]))
+                        .map_or_else(
+                            || "see the permission table in docs/language.md".to_owned(),
+                            |c| format!("did you mean `{c}`?"),
+                        );
+                    problems.push(
+                        Diagnostic::new(
+                            Code::UnknownPermission,
+                            format!("unknown permission `{}`", k.name),
+                        )
+                        .with_label(k.span, "not a permission")
+                        .with_help(help),
+                    );
+                    (None, &[])
+                }
+            },
+            ast::PermissionRef::Report { id, .. } => match s.report_ids.get(&id.name) {
+                Some(&r) => (Some(Asked::Report(r)), &["view"]),
+                None => {
+                    problems.push(crate::resolve::unknown_name(
+                        "report",
+                        id,
+                        &format!("in `{}`", entry.id),
+                        entry.reports.iter().map(|r| r.id.as_str()),
+                    ));
+                    (None, &[])
+                }
+            },
+        };
+        if asked.is_some() && want.is_some() && !allowed_levels.contains(&q.level.name.as_str()) {
+            problems.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!("`{}` does not apply to this permission", q.level.name),
+                )
+                .with_label(q.level.span, "not a level of this permission")
+                .with_help(if allowed_levels.is_empty() {
+                    "this is a setting, not a grant: ask `what can \"member\" do in SPACE`"
+                        .to_owned()
+                } else {
+                    format!("ask `{}`", allowed_levels.join("` or `"))
+                }),
+            );
+        }
+        let at = match &q.at {
+            None => None,
+            Some(at) => match s.location_ids.get(&at.name) {
+                Some(&l) => Some(l),
+                None => {
+                    problems.push(crate::resolve::unknown_name(
+                        "location",
+                        at,
+                        &format!("in `{}`", entry.id),
+                        entry.locations.iter().map(|l| l.id.as_str()),
+                    ));
+                    return None;
+                }
+            },
+        };
+        Some(Question {
+            space,
+            want: want?,
+            asked: asked?,
+            at,
+        })
+    }
+
+    /// Decides whether `member` holds what `q` asks. No strings are built on this path.
+    pub fn decide(&self, member: &str, q: &Question) -> Decision {
+        let s = &self.spaces[q.space as usize];
+        if q.asked == Asked::EnterpriseReports {
+            return if s.console_viewers.iter().any(|v| v == member) {
+                Decision::Console
+            } else {
+                Decision::NotMember
+            };
+        }
+        let Some(&m) = s.member_ids.get(member) else {
+            return Decision::NotMember;
+        };
+        self.decide_member(q, m)
+    }
+
+    /// [`Index::decide`] for a member index.
+    pub fn decide_member(&self, q: &Question, m: u32) -> Decision {
+        let s = &self.spaces[q.space as usize];
+        let member = &s.members[m as usize];
+        let role = &s.roles[member.role as usize];
+        let (granted, scoped) = match q.asked {
+            Asked::Key(p) => {
+                let bits = if q.want == Want::Edit && p.kind() != Kind::Switch {
+                    role.edit
+                } else {
+                    role.view
+                };
+                (bits & (1 << p as u32) != 0, p.is_location_scoped())
+            }
+            Asked::Report(r) => (
+                role.reports_all || role.reports[r as usize / 64] & (1 << (r % 64)) != 0,
+                true,
+            ),
+            Asked::EnterpriseReports => (false, false),
+        };
+        if !granted {
+            return Decision::RoleLacks { member: m };
+        }
+        match (&member.scope, scoped, q.at) {
+            (Scope::All, _, _) | (_, false, _) | (_, true, None) => Decision::Granted {
+                member: m,
+                within: None,
+            },
+            (Scope::Locations(assigned), true, Some(at)) => {
+                let x = s.locations[at as usize].enter;
+                match assigned.iter().find(|&&l| {
+                    let l = &s.locations[l as usize];
+                    l.enter <= x && x < l.exit
+                }) {
+                    Some(&l) => Decision::Granted {
+                        member: m,
+                        within: Some(l),
+                    },
+                    None => Decision::OutsideScope { member: m, at },
+                }
+            }
+        }
+    }
+
+    /// Members who hold what `q` asks, sorted by name.
+    pub fn who(&self, q: &Question) -> Vec<&str> {
+        let s = &self.spaces[q.space as usize];
+        let names = &self.snapshot.spaces[q.space as usize].members;
+        if q.asked == Asked::EnterpriseReports {
+            return s.console_viewers.iter().map(String::as_str).collect();
+        }
+        s.by_name
+            .iter()
+            .filter(|&&m| self.decide_member(q, m).allowed())
+            .map(|&m| names[m as usize].name.as_str())
+            .collect()
+    }
+
+    /// Location ids from the root down to `loc`, as `india > up > lko`.
+    fn path(&self, space: u32, loc: u32) -> String {
+        let s = &self.spaces[space as usize];
+        let entry = &self.snapshot.spaces[space as usize];
+        let mut ids = Vec::new();
+        let mut cur = Some(loc);
+        while let Some(l) = cur {
+            ids.push(entry.locations[l as usize].id.as_str());
+            cur = s.locations[l as usize].parent;
+        }
+        ids.reverse();
+        ids.join(" > ")
+    }
+
+    /// The question in words: "view data at `lko-01` in `acme-prod`".
+    pub fn describe(&self, q: &Question) -> String {
+        let entry = &self.snapshot.spaces[q.space as usize];
+        let what = match q.asked {
+            Asked::Key(p) if p.kind() == Kind::Switch => format!("use `{p}`"),
+            Asked::Key(p) => format!(
+                "{} `{p}`",
+                if q.want == Want::Edit { "edit" } else { "view" }
+            ),
+            Asked::Report(r) => format!("view report `{}`", entry.reports[r as usize].id),
+            Asked::EnterpriseReports => "view `enterprise_reports`".to_owned(),
+        };
+        let at =
+            q.at.map(|l| format!(" at `{}`", entry.locations[l as usize].id))
+                .unwrap_or_default();
+        format!("{what}{at} in `{}`", entry.id)
+    }
+
+    /// Why a decision came out as it did, and for a denial the smallest change that would
+    /// allow it, in the domain's words.
+    pub fn explain(&self, member: &str, q: &Question, d: &Decision) -> Explanation {
+        let entry = &self.snapshot.spaces[q.space as usize];
+        let mut reasons = Vec::new();
+        let mut change = None;
+        let role_line = |m: u32, reasons: &mut Vec<String>| {
+            let me = &entry.members[m as usize];
+            let from = me
+                .role_from_upstream
+                .as_ref()
+                .map(|u| format!(" (received from upstream `{u}`)"))
+                .unwrap_or_default();
+            reasons.push(format!(
+                "`{member}` is a {} of `{}` with role `{}`{from}",
+                me.kind.replace('_', " "),
+                entry.id,
+                me.role
+            ));
+            &entry.roles[self.spaces[q.space as usize].members[m as usize].role as usize]
+        };
+        match d {
+            Decision::Console => {
+                reasons.push(format!(
+                    "`{member}` is an enterprise admin of `{}` and `admin` of one of its spaces on server `{}`, so reaches the Enterprise Console and its aggregated reports",
+                    entry.enterprise.as_deref().unwrap_or("?"),
+                    entry.server.as_deref().unwrap_or("(none)")
+                ));
+            }
+            Decision::NotMember => {
+                if q.asked == Asked::EnterpriseReports {
+                    reasons.push(match &entry.enterprise {
+                        Some(e) => format!("`{member}` is not an enterprise admin of `{e}` who is `admin` of a space of `{e}` on server `{}`", entry.server.as_deref().unwrap_or("(none)")),
+                        None => format!("`{}` belongs to no enterprise, so has no Enterprise Console aggregates", entry.id),
+                    });
+                    if entry.enterprise.is_some() {
+                        change = Some(format!(
+                            "make `{member}` an enterprise admin and `admin` of a space of the enterprise on the same server"
+                        ));
+                    }
+                } else {
+                    reasons.push(format!(
+                        "`{member}` is not a member of `{}`: spaces are isolated",
+                        entry.id
+                    ));
+                    if !self
+                        .snapshot
+                        .spaces
+                        .iter()
+                        .any(|s| s.members.iter().any(|m| m.name == member))
+                    {
+                        reasons.push(format!("no space has a member named `{member}`"));
+                    }
+                    change = Some(format!(
+                        "add `{member}` to `{}` with a role that grants it",
+                        entry.id
+                    ));
+                }
+            }
+            Decision::Granted { member: m, within } => {
+                let role = role_line(*m, &mut reasons);
+                reasons.push(self.grant_line(q, role));
+                if let Some(l) = within {
+                    let at = q.at.unwrap_or(*l);
+                    reasons.push(format!(
+                        "`{}` ({}) is at or below `{}`, one of the member's locations",
+                        entry.locations[at as usize].id,
+                        self.path(q.space, at),
+                        entry.locations[*l as usize].id
+                    ));
+                } else if let Some(ScopeEntry::All(_)) =
+                    entry.members.get(*m as usize).map(|me| &me.scope)
+                {
+                    if q.at.is_some() {
+                        reasons.push(
+                            "the role has full organization access: it holds at every location"
+                                .to_owned(),
+                        );
+                    }
+                } else if matches!(q.asked, Asked::Key(p) if !p.is_location_scoped()) {
+                    reasons.push(
+                        "this permission is not location-scoped: it holds space-wide".to_owned(),
+                    );
+                }
+            }
+            Decision::RoleLacks { member: m } => {
+                let role = role_line(*m, &mut reasons);
+                let (line, fix) =
+                    self.lack_line(q, role, &entry.members[*m as usize].role_from_upstream);
+                reasons.push(line);
+                change = Some(fix);
+            }
+            Decision::OutsideScope { member: m, at } => {
+                let role = role_line(*m, &mut reasons);
+                reasons.push(self.grant_line(q, role));
+                let assigned = match &entry.members[*m as usize].scope {
+                    ScopeEntry::Locations(ids) => ids
+                        .iter()
+                        .filter_map(|id| self.spaces[q.space as usize].location_ids.get(id))
+                        .map(|&l| {
+                            format!(
+                                "`{}` ({})",
+                                entry.locations[l as usize].id,
+                                self.path(q.space, l)
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    ScopeEntry::All(_) => String::new(),
+                };
+                reasons.push(format!(
+                    "but role `{}` is location-restricted (full organization access off), and `{}` ({}) is outside the member's locations: {assigned}",
+                    role.id,
+                    entry.locations[*at as usize].id,
+                    self.path(q.space, *at)
+                ));
+                change = Some(format!(
+                    "assign location `{}` to `{member}`",
+                    entry.locations[*at as usize].id
+                ));
+            }
+        }
+        Explanation {
+            allowed: d.allowed(),
+            reasons,
+            change,
+        }
+    }
+
+    fn grant_line(&self, q: &Question, role: &crate::snapshot::RoleEntry) -> String {
+        match q.asked {
+            Asked::Report(r) => {
+                let id = &self.snapshot.spaces[q.space as usize].reports[r as usize].id;
+                match role.permissions.get("reports") {
+                    Some(PermissionValue::Word(w)) if w == "all" => format!(
+                        "role `{}` has `reports = all`, which reaches `{id}`",
+                        role.id
+                    ),
+                    _ => format!("role `{}` lists report `{id}`", role.id),
+                }
+            }
+            Asked::Key(p) => {
+                let value = role
+                    .permissions
+                    .get(p.key())
+                    .map(value_text)
+                    .unwrap_or_default();
+                let implied = role
+                    .reasons
+                    .get(p.key())
+                    .and_then(|r| r.implied_by.as_ref())
+                    .map(|by| format!(", implied by `{by}`"))
+                    .unwrap_or_default();
+                let edit_implies = if q.want == Want::View && value == "edit" {
+                    " (edit implies view)"
+                } else {
+                    ""
+                };
+                format!(
+                    "role `{}` has `{p} = {value}`{implied}{edit_implies}",
+                    role.id
+                )
+            }
+            Asked::EnterpriseReports => String::new(),
+        }
+    }
+
+    /// What the role lacks, and the smallest change to the role that would grant it.
+    fn lack_line(
+        &self,
+        q: &Question,
+        role: &crate::snapshot::RoleEntry,
+        from: &Option<String>,
+    ) -> (String, String) {
+        let where_ = from
+            .as_ref()
+            .map(|u| format!(" in upstream space `{u}`"))
+            .unwrap_or_default();
+        let entry = &self.snapshot.spaces[q.space as usize];
+        match q.asked {
+            Asked::Report(r) => {
+                let id = &entry.reports[r as usize].id;
+                (
+                    format!(
+                        "role `{}` does not reach report `{id}` (`reports = {}`)",
+                        role.id,
+                        role.permissions
+                            .get("reports")
+                            .map(value_text)
+                            .unwrap_or_default()
+                    ),
+                    format!("add `{id}` to `reports` of role `{}`{where_}", role.id),
+                )
+            }
+            Asked::Key(p) => {
+                let value = role
+                    .permissions
+                    .get(p.key())
+                    .map(value_text)
+                    .unwrap_or_default();
+                let needed = match (p.kind(), q.want) {
+                    (Kind::Switch, _) => "on",
+                    (Kind::Reports, _) => "all",
+                    (_, Want::Edit) => "edit",
+                    (_, Want::View) => "view",
+                };
+                let mut line = format!("role `{}` has `{p} = {value}`", role.id);
+                let reason = role.reasons.get(p.key());
+                let fix = if let Some(r) = reason {
+                    let declared = value_text(&r.declared);
+                    if let Some(by) = &r.hidden_by {
+                        line.push_str(&format!(" (declared `{declared}`, hidden by `{by} = off`)"));
+                        format!(
+                            "set `full_organization_access = on` on role `{}`{where_}",
+                            role.id
+                        )
+                    } else if let Some(plan) = &r.requires_plan {
+                        line.push_str(&format!(
+                            " (declared `{declared}`, but the `{}` plan lacks it)",
+                            entry.plan
+                        ));
+                        format!("raise `{}` to `plan {plan}`", entry.id)
+                    } else if let Some(req) = &r.requires {
+                        line.push_str(&format!(" (declared `{declared}`, but it needs `{req}`)"));
+                        format!("grant `{req}` on role `{}`{where_}", role.id)
+                    } else {
+                        format!("set `{p} = {needed}` on role `{}`{where_}", role.id)
+                    }
+                } else if p == Permission::RolesAndPermissions && q.want == Want::Edit {
+                    "only `admin` edits roles: give the member the `admin` role".to_owned()
+                } else {
+                    let mut changes = vec![format!("`{p} = {needed}`")];
+                    let parent = [
+                        (Permission::ChangeGroupMembership, Permission::Groups),
+                        (Permission::ChangeLocationWorkers, Permission::Locations),
+                    ]
+                    .into_iter()
+                    .find_map(|(sub, parent)| (sub == p).then_some(parent));
+                    if let Some(parent) = parent {
+                        changes.push(format!("`{parent} = edit`"));
+                    }
+                    let foa_off = matches!(role.permissions.get("full_organization_access"), Some(PermissionValue::Word(w)) if w == "off");
+                    let hidden = [Some(p), parent]
+                        .into_iter()
+                        .flatten()
+                        .any(|x| x.is_hidden_without_full_access());
+                    if hidden && foa_off {
+                        line.push_str(" (and it is hidden: full organization access is off)");
+                        changes.push("`full_organization_access = on`".to_owned());
+                    }
+                    let mut fix = format!(
+                        "set {} on role `{}`{where_}",
+                        changes.join(" and "),
+                        role.id
+                    );
+                    if let Some(plan) = crate::model::rules::required_plan(p)
+                        && crate::model::Plan::parse(&entry.plan).is_some_and(|have| have < plan)
+                    {
+                        fix.push_str(&format!(
+                            ", and raise `{}` to `plan {}`",
+                            entry.id,
+                            plan.as_str()
+                        ));
+                    }
+                    fix
+                };
+                (line, fix)
+            }
+            Asked::EnterpriseReports => (String::new(), String::new()),
+        }
+    }
+
+    /// `what can "u" do in S`: every effective permission and the member's scope.
+    pub fn what(&self, member: &str, space: u32) -> Option<WhatAnswer> {
+        let entry = &self.snapshot.spaces[space as usize];
+        let &m = self.spaces[space as usize].member_ids.get(member)?;
+        let me = &entry.members[m as usize];
+        let role = &entry.roles[self.spaces[space as usize].members[m as usize].role as usize];
+        Some(WhatAnswer {
+            role: role.id.clone(),
+            from_upstream: role.from_upstream.clone(),
+            permissions: role.permissions.clone(),
+            scope: me.scope.clone(),
+        })
+    }
+}
+
+fn value_text(v: &PermissionValue) -> String {
+    match v {
+        PermissionValue::Word(w) => w.clone(),
+        PermissionValue::List(ids) => format!("[{}]", ids.join(", ")),
+    }
+}
+
+/// A decision in words.
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    pub allowed: bool,
+    pub reasons: Vec<String>,
+    /// For a denial: the smallest change that would allow it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<String>,
+}
+
+/// The answer to `what can "u" do in S`.
+#[derive(Debug, Clone, Serialize)]
+pub struct WhatAnswer {
+    pub role: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_upstream: Option<String>,
+    pub permissions: BTreeMap<String, PermissionValue>,
+    pub scope: ScopeEntry,
+}
+
+/// Parses and resolves a query against an index; errors point into `text` (source `source`).
+pub fn parse(
+    index: &Index,
+    source: crate::source::SourceId,
+    text: &str,
+) -> Result<Query, Vec<Diagnostic>> {
+    let ast = crate::syntax::parse_query(source, text)?;
+    index.resolve(&ast)
+}

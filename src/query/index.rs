@@ -1,0 +1,229 @@
+//! The query index: a loaded snapshot with names interned to integer ids, per-role permission
+//! bitsets, DFS-labelled locations and name-sorted members. Built once per load; every query
+//! after that is bit tests and integer comparisons.
+
+use std::collections::HashMap;
+
+use crate::model::{Kind, Permission};
+use crate::snapshot::{PermissionValue, RoleEntry, ScopeEntry, Snapshot};
+
+/// A location with its DFS interval: `enter <= x.enter < exit` means x is at or below it.
+#[derive(Debug, Clone)]
+pub struct Loc {
+    pub enter: u32,
+    pub exit: u32,
+    pub parent: Option<u32>,
+}
+
+/// What a member may reach: everywhere, or these locations and below.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    All,
+    Locations(Vec<u32>),
+}
+
+#[derive(Debug, Clone)]
+pub struct MemberIx {
+    pub role: u32,
+    pub scope: Scope,
+}
+
+/// A role's effective grants as bitsets over `Permission as usize`.
+#[derive(Debug, Clone)]
+pub struct RoleIx {
+    /// Bit set when the permission holds at least at `view` (switch on, some report reachable).
+    pub view: u32,
+    /// Bit set when the permission holds at `edit` (switch on).
+    pub edit: u32,
+    pub full_access: bool,
+    pub reports_all: bool,
+    /// Bitset over the space's reports.
+    pub reports: Vec<u64>,
+}
+
+#[derive(Debug)]
+pub struct SpaceIx {
+    pub locations: Vec<Loc>,
+    pub location_ids: HashMap<String, u32>,
+    pub report_ids: HashMap<String, u32>,
+    pub roles: Vec<RoleIx>,
+    pub members: Vec<MemberIx>,
+    pub member_ids: HashMap<String, u32>,
+    /// Member indexes sorted by name, so `who` answers come out sorted.
+    pub by_name: Vec<u32>,
+    /// Enterprise admins who reach the console for this space's aggregates, sorted.
+    pub console_viewers: Vec<String>,
+}
+
+/// A snapshot ready for queries.
+#[derive(Debug)]
+pub struct Index {
+    pub snapshot: Snapshot,
+    pub spaces: Vec<SpaceIx>,
+    pub space_ids: HashMap<String, u32>,
+}
+
+fn bit(p: Permission) -> u32 {
+    1 << (p as u32)
+}
+
+fn role_ix(role: &RoleEntry, report_ids: &HashMap<String, u32>, report_count: usize) -> RoleIx {
+    let mut ix = RoleIx {
+        view: 0,
+        edit: 0,
+        full_access: true,
+        reports_all: false,
+        reports: vec![0; report_count.div_ceil(64)],
+    };
+    for &p in Permission::ALL {
+        let Some(value) = role.permissions.get(p.key()) else {
+            continue;
+        };
+        let (view, edit) = match (p.kind(), value) {
+            (Kind::Level | Kind::AdminOnlyEdit, PermissionValue::Word(w)) => {
+                (w != "none", w == "edit")
+            }
+            (Kind::Switch, PermissionValue::Word(w)) => (w == "on", w == "on"),
+            (Kind::Reports, PermissionValue::Word(w)) => {
+                ix.reports_all = w == "all";
+                (ix.reports_all && report_count > 0, false)
+            }
+            (Kind::Reports, PermissionValue::List(ids)) => {
+                for id in ids {
+                    if let Some(&r) = report_ids.get(id) {
+                        ix.reports[r as usize / 64] |= 1 << (r % 64);
+                    }
+                }
+                (ix.reports.iter().any(|w| *w != 0), false)
+            }
+            _ => (false, false),
+        };
+        if view {
+            ix.view |= bit(p);
+        }
+        if edit {
+            ix.edit |= bit(p);
+        }
+    }
+    ix.full_access = ix.view & bit(Permission::FullOrganizationAccess) != 0;
+    ix
+}
+
+impl Index {
+    /// Builds the index of a snapshot.
+    pub fn new(snapshot: Snapshot) -> Index {
+        let space_ids: HashMap<String, u32> = snapshot
+            .spaces
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.clone(), i as u32))
+            .collect();
+        let spaces = snapshot
+            .spaces
+            .iter()
+            .map(|s| {
+                let location_ids: HashMap<String, u32> = s
+                    .locations
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| (l.id.clone(), i as u32))
+                    .collect();
+                let locations = s
+                    .locations
+                    .iter()
+                    .map(|l| Loc {
+                        enter: l.enter,
+                        exit: l.exit,
+                        parent: l.parent.as_ref().and_then(|p| location_ids.get(p).copied()),
+                    })
+                    .collect();
+                let report_ids: HashMap<String, u32> = s
+                    .reports
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| (r.id.clone(), i as u32))
+                    .collect();
+                let roles: Vec<RoleIx> = s
+                    .roles
+                    .iter()
+                    .map(|r| role_ix(r, &report_ids, s.reports.len()))
+                    .collect();
+                let role_ids: HashMap<&str, u32> = s
+                    .roles
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| (r.id.as_str(), i as u32))
+                    .collect();
+                let members: Vec<MemberIx> = s
+                    .members
+                    .iter()
+                    .map(|m| MemberIx {
+                        role: role_ids.get(m.role.as_str()).copied().unwrap_or(0),
+                        scope: match &m.scope {
+                            ScopeEntry::All(_) => Scope::All,
+                            ScopeEntry::Locations(ids) => Scope::Locations(
+                                ids.iter()
+                                    .filter_map(|id| location_ids.get(id).copied())
+                                    .collect(),
+                            ),
+                        },
+                    })
+                    .collect();
+                let member_ids = s
+                    .members
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| (m.name.clone(), i as u32))
+                    .collect();
+                let mut by_name: Vec<u32> = (0..s.members.len() as u32).collect();
+                by_name.sort_by(|a, b| {
+                    s.members[*a as usize]
+                        .name
+                        .cmp(&s.members[*b as usize].name)
+                });
+                SpaceIx {
+                    locations,
+                    location_ids,
+                    report_ids,
+                    roles,
+                    members,
+                    member_ids,
+                    by_name,
+                    console_viewers: console_viewers(&snapshot, s),
+                }
+            })
+            .collect();
+        Index {
+            snapshot,
+            spaces,
+            space_ids,
+        }
+    }
+}
+
+/// Enterprise admins of the space's enterprise who are `admin` of some space of that enterprise
+/// on the same server: they reach the Enterprise Console and its aggregates of this space.
+fn console_viewers(snapshot: &Snapshot, space: &crate::snapshot::SpaceEntry) -> Vec<String> {
+    let Some(enterprise) = &space.enterprise else {
+        return Vec::new();
+    };
+    let Some(ent) = snapshot.enterprises.iter().find(|e| &e.id == enterprise) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = ent
+        .admins
+        .iter()
+        .filter(|admin| {
+            snapshot.spaces.iter().any(|s| {
+                s.enterprise.as_ref() == Some(enterprise)
+                    && s.server == space.server
+                    && s.members
+                        .iter()
+                        .any(|m| &m.name == *admin && m.role == crate::model::builtin::ADMIN)
+            })
+        })
+        .cloned()
+        .collect();
+    out.sort();
+    out
+}

@@ -1,0 +1,149 @@
+//! Running the assertions of `test` blocks against a compiled policy.
+
+use crate::ast;
+use crate::query::{Index, Query};
+use crate::source::{SourceSet, Span};
+
+/// The outcome of one assertion.
+#[derive(Debug, Clone)]
+pub struct AssertionResult {
+    pub test: String,
+    pub span: Span,
+    /// The assertion as written.
+    pub text: String,
+    pub passed: bool,
+    /// For a failure: expected versus actual, in words.
+    pub message: String,
+    /// For a failure: the reasons behind the actual answer.
+    pub notes: Vec<String>,
+}
+
+/// Runs every assertion of every test whose name contains `filter` (all when `None`).
+pub fn run(
+    tests: &[ast::TestDecl],
+    index: &Index,
+    sources: &SourceSet,
+    filter: Option<&str>,
+) -> Vec<AssertionResult> {
+    let mut out = Vec::new();
+    for test in tests
+        .iter()
+        .filter(|t| filter.is_none_or(|f| t.name.value.contains(f)))
+    {
+        for a in &test.assertions {
+            let text = sources
+                .slice(a.span)
+                .trim_start_matches("assert")
+                .trim()
+                .to_owned();
+            let (passed, message, notes) = match index.resolve(&a.query) {
+                Err(problems) => (
+                    false,
+                    problems
+                        .first()
+                        .map(|d| d.message.clone())
+                        .unwrap_or_default(),
+                    Vec::new(),
+                ),
+                Ok(q) => evaluate(index, &q, a.expected.as_deref()),
+            };
+            out.push(AssertionResult {
+                test: test.name.value.clone(),
+                span: a.span,
+                text,
+                passed,
+                message,
+                notes,
+            });
+        }
+    }
+    out
+}
+
+fn evaluate(
+    index: &Index,
+    q: &Query,
+    expected: Option<&[ast::Str]>,
+) -> (bool, String, Vec<String>) {
+    match q {
+        Query::Can {
+            member,
+            negated,
+            question,
+        }
+        | Query::Why {
+            member,
+            negated,
+            question,
+        } => {
+            let decision = index.decide(member, question);
+            if decision.allowed() != *negated {
+                return (true, String::new(), Vec::new());
+            }
+            let e = index.explain(member, question, &decision);
+            let (expected, actual) = if *negated {
+                ("cannot", "can")
+            } else {
+                ("can", "cannot")
+            };
+            let mut notes = e.reasons;
+            if let Some(change) = e.change {
+                notes.push(format!("to allow it: {change}"));
+            }
+            let message = format!(
+                "expected `{member}` {expected} {}, but `{member}` {actual}",
+                index.describe(question)
+            );
+            (false, message, notes)
+        }
+        Query::Who { question } => {
+            let actual = index.who(question);
+            let expected: Vec<&str> = expected
+                .unwrap_or_default()
+                .iter()
+                .map(|s| s.value.as_str())
+                .collect();
+            let missing: Vec<&str> = expected
+                .iter()
+                .copied()
+                .filter(|e| !actual.contains(e))
+                .collect();
+            let extra: Vec<&str> = actual
+                .iter()
+                .copied()
+                .filter(|a| !expected.contains(a))
+                .collect();
+            if missing.is_empty() && extra.is_empty() {
+                return (true, String::new(), Vec::new());
+            }
+            let list = |v: &[&str]| {
+                v.iter()
+                    .map(|m| format!("`{m}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let mut notes = Vec::new();
+            if !missing.is_empty() {
+                notes.push(format!(
+                    "missing (expected, but cannot): {}",
+                    list(&missing)
+                ));
+            }
+            if !extra.is_empty() {
+                notes.push(format!("extra (can, but not expected): {}", list(&extra)));
+            }
+            let message = format!(
+                "who can {} is [{}], not the expected [{}]",
+                index.describe(question),
+                list(&actual),
+                list(&expected)
+            );
+            (false, message, notes)
+        }
+        Query::What { .. } => (
+            false,
+            "`what` is a question, not an assertion".to_owned(),
+            Vec::new(),
+        ),
+    }
+}
