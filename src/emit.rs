@@ -37,7 +37,7 @@ pub fn emit(ir: &Ir, sources: &SourceSet) -> Snapshot {
             .map(|i| space(ir, SpaceId(i as u32)))
             .collect(),
     };
-    snapshot.content_digest = content_digest(&snapshot);
+    snapshot.content_digest = content_digest(&mut snapshot);
     snapshot
 }
 
@@ -117,42 +117,49 @@ fn space(ir: &Ir, id: SpaceId) -> SpaceEntry {
             }
         })
         .collect();
-    let members = s
-        .members
-        .iter()
-        .filter_map(|m| {
-            let r = m.role?;
-            let effective = held.get(r)?;
-            let scope = if effective.values.switch(Permission::FullOrganizationAccess) {
-                ScopeEntry::All("all".to_owned())
-            } else {
-                ScopeEntry::Locations(
-                    m.locations
+    let members =
+        s.members
+            .iter()
+            .filter_map(|m| {
+                let r = m.role?;
+                let effective = held.get(r)?;
+                let scope = if effective.values.switch(Permission::FullOrganizationAccess) {
+                    ScopeEntry::All("all".to_owned())
+                } else {
+                    ScopeEntry::Locations(
+                        m.locations
+                            .iter()
+                            .map(|(l, _)| s.locations[l.index()].id.clone())
+                            .collect(),
+                    )
+                };
+                let landing = match (effective.values.landing_page(), m.kind) {
+                    (LandingPage::Default, MemberKind::MobileWorker)
+                    | (LandingPage::WebApps, _) => LandingPageEntry::WebApps,
+                    (LandingPage::Default, MemberKind::WebUser) | (LandingPage::Dashboard, _) => {
+                        LandingPageEntry::Dashboard
+                    }
+                    (LandingPage::Reports, _) => LandingPageEntry::Reports,
+                    (LandingPage::Downloads, _) => LandingPageEntry::Downloads,
+                };
+                Some(MemberEntry {
+                    name: m.name.clone(),
+                    kind: match m.kind {
+                        MemberKind::WebUser => MemberKindEntry::WebUser,
+                        MemberKind::MobileWorker => MemberKindEntry::MobileWorker,
+                    },
+                    role: ir.role(r).id.clone(),
+                    role_from_upstream: (r.space != id).then(|| ir.space(r.space).id.clone()),
+                    scope,
+                    groups: m
+                        .groups
                         .iter()
-                        .map(|(l, _)| s.locations[l.index()].id.clone())
+                        .map(|g| s.groups[g.index()].id.clone())
                         .collect(),
-                )
-            };
-            let landing = match (effective.values.landing_page(), m.kind) {
-                (LandingPage::Default, MemberKind::MobileWorker) => LandingPage::WebApps,
-                (LandingPage::Default, MemberKind::WebUser) => LandingPage::Dashboard,
-                (page, _) => page,
-            };
-            Some(MemberEntry {
-                name: m.name.clone(),
-                kind: m.kind.keyword().to_owned(),
-                role: ir.role(r).id.clone(),
-                role_from_upstream: (r.space != id).then(|| ir.space(r.space).id.clone()),
-                scope,
-                groups: m
-                    .groups
-                    .iter()
-                    .map(|g| s.groups[g.index()].id.clone())
-                    .collect(),
-                landing_page: landing.as_str().to_owned(),
+                    landing_page: landing,
+                })
             })
-        })
-        .collect();
+            .collect();
     let mut downstream: Vec<String> = ir
         .spaces
         .iter()

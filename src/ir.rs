@@ -171,13 +171,13 @@ pub struct SpaceIndex {
 }
 
 impl SpaceIndex {
-    pub fn build(locations: &[Location], groups: &[Named], reports: &[Named]) -> SpaceIndex {
+    pub fn build(
+        locations: std::collections::HashMap<String, LocId>,
+        groups: &[Named],
+        reports: &[Named],
+    ) -> SpaceIndex {
         SpaceIndex {
-            locations: locations
-                .iter()
-                .enumerate()
-                .map(|(i, l)| (l.id.clone(), LocId(i as u32)))
-                .collect(),
+            locations,
             groups: groups
                 .iter()
                 .enumerate()

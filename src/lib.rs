@@ -27,6 +27,7 @@ pub mod resolve;
 pub mod snapshot;
 pub mod source;
 pub mod syntax;
+pub mod synth;
 pub mod testing;
 
 use diagnostic::{Code, Diagnostic, Severity};
@@ -55,15 +56,16 @@ impl Compiled {
 /// are simply absent from the IR.
 pub fn compile(sources: &SourceSet) -> Compiled {
     let mut diagnostics = Vec::new();
-    let mut files = Vec::with_capacity(sources.len());
+    let mut resolver = resolve::Resolver::default();
+    // Each file is resolved as soon as it is parsed, so only one syntax tree is alive at a time.
     for (id, file) in sources.files().filter(|(_, f)| !f.undecodable) {
         let (ast, mut d) = syntax::parse(id, &file.text);
         diagnostics.append(&mut d);
-        files.push(ast);
+        resolver.add_file(ast);
     }
     let syntax_failed = diagnostics.iter().any(|d| d.severity == Severity::Error)
         || sources.files().any(|(_, f)| f.undecodable);
-    let (ir, mut resolve_diagnostics) = resolve::resolve(&files);
+    let (ir, mut resolve_diagnostics) = resolver.finish();
     if syntax_failed {
         resolve_diagnostics.retain(|d| d.code != Code::UnknownName);
     }

@@ -155,9 +155,10 @@ fn check(args: &CheckArgs, output: Option<&Path>) -> u8 {
     let mut written = None;
     if let (Some(path), Some(fmt), false) = (output, out_format, failed) {
         let snapshot = charter::emit::emit(&compiled.ir, &sources);
-        if let Err(e) =
-            charter::output::write_atomic(path, format::render(&snapshot, fmt).as_bytes())
-        {
+        let result = charter::output::write_atomic_with(path, |w| {
+            format::write(&snapshot, fmt, &mut &mut *w)
+        });
+        if let Err(e) = result {
             return fail(format_args!("cannot write `{}`: {e}", path.display()));
         }
         written = Some(path);

@@ -376,7 +376,7 @@ impl Index {
                 .unwrap_or_default();
             reasons.push(format!(
                 "`{member}` is a {} of `{}` with role `{}`{from}",
-                me.kind.replace('_', " "),
+                me.kind.words(),
                 entry.id,
                 me.role
             ));

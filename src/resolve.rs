@@ -18,16 +18,26 @@ use crate::source::Span;
 pub const ENTERPRISE_REPORTS: &str = "enterprise_reports";
 
 /// Resolves every parsed file into one IR.
-pub fn resolve(files: &[ast::File]) -> (Ir, Vec<Diagnostic>) {
-    let mut r = Resolver {
-        diagnostics: Vec::new(),
-    };
-    let ir = r.run(files);
-    (ir, r.diagnostics)
+pub fn resolve(files: Vec<ast::File>) -> (Ir, Vec<Diagnostic>) {
+    let mut r = Resolver::default();
+    for file in files {
+        r.add_file(file);
+    }
+    r.finish()
 }
 
-struct Resolver {
+/// Incremental resolution: [`Resolver::add_file`] resolves a file's declarations as soon as it
+/// is parsed (its syntax tree is then dropped), [`Resolver::finish`] resolves what crosses
+/// spaces (enterprises, upstreams, member roles). Only one file's syntax tree is alive at a
+/// time, so peak memory follows the IR, not the IR plus every tree.
+#[derive(Default)]
+pub struct Resolver {
     diagnostics: Vec<Diagnostic>,
+    ir: Ir,
+    pending: Vec<PendingSpace>,
+    enterprise_scope: Scope,
+    space_scope: Scope,
+    test_scope: HashMap<String, Span>,
 }
 
 /// Ids declared in one scope, for duplicate reports.
@@ -93,10 +103,12 @@ pub fn unknown_name<'a>(
 }
 
 /// Everything a space declaration holds, gathered before members are resolved.
-struct PendingSpace<'a> {
-    members: Vec<&'a ast::MemberDecl>,
-    upstream: Option<&'a Ident>,
-    enterprise: Option<&'a Ident>,
+struct PendingSpace {
+    upstream: Option<Ident>,
+    enterprise: Option<Ident>,
+    /// The `role` of each member (aligned with the space's members), resolved last because a
+    /// space holds its upstream's roles.
+    member_roles: Vec<Option<Ident>>,
 }
 
 impl Resolver {
@@ -104,67 +116,70 @@ impl Resolver {
         self.diagnostics.push(d);
     }
 
-    fn run(&mut self, files: &[ast::File]) -> Ir {
-        let mut ir = Ir::default();
-        let mut enterprise_scope = Scope::default();
-        let mut space_scope = Scope::default();
-        let mut test_scope: HashMap<String, Span> = HashMap::new();
-        let mut space_decls: Vec<&ast::SpaceDecl> = Vec::new();
-
-        for file in files {
-            for item in &file.items {
-                match item {
-                    ast::Item::Enterprise(e) => {
-                        if enterprise_scope.declare(self, "enterprise", &e.id) {
-                            let admins = self.enterprise_admins(e);
-                            ir.enterprises.push(Enterprise {
-                                id: e.id.name.clone(),
-                                name: e.name.as_ref().map(|n| n.value.clone()),
-                                span: e.span,
-                                id_span: e.id.span,
-                                admins,
-                            });
-                        }
+    /// Resolves one file's declarations: enterprises, tests, and each space's own tables.
+    pub fn add_file(&mut self, file: ast::File) {
+        for item in file.items {
+            match item {
+                ast::Item::Enterprise(e) => {
+                    let mut scope = std::mem::take(&mut self.enterprise_scope);
+                    if scope.declare(self, "enterprise", &e.id) {
+                        let admins = self.enterprise_admins(&e);
+                        self.ir.enterprises.push(Enterprise {
+                            id: e.id.name,
+                            name: e.name.map(|n| n.value),
+                            span: e.span,
+                            id_span: e.id.span,
+                            admins,
+                        });
                     }
-                    ast::Item::Space(s) => {
-                        if space_scope.declare(self, "space", &s.id) {
-                            space_decls.push(s);
-                        }
+                    self.enterprise_scope = scope;
+                }
+                ast::Item::Space(decl) => {
+                    let mut scope = std::mem::take(&mut self.space_scope);
+                    if scope.declare(self, "space", &decl.id) {
+                        let (space, pending) = self.space(decl);
+                        self.ir.spaces.push(space);
+                        self.pending.push(pending);
                     }
-                    ast::Item::Test(t) => {
-                        if let Some(first) = test_scope.get(&t.name.value) {
-                            self.push(
-                                Diagnostic::new(
-                                    Code::Duplicate,
-                                    format!("test `{}` is declared twice", t.name.value),
-                                )
-                                .with_label(t.name.span, "declared again here")
-                                .with_label(*first, "first declared here")
-                                .with_help(
-                                    "give each test its own name, so failures can be told apart",
-                                ),
-                            );
-                        } else {
-                            test_scope.insert(t.name.value.clone(), t.name.span);
-                        }
-                        ir.tests.push(t.clone());
+                    self.space_scope = scope;
+                }
+                ast::Item::Test(t) => {
+                    if let Some(first) = self.test_scope.get(&t.name.value) {
+                        self.push(
+                            Diagnostic::new(
+                                Code::Duplicate,
+                                format!("test `{}` is declared twice", t.name.value),
+                            )
+                            .with_label(t.name.span, "declared again here")
+                            .with_label(*first, "first declared here")
+                            .with_help(
+                                "give each test its own name, so failures can be told apart",
+                            ),
+                        );
+                    } else {
+                        self.test_scope.insert(t.name.value.clone(), t.name.span);
                     }
+                    self.ir.tests.push(t);
                 }
             }
         }
-        ir.enterprises.sort_by(|a, b| a.id.cmp(&b.id));
-        space_decls.sort_by(|a, b| a.id.name.cmp(&b.id.name));
+    }
 
-        // Pass 1: each space's own tables (roles included); members wait for every space's roles.
-        let mut pending = Vec::with_capacity(space_decls.len());
-        for decl in &space_decls {
-            let (space, p) = self.space(decl);
-            ir.spaces.push(space);
-            pending.push(p);
-        }
-        // Pass 2: cross-space references.
+    /// Resolves what crosses spaces and returns the IR, spaces sorted by id.
+    pub fn finish(mut self) -> (Ir, Vec<Diagnostic>) {
+        let mut ir = std::mem::take(&mut self.ir);
+        ir.enterprises.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut spaces: Vec<(Space, PendingSpace)> = std::mem::take(&mut ir.spaces)
+            .into_iter()
+            .zip(std::mem::take(&mut self.pending))
+            .collect();
+        spaces.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+        let (sorted, pending): (Vec<Space>, Vec<PendingSpace>) = spaces.into_iter().unzip();
+        ir.spaces = sorted;
+
+        // Cross-space references.
         for (i, p) in pending.iter().enumerate() {
-            if let Some(id) = p.enterprise {
+            if let Some(id) = &p.enterprise {
                 match ir.enterprises.iter().position(|e| e.id == id.name) {
                     Some(e) => ir.spaces[i].enterprise = Some((EnterpriseId(e as u32), id.span)),
                     None => self.push(unknown_name(
@@ -175,7 +190,7 @@ impl Resolver {
                     )),
                 }
             }
-            if let Some(id) = p.upstream {
+            if let Some(id) = &p.upstream {
                 match ir.find_space(&id.name) {
                     Some(up) => ir.spaces[i].upstream = Some((up, id.span)),
                     None => self.push(unknown_name(
@@ -187,21 +202,25 @@ impl Resolver {
                 }
             }
         }
-        // Pass 3: names that need the roles a space holds (its own and its upstream's).
-        for (i, p) in pending.iter().enumerate() {
+        // Names that need the roles a space holds (its own and its upstream's).
+        for (i, p) in pending.into_iter().enumerate() {
             let space = SpaceId(i as u32);
-            let members = {
+            let roles: Vec<Option<RoleRef>> = {
                 let index = RoleIndex::new(&ir, space);
                 self.role_references(&ir, space, &index);
-                p.members
-                    .iter()
-                    .filter_map(|m| self.member(&ir, space, &index, m))
+                let members = &ir.spaces[i].members;
+                p.member_roles
+                    .into_iter()
+                    .zip(members)
+                    .map(|(role, m)| self.member_role(&index, m, role))
                     .collect()
             };
-            ir.spaces[i].members = members;
+            for (m, role) in ir.spaces[i].members.iter_mut().zip(roles) {
+                m.role = role;
+            }
         }
         self.tests(&ir);
-        ir
+        (ir, self.diagnostics)
     }
 
     fn enterprise_admins(&mut self, e: &ast::EnterpriseDecl) -> Vec<(String, Span)> {
@@ -235,7 +254,7 @@ impl Resolver {
         out
     }
 
-    fn space<'a>(&mut self, decl: &'a ast::SpaceDecl) -> (Space, PendingSpace<'a>) {
+    fn space(&mut self, decl: ast::SpaceDecl) -> (Space, PendingSpace) {
         let mut space = Space {
             id: decl.id.name.clone(),
             name: decl.name.as_ref().map(|n| n.value.clone()),
@@ -258,8 +277,9 @@ impl Resolver {
             members: Vec::new(),
             index: SpaceIndex::default(),
         };
+        let mut member_decls: Vec<ast::MemberDecl> = Vec::new();
         let mut pending = PendingSpace {
-            members: Vec::new(),
+            member_roles: Vec::new(),
             upstream: None,
             enterprise: None,
         };
@@ -278,7 +298,20 @@ impl Resolver {
         let mut location_types_decl = None;
         let mut location_roots = None;
 
-        for stmt in &decl.stmts {
+        let mut role_decls: Vec<ast::RoleDecl> = Vec::new();
+        for mut stmt in decl.stmts {
+            // Members and roles are taken whole; the location tree is moved out below.
+            let stmt = match stmt {
+                SpaceStmt::Member(m) => {
+                    member_decls.push(m);
+                    continue;
+                }
+                SpaceStmt::Role(r) => {
+                    role_decls.push(r);
+                    continue;
+                }
+                _ => &mut stmt,
+            };
             match stmt {
                 SpaceStmt::Enterprise { keyword, id } => {
                     if once(
@@ -287,7 +320,7 @@ impl Resolver {
                         *keyword,
                         "a space belongs to at most one enterprise",
                     ) {
-                        pending.enterprise = Some(id);
+                        pending.enterprise = Some(id.clone());
                     }
                 }
                 SpaceStmt::Plan { keyword, value } => {
@@ -328,7 +361,7 @@ impl Resolver {
                         *keyword,
                         "a space has at most one upstream: linked spaces are one level deep",
                     ) {
-                        pending.upstream = Some(id);
+                        pending.upstream = Some(id.clone());
                     }
                 }
                 SpaceStmt::Environment { keyword, value } => {
@@ -357,7 +390,7 @@ impl Resolver {
                         "declare every location type in one block",
                     ) {
                         space.location_types_span = Some(*keyword);
-                        location_types_decl = Some(types);
+                        location_types_decl = Some(std::mem::take(types));
                     }
                 }
                 SpaceStmt::Locations { keyword, roots } => {
@@ -368,7 +401,7 @@ impl Resolver {
                         "declare the whole location tree in one block",
                     ) {
                         space.locations_span = Some(*keyword);
-                        location_roots = Some(roots);
+                        location_roots = Some(std::mem::take(roots));
                     }
                 }
                 SpaceStmt::Group { id, name } => {
@@ -389,18 +422,25 @@ impl Resolver {
                         });
                     }
                 }
-                SpaceStmt::Role(_) => {}
-                SpaceStmt::Member(m) => pending.members.push(m),
+                SpaceStmt::Role(_) | SpaceStmt::Member(_) => {}
             }
         }
         if let Some(types) = location_types_decl {
-            space.location_types = self.location_types(types);
+            space.location_types = self.location_types(&types);
         }
+        let mut location_ids = HashMap::new();
         if let Some(roots) = location_roots {
-            space.locations = self.locations(&space.location_types, roots);
+            (space.locations, location_ids) = self.locations(&space.location_types, roots);
         }
-        space.roles = self.roles(decl);
-        space.index = SpaceIndex::build(&space.locations, &space.groups, &space.reports);
+        space.roles = self.roles(&role_decls);
+        space.index = SpaceIndex::build(location_ids, &space.groups, &space.reports);
+        space.members.reserve(member_decls.len());
+        pending.member_roles.reserve(member_decls.len());
+        for m in member_decls {
+            let (member, role) = self.member(&space, m);
+            space.members.push(member);
+            pending.member_roles.push(role);
+        }
         (space, pending)
     }
 
@@ -496,14 +536,19 @@ impl Resolver {
             .collect()
     }
 
-    fn locations(&mut self, types: &[LocationType], roots: &[ast::LocationDecl]) -> Vec<Location> {
-        let mut scope = Scope::default();
+    /// The location tree in preorder, and its name index (which also finds duplicates).
+    fn locations(
+        &mut self,
+        types: &[LocationType],
+        roots: Vec<ast::LocationDecl>,
+    ) -> (Vec<Location>, HashMap<String, LocId>) {
+        let mut ids: HashMap<String, LocId> = HashMap::new();
         let mut out: Vec<Location> = Vec::new();
         // Iterative preorder walk: (declaration, parent, index of the parent's entry).
-        let mut stack: Vec<(&ast::LocationDecl, Option<LocId>)> =
-            roots.iter().rev().map(|r| (r, None)).collect();
+        let mut stack: Vec<(ast::LocationDecl, Option<LocId>)> =
+            roots.into_iter().rev().map(|r| (r, None)).collect();
         let mut open: Vec<usize> = Vec::new(); // entries whose subtree is still being emitted
-        while let Some((decl, parent)) = stack.pop() {
+        while let Some((mut decl, parent)) = stack.pop() {
             // Close every open subtree that is not an ancestor of this location.
             while let Some(&top) = open.last() {
                 if Some(LocId(top as u32)) == parent {
@@ -512,9 +557,19 @@ impl Resolver {
                 out[top].subtree_end = out.len() as u32;
                 open.pop();
             }
-            if !scope.declare(self, "location", &decl.id) {
+            if let Some(first) = ids.get(&decl.id.name) {
+                self.push(
+                    Diagnostic::new(
+                        Code::Duplicate,
+                        format!("location `{}` is declared twice", decl.id.name),
+                    )
+                    .with_label(decl.id.span, "declared again here")
+                    .with_label(out[first.index()].span, "first declared here")
+                    .with_help("rename one of them or remove the repeated location"),
+                );
                 continue;
             }
+            ids.insert(decl.id.name.clone(), LocId(out.len() as u32));
             let ty = types
                 .iter()
                 .position(|t| t.id == decl.ty.name)
@@ -528,9 +583,10 @@ impl Resolver {
                 ));
             }
             let id = LocId(out.len() as u32);
+            let children = std::mem::take(&mut decl.children);
             out.push(Location {
-                id: decl.id.name.clone(),
-                name: decl.name.as_ref().map(|n| n.value.clone()),
+                id: decl.id.name,
+                name: decl.name.map(|n| n.value),
                 span: decl.id.span,
                 ty,
                 ty_span: decl.ty.span,
@@ -538,27 +594,16 @@ impl Resolver {
                 subtree_end: 0,
             });
             open.push(id.index());
-            stack.extend(decl.children.iter().rev().map(|c| (c, Some(id))));
+            stack.extend(children.into_iter().rev().map(|c| (c, Some(id))));
         }
         let end = out.len() as u32;
         for top in open {
             out[top].subtree_end = end;
         }
-        out
+        (out, ids)
     }
 
-    fn roles(&mut self, decl: &ast::SpaceDecl) -> Vec<Role> {
-        let declared: Vec<&ast::RoleDecl> = decl
-            .stmts
-            .iter()
-            .filter_map(|s| {
-                if let SpaceStmt::Role(r) = s {
-                    Some(r)
-                } else {
-                    None
-                }
-            })
-            .collect();
+    fn roles(&mut self, declared: &[ast::RoleDecl]) -> Vec<Role> {
         let mut roles: Vec<Role> = BUILTIN_ROLES
             .iter()
             .filter(|b| b.id == ADMIN || !declared.iter().any(|d| d.id.name == b.id))
@@ -709,46 +754,27 @@ impl Resolver {
         self.diagnostics.extend(problems);
     }
 
-    fn member(
-        &mut self,
-        ir: &Ir,
-        space: SpaceId,
-        index: &RoleIndex,
-        m: &ast::MemberDecl,
-    ) -> Option<Member> {
-        let s = ir.space(space);
-        let mut role = None;
-        let mut role_span = None;
-        for (i, r) in m.role.iter().enumerate() {
-            if i > 0 {
+    /// A member's locations and groups (names of its own space); its role is resolved later by
+    /// [`Resolver::member_role`], so the role statement is returned.
+    fn member(&mut self, s: &Space, m: ast::MemberDecl) -> (Member, Option<Ident>) {
+        let mut roles = m.role.into_iter();
+        let role = roles.next();
+        for again in roles {
+            if let Some(first) = &role {
                 self.push(repeated(
                     "role",
-                    r.span,
-                    m.role[0].span,
+                    again.span,
+                    first.span,
                     "a member holds one role in a space",
                 ));
-                continue;
-            }
-            role_span = Some(r.span);
-            match index.names.get(r.name.as_str()) {
-                Some(rr) => role = Some(*rr),
-                None => self.push(unknown_name(
-                    "role",
-                    r,
-                    "in this space",
-                    index.names.keys().copied(),
-                )),
             }
         }
-        if m.role.is_empty() {
-            match m.kind {
-                ast::MemberKind::MobileWorker => role = index.names.get(MOBILE_WORKER_DEFAULT).copied(),
-                ast::MemberKind::WebUser => self.push(
-                    Diagnostic::new(Code::MissingRole, format!("web user `{}` has no role", m.name.value))
-                        .with_label(m.name.span, "no `role` given")
-                        .with_help("give the member a role: `{ role read-only }`; only mobile workers get a default role"),
-                ),
-            }
+        if role.is_none() && m.kind == ast::MemberKind::WebUser {
+            self.push(
+                Diagnostic::new(Code::MissingRole, format!("web user `{}` has no role", m.name.value))
+                    .with_label(m.name.span, "no `role` given")
+                    .with_help("give the member a role: `{ role read-only }`; only mobile workers get a default role"),
+            );
         }
         let mut locations = Vec::new();
         for (i, (span, list)) in m.locations.iter().enumerate() {
@@ -799,17 +825,47 @@ impl Resolver {
                 }
             }
         }
-        Some(Member {
+        let declares_locations = m.locations.iter().any(|(_, l)| !l.is_empty());
+        let member = Member {
             kind: m.kind,
-            name: m.name.value.clone(),
+            name: m.name.value,
             span: m.span,
             name_span: m.name.span,
-            role,
-            role_span,
+            role: None,
+            role_span: role.as_ref().map(|r| r.span),
             locations,
-            declares_locations: m.locations.iter().any(|(_, l)| !l.is_empty()),
+            declares_locations,
             groups,
-        })
+        };
+        (member, role)
+    }
+
+    /// A member's role among the roles its space holds; a mobile worker without one holds
+    /// `mobile-worker-default`.
+    fn member_role(
+        &mut self,
+        index: &RoleIndex,
+        m: &Member,
+        role: Option<Ident>,
+    ) -> Option<RoleRef> {
+        match role {
+            Some(r) => match index.names.get(r.name.as_str()) {
+                Some(rr) => Some(*rr),
+                None => {
+                    self.push(unknown_name(
+                        "role",
+                        &r,
+                        "in this space",
+                        index.names.keys().copied(),
+                    ));
+                    None
+                }
+            },
+            None if m.kind == ast::MemberKind::MobileWorker => {
+                index.names.get(MOBILE_WORKER_DEFAULT).copied()
+            }
+            None => None,
+        }
     }
 
     /// Duplicate members, across web users and mobile workers of one space (both are named by a

@@ -142,8 +142,7 @@ pub enum ScopeEntry {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberEntry {
     pub name: String,
-    /// `web_user` or `mobile_worker`.
-    pub kind: String,
+    pub kind: MemberKindEntry,
     pub role: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub role_from_upstream: Option<String>,
@@ -151,5 +150,33 @@ pub struct MemberEntry {
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub groups: Vec<String>,
     /// The effective landing page (`default` resolved by member kind).
-    pub landing_page: String,
+    pub landing_page: LandingPageEntry,
+}
+
+/// How a member is identified: `web_user` (by email) or `mobile_worker` (by username).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberKindEntry {
+    WebUser,
+    MobileWorker,
+}
+
+impl MemberKindEntry {
+    /// "web user", "mobile worker".
+    pub fn words(self) -> &'static str {
+        match self {
+            MemberKindEntry::WebUser => "web user",
+            MemberKindEntry::MobileWorker => "mobile worker",
+        }
+    }
+}
+
+/// Where a member lands after login (never `default`: resolved by member kind).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LandingPageEntry {
+    Dashboard,
+    WebApps,
+    Reports,
+    Downloads,
 }

@@ -90,3 +90,9 @@ fn check_nesting(source: SourceId, text: &str) -> Option<Diagnostic> {
     }
     None
 }
+
+/// The bare pest parse of a file, without lowering: the baseline the benchmarks compare a full
+/// build against. Returns whether the file parsed.
+pub fn bare_parse(text: &str) -> bool {
+    <pest::CharterParser as ::pest::Parser<pest::Rule>>::parse(pest::Rule::file, text).is_ok()
+}

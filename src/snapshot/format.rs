@@ -24,7 +24,23 @@ impl Format {
 
 /// `sha256:<hex>` of some bytes.
 pub fn sha256(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
+    hex(&Sha256::digest(bytes))
+}
+
+/// A `Write` that feeds SHA-256: serialising into it hashes without building the text.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn hex(digest: &[u8]) -> String {
     let mut out = String::with_capacity(7 + 64);
     out.push_str("sha256:");
     for b in digest {
@@ -33,27 +49,43 @@ pub fn sha256(bytes: &[u8]) -> String {
     out
 }
 
-/// The digest a snapshot's `content_digest` must hold: over its canonical (compact JSON) form
-/// with the digest field empty.
-pub fn content_digest(snapshot: &Snapshot) -> String {
-    let mut unsigned = snapshot.clone();
-    unsigned.content_digest = String::new();
-    // INVARIANT: snapshot types serialise infallibly (strings, vectors, maps with string keys).
-    let canonical = serde_json::to_vec(&unsigned).expect("snapshot serialises");
-    sha256(&canonical)
+/// The digest a snapshot's `content_digest` must hold: SHA-256 over its canonical (compact
+/// JSON) form with that field empty. Streams into the hasher; the snapshot is not copied.
+pub fn content_digest(snapshot: &mut Snapshot) -> String {
+    let stored = std::mem::take(&mut snapshot.content_digest);
+    let mut hasher = HashWriter(Sha256::new());
+    // INVARIANT: snapshot types serialise infallibly, and HashWriter never fails.
+    serde_json::to_writer(&mut hasher, &*snapshot).expect("snapshot serialises");
+    snapshot.content_digest = stored;
+    hex(&hasher.0.finalize())
 }
 
-/// Renders a snapshot; the text ends with a newline.
-pub fn render(snapshot: &Snapshot, format: Format) -> String {
-    // INVARIANT: as above, serialisation of snapshot types cannot fail.
+/// Writes a snapshot; the text ends with a newline.
+pub fn write(
+    snapshot: &Snapshot,
+    format: Format,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
     match format {
         Format::Json => {
-            let mut s = serde_json::to_string_pretty(snapshot).expect("snapshot serialises");
-            s.push('\n');
-            s
+            serde_json::to_writer_pretty(&mut *out, snapshot).map_err(std::io::Error::other)?
         }
-        Format::Yaml => serde_yaml::to_string(snapshot).expect("snapshot serialises"),
+        Format::Yaml => {
+            serde_yaml::to_writer(&mut *out, snapshot).map_err(std::io::Error::other)?
+        }
     }
+    if format == Format::Json {
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// Renders a snapshot to a string (tests, small outputs; `build` streams with [`write`]).
+pub fn render(snapshot: &Snapshot, format: Format) -> String {
+    let mut out = Vec::new();
+    // INVARIANT: writing to a Vec cannot fail, and the output is UTF-8.
+    write(snapshot, format, &mut out).expect("snapshot serialises");
+    String::from_utf8(out).expect("serde output is UTF-8")
 }
 
 /// Parses a snapshot written by [`render`] (either format; YAML is a superset of JSON).
@@ -120,8 +152,9 @@ pub fn load(path: &std::path::Path) -> Result<Snapshot, LoadError> {
             found: version,
         });
     }
-    let snapshot = parse(&text).map_err(|e| LoadError::Unparsable(path.to_path_buf(), e))?;
-    if content_digest(&snapshot) != snapshot.content_digest {
+    let mut snapshot = parse(&text).map_err(|e| LoadError::Unparsable(path.to_path_buf(), e))?;
+    drop(text);
+    if content_digest(&mut snapshot) != snapshot.content_digest {
         return Err(LoadError::Tampered(path.to_path_buf()));
     }
     Ok(snapshot)

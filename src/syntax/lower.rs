@@ -129,6 +129,12 @@ impl Lower {
         let span = self.span(&pair);
         let body = pair.as_str();
         let body = &body[1..body.len() - 1];
+        if !body.contains('\\') {
+            return Str {
+                value: body.to_owned(),
+                span,
+            };
+        }
         let mut value = String::with_capacity(body.len());
         let mut chars = body.char_indices();
         while let Some((i, c)) = chars.next() {

@@ -1,0 +1,198 @@
+//! The benchmark table of docs/performance.md, measured in one run on one generated policy:
+//!
+//! ```sh
+//! cargo run --release --example bench -- --spaces 20 --locations 10000 --roles 50 --members 20000
+//! ```
+//!
+//! Stages are timed as the CLI runs them (sources in memory; files are written only for the
+//! snapshot). Peak memory is the process high-water mark (VmHWM) measured right after the
+//! build, before the other stages allocate.
+
+use std::time::{Duration, Instant};
+
+use charter::query::{Asked, Index, Question, Want};
+use charter::snapshot::format::{self, Format};
+use charter::source::SourceSet;
+
+fn vm_hwm_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn vm_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let mut p = charter::synth::Params {
+        spaces: 20,
+        locations: 10_000,
+        roles: 50,
+        members: 20_000,
+        seed: 1,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let v: usize = args
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{flag} takes a number"));
+        match flag.as_str() {
+            "--spaces" => p.spaces = v,
+            "--locations" => p.locations = v,
+            "--roles" => p.roles = v,
+            "--members" => p.members = v,
+            "--seed" => p.seed = v as u64,
+            _ => panic!("unknown flag {flag}"),
+        }
+    }
+    let files = charter::synth::generate(&p);
+    let mut sources = SourceSet::default();
+    let mut bytes = 0usize;
+    for (name, text) in files {
+        bytes += text.len();
+        sources.add(name, text);
+    }
+    let baseline_kib = vm_rss_kib().unwrap_or(0);
+
+    // Full build: parse, resolve, check, emit, write the JSON snapshot (what `charter build` does).
+    let path = std::env::temp_dir().join(format!("charter-bench-{}.json", std::process::id()));
+    let t = Instant::now();
+    let compiled = charter::compile(&sources);
+    assert!(!compiled.has_errors(), "generated policy has errors");
+    let snapshot = charter::emit::emit(&compiled.ir, &sources);
+    charter::output::write_atomic_with(&path, |w| {
+        format::write(&snapshot, Format::Json, &mut &mut *w)
+    })
+    .expect("write snapshot");
+    let build = t.elapsed();
+    let peak_kib = vm_hwm_kib().unwrap_or(0);
+    drop(compiled);
+    drop(snapshot);
+
+    // The bare pest parse of the same files, for the ratio.
+    let t = Instant::now();
+    for (_, f) in sources.files() {
+        assert!(charter::syntax::bare_parse(&f.text));
+    }
+    let parse = t.elapsed();
+
+    // Snapshot load: parse, digest check, index.
+    let t = Instant::now();
+    let index = Index::new(format::load(&path).expect("load snapshot"));
+    let load = t.elapsed();
+    let _ = std::fs::remove_file(&path);
+
+    // Queries: `can` at a location (restricted and full-access members alike), `who` over a space.
+    let space = &index.snapshot.spaces[0];
+    let members: Vec<&str> = space.members.iter().map(|m| m.name.as_str()).collect();
+    let locations = space.locations.len() as u32;
+    let mut rng = charter::synth::Rng::new(7);
+    // 100 batches of 1,000 random queries each, built before timing; a batch's time divided
+    // by its size is one sample (timing single ~100 ns calls would mostly measure the clock).
+    let batches: Vec<Vec<(Question, &str, u32)>> = (0..100)
+        .map(|_| {
+            (0..1000)
+                .map(|_| {
+                    let q = Question {
+                        space: 0,
+                        want: if rng.chance(50) {
+                            Want::View
+                        } else {
+                            Want::Edit
+                        },
+                        asked: Asked::Key(charter::model::Permission::Data),
+                        at: Some(rng.below(locations as usize) as u32),
+                    };
+                    let m = rng.below(members.len());
+                    (q, members[m], m as u32)
+                })
+                .collect()
+        })
+        .collect();
+    let mut allowed = 0;
+    let mut can = Vec::with_capacity(batches.len());
+    let mut can_id = Vec::with_capacity(batches.len());
+    for batch in &batches {
+        let t = Instant::now();
+        for (q, m, _) in batch {
+            allowed += usize::from(
+                std::hint::black_box(index.decide(std::hint::black_box(m), q)).allowed(),
+            );
+        }
+        can.push(t.elapsed() / batch.len() as u32);
+        let t = Instant::now();
+        for (q, _, id) in batch {
+            std::hint::black_box(index.decide_member(q, std::hint::black_box(*id)));
+        }
+        can_id.push(t.elapsed() / batch.len() as u32);
+    }
+    let mut who = Vec::new();
+    for i in 0..20 {
+        let q = Question {
+            space: 0,
+            want: Want::View,
+            asked: Asked::Key(charter::model::Permission::Data),
+            at: Some(i * 97 % locations),
+        };
+        let t = Instant::now();
+        std::hint::black_box(index.who(&q));
+        who.push(t.elapsed());
+    }
+
+    let mb = bytes as f64 / 1e6;
+    println!(
+        "policy: {} spaces x {} locations, {} roles, {} members per space; {mb:.1} MB of source",
+        p.spaces, p.locations, p.roles, p.members
+    );
+    println!();
+    println!("| measure | value | target |");
+    println!("| --- | --- | --- |");
+    println!(
+        "| bare pest parse | {:.2} s ({:.0} MB/s) | |",
+        parse.as_secs_f64(),
+        mb / parse.as_secs_f64()
+    );
+    println!(
+        "| full build (parse, resolve, check, emit, JSON) | {:.2} s | |",
+        build.as_secs_f64()
+    );
+    println!(
+        "| build / bare parse | {:.2}x | <= 2x |",
+        build.as_secs_f64() / parse.as_secs_f64()
+    );
+    let peak_mb = (peak_kib.saturating_sub(baseline_kib)) as f64 / 1024.0 * 1.048576;
+    println!(
+        "| peak memory of the build (above the loaded sources) | {peak_mb:.0} MB = {:.1}x source | <= 10x |",
+        peak_mb / mb
+    );
+    println!(
+        "| snapshot load (read, parse, digest, index) | {:.2} s | |",
+        load.as_secs_f64()
+    );
+    println!(
+        "| rebuild / load | {:.1}x | >= 5x |",
+        build.as_secs_f64() / load.as_secs_f64()
+    );
+    println!(
+        "| `can` query by member name, median of 100 batches of 1,000 | {} ns ({allowed} of 100,000 allowed) | < 200 ns |",
+        median(can).as_nanos()
+    );
+    println!(
+        "| `can` query, member already resolved to its id | {} ns | |",
+        median(can_id).as_nanos()
+    );
+    println!(
+        "| `who` over {} members, median of 20 | {:.2} ms | < 5 ms |",
+        members.len(),
+        median(who).as_secs_f64() * 1e3
+    );
+}
