@@ -138,7 +138,7 @@ fn reasons_cover_hidden_and_plan_gated_values() {
     let out = charter_in(tmp.path(), &["build", "p.charter", "-o", "s.yaml"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out)); // W0201 is a warning
     let text = std::fs::read_to_string(tmp.path().join("s.yaml")).unwrap();
-    let mut snap = charter::snapshot::format::parse(&text).unwrap();
+    let snap = charter::snapshot::format::parse(&text).unwrap();
     let s = snap.spaces.iter().find(|s| s.id == "s").unwrap();
     let r = s.roles.iter().find(|r| r.id == "r").unwrap();
     assert_eq!(
