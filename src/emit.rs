@@ -6,13 +6,14 @@ use crate::ast::MemberKind;
 use crate::ir::{Ir, RoleOrigin, SpaceId};
 use crate::model::rules::Reason;
 use crate::model::{LandingPage, Permission, Value};
-use crate::snapshot::format::{content_digest, sha256};
+use crate::snapshot::format::sha256;
 use crate::snapshot::*;
 use crate::source::SourceSet;
 
-/// Builds the snapshot of a checked policy.
+/// Builds the snapshot of a checked policy. Its `content_digest` is empty until it is written
+/// (`snapshot::format::write` signs it).
 pub fn emit(ir: &Ir, sources: &SourceSet) -> Snapshot {
-    let mut snapshot = Snapshot {
+    Snapshot {
         format_version: FORMAT_VERSION,
         compiler_version: env!("CARGO_PKG_VERSION").to_owned(),
         source_digest: source_digest(sources),
@@ -36,9 +37,7 @@ pub fn emit(ir: &Ir, sources: &SourceSet) -> Snapshot {
         spaces: (0..ir.spaces.len())
             .map(|i| space(ir, SpaceId(i as u32)))
             .collect(),
-    };
-    snapshot.content_digest = content_digest(&mut snapshot);
-    snapshot
+    }
 }
 
 /// Digest of every file's relative path and contents, in path order, so that it does not

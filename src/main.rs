@@ -154,10 +154,9 @@ fn check(args: &CheckArgs, output: Option<&Path>) -> u8 {
 
     let mut written = None;
     if let (Some(path), Some(fmt), false) = (output, out_format, failed) {
-        let snapshot = charter::emit::emit(&compiled.ir, &sources);
-        let result = charter::output::write_atomic_with(path, |w| {
-            format::write(&snapshot, fmt, &mut &mut *w)
-        });
+        let mut snapshot = charter::emit::emit(&compiled.ir, &sources);
+        let result =
+            charter::output::write_atomic_with(path, |f| format::write(&mut snapshot, fmt, f));
         if let Err(e) = result {
             return fail(format_args!("cannot write `{}`: {e}", path.display()));
         }

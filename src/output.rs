@@ -6,13 +6,14 @@ use std::path::Path;
 
 /// Writes `contents` to `path` atomically.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    write_atomic_with(path, |w| w.write_all(contents))
+    write_atomic_with(path, |f| f.write_all(contents))
 }
 
-/// Writes to `path` atomically what `fill` writes (buffered), so large outputs are streamed.
+/// Writes to `path` atomically what `fill` writes into the (temporary) file; `fill` may seek
+/// and should buffer its own writes.
 pub fn write_atomic_with(
     path: &Path,
-    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -28,11 +29,7 @@ pub fn write_atomic_with(
         Err(_) => std::os::unix::fs::PermissionsExt::from_mode(0o666),
     });
     let mut tmp = builder.tempfile_in(dir)?;
-    {
-        let mut buffered = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
-        fill(&mut buffered)?;
-        buffered.flush()?;
-    }
+    fill(tmp.as_file_mut())?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())

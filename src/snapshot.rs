@@ -19,7 +19,8 @@ pub struct Snapshot {
     pub compiler_version: String,
     /// `sha256:` of every source file (relative path and contents), in path order.
     pub source_digest: String,
-    /// `sha256:` of this snapshot's canonical JSON with this field empty.
+    /// `sha256:` of the written file with this value replaced by `format::PLACEHOLDER`; empty
+    /// in a snapshot that was not written.
     pub content_digest: String,
     pub enterprises: Vec<EnterpriseEntry>,
     pub spaces: Vec<SpaceEntry>,

@@ -155,10 +155,14 @@ fn reasons_cover_hidden_and_plan_gated_values() {
         fi.reasons["manage_shared_exports"].requires_plan.as_deref(),
         Some("pro")
     );
-    assert_eq!(
-        snap.content_digest,
-        charter::snapshot::format::content_digest(&mut snap.clone())
-    );
+    assert!(charter::snapshot::format::verify(
+        &text,
+        &snap.content_digest
+    ));
+    assert!(!charter::snapshot::format::verify(
+        &text.replacen("report_issues: on", "report_issues: off", 1),
+        &snap.content_digest
+    ));
 }
 
 #[test]

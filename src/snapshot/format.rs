@@ -27,19 +27,6 @@ pub fn sha256(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
-/// A `Write` that feeds SHA-256: serialising into it hashes without building the text.
-struct HashWriter(Sha256);
-
-impl std::io::Write for HashWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 fn hex(digest: &[u8]) -> String {
     let mut out = String::with_capacity(7 + 64);
     out.push_str("sha256:");
@@ -49,43 +36,99 @@ fn hex(digest: &[u8]) -> String {
     out
 }
 
-/// The digest a snapshot's `content_digest` must hold: SHA-256 over its canonical (compact
-/// JSON) form with that field empty. Streams into the hasher; the snapshot is not copied.
-pub fn content_digest(snapshot: &mut Snapshot) -> String {
-    let stored = std::mem::take(&mut snapshot.content_digest);
-    let mut hasher = HashWriter(Sha256::new());
-    // INVARIANT: snapshot types serialise infallibly, and HashWriter never fails.
-    serde_json::to_writer(&mut hasher, &*snapshot).expect("snapshot serialises");
-    snapshot.content_digest = stored;
-    hex(&hasher.0.finalize())
+/// What `content_digest` holds while a snapshot is written and hashed: as wide as a digest,
+/// so the real one can be written over it in place.
+pub const PLACEHOLDER: &str =
+    "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Hashes what passes through, and keeps the first bytes to find the placeholder in.
+struct Tee<W: std::io::Write> {
+    inner: W,
+    hasher: Sha256,
+    head: Vec<u8>,
 }
 
-/// Writes a snapshot; the text ends with a newline.
-pub fn write(
-    snapshot: &Snapshot,
+impl<W: std::io::Write> std::io::Write for Tee<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        if self.head.len() < 4096 {
+            self.head
+                .extend_from_slice(&buf[..n.min(4096 - self.head.len())]);
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Writes a snapshot and signs it. The content digest is SHA-256 over the written bytes with
+/// the digest itself replaced by [`PLACEHOLDER`]: the bytes are hashed as they stream out, and
+/// the digest is then written over the placeholder. Sets `snapshot.content_digest`.
+pub fn write<W: std::io::Write + std::io::Seek>(
+    snapshot: &mut Snapshot,
     format: Format,
-    out: &mut impl std::io::Write,
+    out: &mut W,
 ) -> std::io::Result<()> {
-    match format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, snapshot).map_err(std::io::Error::other)?
+    use std::io::{SeekFrom, Write};
+    let start = out.stream_position()?;
+    snapshot.content_digest = PLACEHOLDER.to_owned();
+    let (hasher, head) = {
+        let buffered = std::io::BufWriter::with_capacity(1 << 20, &mut *out);
+        let mut tee = Tee {
+            inner: buffered,
+            hasher: Sha256::new(),
+            head: Vec::new(),
+        };
+        match format {
+            Format::Json => {
+                serde_json::to_writer_pretty(&mut tee, &*snapshot)
+                    .map_err(std::io::Error::other)?;
+                tee.write_all(b"\n")?;
+            }
+            Format::Yaml => {
+                serde_yaml::to_writer(&mut tee, &*snapshot).map_err(std::io::Error::other)?
+            }
         }
-        Format::Yaml => {
-            serde_yaml::to_writer(&mut *out, snapshot).map_err(std::io::Error::other)?
-        }
-    }
-    if format == Format::Json {
-        out.write_all(b"\n")?;
-    }
+        tee.flush()?;
+        (tee.hasher, tee.head)
+    };
+    // INVARIANT: `content_digest` is the fourth field, well inside the first 4 KiB.
+    let offset = head
+        .windows(PLACEHOLDER.len())
+        .position(|w| w == PLACEHOLDER.as_bytes())
+        .expect("placeholder in the snapshot head");
+    let digest = hex(&hasher.finalize());
+    out.seek(SeekFrom::Start(start + offset as u64))?;
+    out.write_all(digest.as_bytes())?;
+    out.seek(SeekFrom::End(0))?;
+    snapshot.content_digest = digest;
     Ok(())
 }
 
-/// Renders a snapshot to a string (tests, small outputs; `build` streams with [`write`]).
+/// Whether a snapshot's text matches the `content_digest` it holds (see [`write`]).
+pub fn verify(text: &str, content_digest: &str) -> bool {
+    if content_digest.len() != PLACEHOLDER.len() || !content_digest.starts_with("sha256:") {
+        return false;
+    }
+    let Some(at) = text.find(content_digest) else {
+        return false;
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(&text.as_bytes()[..at]);
+    hasher.update(PLACEHOLDER.as_bytes());
+    hasher.update(&text.as_bytes()[at + content_digest.len()..]);
+    hex(&hasher.finalize()) == content_digest
+}
+
+/// Renders a signed snapshot to a string (tests and small outputs; `build` streams to a file).
 pub fn render(snapshot: &Snapshot, format: Format) -> String {
-    let mut out = Vec::new();
-    // INVARIANT: writing to a Vec cannot fail, and the output is UTF-8.
-    write(snapshot, format, &mut out).expect("snapshot serialises");
-    String::from_utf8(out).expect("serde output is UTF-8")
+    let mut signed = snapshot.clone();
+    let mut out = std::io::Cursor::new(Vec::new());
+    // INVARIANT: writing to memory cannot fail, and serde output is UTF-8.
+    write(&mut signed, format, &mut out).expect("snapshot serialises");
+    String::from_utf8(out.into_inner()).expect("serde output is UTF-8")
 }
 
 /// Parses a snapshot written by [`render`] (either format; YAML is a superset of JSON).
@@ -152,9 +195,8 @@ pub fn load(path: &std::path::Path) -> Result<Snapshot, LoadError> {
             found: version,
         });
     }
-    let mut snapshot = parse(&text).map_err(|e| LoadError::Unparsable(path.to_path_buf(), e))?;
-    drop(text);
-    if content_digest(&mut snapshot) != snapshot.content_digest {
+    let snapshot = parse(&text).map_err(|e| LoadError::Unparsable(path.to_path_buf(), e))?;
+    if !verify(&text, &snapshot.content_digest) {
         return Err(LoadError::Tampered(path.to_path_buf()));
     }
     Ok(snapshot)
