@@ -131,6 +131,11 @@ fn space(p: &Params, s: usize, admins: &[String], rng: &mut Rng) -> String {
         let _ = writeln!(out, "  role role-{k} \"Role {k}\" {{");
         if foa_off {
             out.push_str("    full_organization_access = off\n");
+            // Sometimes a hidden permission anyway (W0201): it must have no effect.
+            if rng.chance(50) {
+                let key = rng.pick(&["web_users", "groups", "applications"]);
+                let _ = writeln!(out, "    {key} = {}", rng.pick(&["view", "edit"]));
+            }
         } else {
             for key in ["web_users", "groups", "applications"] {
                 let _ = writeln!(out, "    {key} = {}", rng.pick(&["none", "view", "edit"]));

@@ -1,0 +1,180 @@
+//! Property tests over generated policies (bounded so the suite stays fast).
+//!
+//! - querying a loaded snapshot and querying the sources agree;
+//! - `edit` implies `view`;
+//! - a role with `full_organization_access = off` never grants the six hidden permissions;
+//! - removing a grant from a role never turns a denied query into an allowed one.
+
+use charter::model::{HIDDEN_WITHOUT_FULL_ACCESS, Permission};
+use charter::query::{Asked, Index, Question, Want};
+use charter::snapshot::format::{self, Format};
+use charter::source::SourceSet;
+use charter::synth::{Params, generate};
+use proptest::prelude::*;
+
+fn compile(files: &[(String, String)]) -> Option<Index> {
+    let mut sources = SourceSet::default();
+    for (name, text) in files {
+        sources.add(name.clone(), text.clone());
+    }
+    let compiled = charter::compile(&sources);
+    if compiled.has_errors() {
+        return None;
+    }
+    Some(Index::new(charter::emit::emit(&compiled.ir, &sources)))
+}
+
+/// Every (permission, level, location) question of every space, locations sampled.
+fn questions(index: &Index) -> Vec<Question> {
+    let mut out = Vec::new();
+    for (s, space) in index.snapshot.spaces.iter().enumerate() {
+        let step = (space.locations.len() / 6).max(1);
+        let locations: Vec<Option<u32>> = std::iter::once(None)
+            .chain((0..space.locations.len() as u32).step_by(step).map(Some))
+            .collect();
+        for &p in Permission::ALL {
+            if p.kind().query_levels().is_empty() {
+                continue;
+            }
+            for want in [Want::View, Want::Edit] {
+                for &at in &locations {
+                    out.push(Question {
+                        space: s as u32,
+                        want,
+                        asked: Asked::Key(p),
+                        at,
+                    });
+                }
+            }
+        }
+        for r in 0..space.reports.len() as u32 {
+            out.push(Question {
+                space: s as u32,
+                want: Want::View,
+                asked: Asked::Report(r),
+                at: None,
+            });
+        }
+    }
+    out
+}
+
+fn params() -> impl Strategy<Value = Params> {
+    (
+        1usize..=2,
+        5usize..=60,
+        1usize..=6,
+        1usize..=25,
+        any::<u64>(),
+    )
+        .prop_map(|(spaces, locations, roles, members, seed)| Params {
+            spaces,
+            locations,
+            roles,
+            members,
+            seed,
+        })
+}
+
+/// Lowers one setting of one role in the generated text: `edit -> view -> none`, `on -> off`,
+/// `all` or a list `-> none`.
+fn remove_grant(files: &mut [(String, String)], pick: usize) -> bool {
+    let lowerable = [
+        "data",
+        "mobile_workers",
+        "locations",
+        "web_users",
+        "groups",
+        "applications",
+        "web_apps",
+        "messaging",
+        "mobile_app_access",
+        "manage_shared_exports",
+        "access_apis",
+        "reports",
+    ];
+    let mut candidates = Vec::new();
+    for (f, (_, text)) in files.iter().enumerate() {
+        let mut offset = 0;
+        for line in text.split_inclusive('\n') {
+            let trimmed = line.trim();
+            if let Some((key, value)) = trimmed.split_once(" = ")
+                && lowerable.contains(&key)
+                && !matches!(value, "none" | "off")
+            {
+                candidates.push((f, offset, line.len(), key.to_owned(), value.to_owned()));
+            }
+            offset += line.len();
+        }
+    }
+    if candidates.is_empty() {
+        return false;
+    }
+    let (f, offset, len, key, value) = candidates[pick % candidates.len()].clone();
+    let lowered = match value.as_str() {
+        "edit" => "view",
+        "view" | "all" => "none",
+        "on" => "off",
+        _ => "none", // a report list
+    };
+    files[f]
+        .1
+        .replace_range(offset..offset + len, &format!("    {key} = {lowered}\n"));
+    true
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn snapshot_and_source_agree_and_edit_implies_view(p in params()) {
+        let files = generate(&p);
+        let index = compile(&files).expect("generated policies compile");
+        let loaded = Index::new(format::parse(&format::render(&index.snapshot, Format::Json)).unwrap());
+        for q in questions(&index) {
+            let space = &index.snapshot.spaces[q.space as usize];
+            for m in &space.members {
+                let d = index.decide(&m.name, &q);
+                prop_assert_eq!(&d, &loaded.decide(&m.name, &q));
+                if q.want == Want::Edit && d.allowed() {
+                    let view = Question { want: Want::View, ..q };
+                    prop_assert!(index.decide(&m.name, &view).allowed(), "edit without view: {}", m.name);
+                }
+            }
+            prop_assert_eq!(index.who(&q), loaded.who(&q));
+        }
+    }
+
+    #[test]
+    fn restricted_roles_never_grant_hidden_permissions(p in params()) {
+        let index = compile(&generate(&p)).expect("generated policies compile");
+        for (s, space) in index.snapshot.spaces.iter().enumerate() {
+            for m in &space.members {
+                let restricted = matches!(m.scope, charter::snapshot::ScopeEntry::Locations(_));
+                if !restricted {
+                    continue;
+                }
+                for p in HIDDEN_WITHOUT_FULL_ACCESS {
+                    let q = Question { space: s as u32, want: Want::View, asked: Asked::Key(p), at: None };
+                    prop_assert!(!index.decide(&m.name, &q).allowed(), "{} holds {p}", m.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn removing_a_grant_never_allows_more(p in params(), pick in any::<usize>()) {
+        let files = generate(&p);
+        let before = compile(&files).expect("generated policies compile");
+        let mut lowered = files.clone();
+        prop_assume!(remove_grant(&mut lowered, pick));
+        let Some(after) = compile(&lowered) else { return Ok(()) };
+        for q in questions(&before) {
+            for m in &before.snapshot.spaces[q.space as usize].members {
+                if !before.decide(&m.name, &q).allowed() {
+                    prop_assert!(!after.decide(&m.name, &q).allowed(), "{} gained {:?}", m.name, q);
+                }
+            }
+        }
+    }
+}
