@@ -512,7 +512,7 @@ impl Index {
                     .reasons
                     .get(p.key())
                     .and_then(|r| r.implied_by.as_ref())
-                    .map(|by| format!(", implied by `{by}`"))
+                    .map(|by| format!(", implied by `{by} = edit`"))
                     .unwrap_or_default();
                 let edit_implies = if q.want == Want::View && value == "edit" {
                     " (edit implies view)"
