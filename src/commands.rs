@@ -310,3 +310,64 @@ fn run_batch(index: &Index, batch: &Path) -> u8 {
     }
     if all_answered { 0 } else { USAGE }
 }
+
+/// `--report` of `charter report enterprise`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum ReportName {
+    ProjectSpaces,
+    WebUsers,
+    MobileWorkers,
+    TwoFactor,
+    ApiAccess,
+}
+
+/// `--format` of reports: CSV for people and spreadsheets, or JSON.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum TableFormat {
+    #[value(alias = "human")]
+    Csv,
+    Json,
+}
+
+pub(crate) fn report_enterprise(
+    path: &Path,
+    enterprise: &str,
+    server: Option<&str>,
+    report: ReportName,
+    output: Option<&Path>,
+    format: TableFormat,
+) -> u8 {
+    use charter::report::EnterpriseReport as R;
+    let index = match load_index(path) {
+        Ok(i) => i,
+        Err(code) => return code,
+    };
+    let kind = match report {
+        ReportName::ProjectSpaces => R::ProjectSpaces,
+        ReportName::WebUsers => R::WebUsers,
+        ReportName::MobileWorkers => R::MobileWorkers,
+        ReportName::TwoFactor => R::TwoFactor,
+        ReportName::ApiAccess => R::ApiAccess,
+    };
+    let table = match charter::report::enterprise(&index.snapshot, enterprise, server, kind) {
+        Ok(t) => t,
+        Err(e) => return fail(e),
+    };
+    let text = match format {
+        TableFormat::Csv => table.to_csv(),
+        TableFormat::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&table.to_json()).unwrap_or_default()
+        ),
+    };
+    match output {
+        Some(out) => match charter::output::write_atomic(out, text.as_bytes()) {
+            Ok(()) => 0,
+            Err(e) => fail(format_args!("cannot write `{}`: {e}", out.display())),
+        },
+        None => {
+            print!("{text}");
+            0
+        }
+    }
+}

@@ -84,6 +84,7 @@ codes! {
     UnusedRole = "W0208", "unused role";
     EscalationPath = "W0209", "privilege escalation path";
     EnterpriseAdminNoConsole = "W0210", "enterprise admin cannot reach the console";
+    LiveFromTestUpstream = "W0211", "live space linked to a test or training upstream";
 }
 
 impl Code {

@@ -150,6 +150,11 @@ fn space(ir: &Ir, id: SpaceId) -> SpaceEntry {
                     role: ir.role(r).id.clone(),
                     role_from_upstream: (r.space != id).then(|| ir.space(r.space).id.clone()),
                     scope,
+                    locations: m
+                        .locations
+                        .iter()
+                        .map(|(l, _)| s.locations[l.index()].id.clone())
+                        .collect(),
                     groups: m
                         .groups
                         .iter()

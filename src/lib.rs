@@ -23,6 +23,7 @@ pub mod ir;
 pub mod model;
 pub mod output;
 pub mod query;
+pub mod report;
 pub mod resolve;
 pub mod snapshot;
 pub mod source;

@@ -59,6 +59,36 @@ enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
         format: OutputFormat,
     },
+    /// Reports in the spirit of the Enterprise Console's, for what a policy knows.
+    Report {
+        #[command(subcommand)]
+        report: ReportCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// CSV (RFC 4180) about one enterprise's spaces: project spaces, web users, mobile workers,
+    /// spaces without two-factor, API access.
+    Enterprise {
+        /// A snapshot (`.json`, `.yaml`, `.yml`), a `.charter` file or a policy directory.
+        path: PathBuf,
+        /// The enterprise id.
+        #[arg(long, value_name = "ID")]
+        enterprise: String,
+        /// Only the spaces on this server.
+        #[arg(long, value_name = "S")]
+        server: Option<String>,
+        /// Which report.
+        #[arg(long, value_enum, default_value_t = commands::ReportName::ProjectSpaces)]
+        report: commands::ReportName,
+        /// Write to FILE (atomically) instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// `csv` (also `human`) or `json` (the same rows as objects).
+        #[arg(long, value_enum, default_value_t = commands::TableFormat::Csv)]
+        format: commands::TableFormat,
+    },
 }
 
 #[derive(clap::Args)]
@@ -123,6 +153,24 @@ fn run(cli: Cli) -> u8 {
             batch,
             format,
         } => commands::query(&path, query.as_deref(), batch.as_deref(), format),
+        Command::Report {
+            report:
+                ReportCommand::Enterprise {
+                    path,
+                    enterprise,
+                    server,
+                    report,
+                    output,
+                    format,
+                },
+        } => commands::report_enterprise(
+            &path,
+            &enterprise,
+            server.as_deref(),
+            report,
+            output.as_deref(),
+            format,
+        ),
     }
 }
 

@@ -147,7 +147,11 @@ pub struct MemberEntry {
     pub role: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub role_from_upstream: Option<String>,
+    /// Where the member may act: `all`, or its assigned locations (and below).
     pub scope: ScopeEntry,
+    /// The locations the member is assigned, whatever its role (a mobile worker's facility).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub locations: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub groups: Vec<String>,
     /// The effective landing page (`default` resolved by member kind).

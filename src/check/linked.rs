@@ -127,8 +127,45 @@ pub fn check(ir: &Ir, out: &mut Vec<Diagnostic>) {
                 "linked spaces must live on the same server: set the same `server` on both",
             ));
         }
+        environments(space, up, up_span, out);
         received_roles(ir, SpaceId(i as u32), out);
     }
+}
+
+/// A live space should take its roles from a template or live space: a `test` or `training`
+/// upstream means production access is defined where changes are tried out.
+fn environments(
+    space: &crate::ir::Space,
+    up: &crate::ir::Space,
+    up_span: crate::source::Span,
+    out: &mut Vec<Diagnostic>,
+) {
+    use crate::model::Environment;
+    let (
+        Some((Environment::Live, live_span)),
+        Some((up_env @ (Environment::Test | Environment::Training), env_span)),
+    ) = (space.environment, up.environment)
+    else {
+        return;
+    };
+    out.push(
+        Diagnostic::new(
+            Code::LiveFromTestUpstream,
+            format!(
+                "live space `{}` takes its roles from `{}`, a {} space",
+                space.id,
+                up.id,
+                up_env.as_str()
+            ),
+        )
+        .with_label(up_span, "linked here")
+        .with_label(live_span, format!("`{}` is live", space.id))
+        .with_label(env_span, format!("`{}` is a {} space", up.id, up_env.as_str()))
+        .with_help(format!(
+            "link `{}` to a template or live space, so production roles change only where they are reviewed",
+            space.id
+        )),
+    );
 }
 
 /// A downstream space may not redefine a received role, and holds only reports it declares.

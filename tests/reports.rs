@@ -1,0 +1,149 @@
+//! `charter report enterprise`: every report of the two-enterprise example as insta snapshots,
+//! and the command's behaviour.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use charter::report::{EnterpriseReport, enterprise};
+use charter::snapshot::Snapshot;
+use charter::source::SourceSet;
+
+const REPORTS: [(EnterpriseReport, &str); 5] = [
+    (EnterpriseReport::ProjectSpaces, "project-spaces"),
+    (EnterpriseReport::WebUsers, "web-users"),
+    (EnterpriseReport::MobileWorkers, "mobile-workers"),
+    (EnterpriseReport::TwoFactor, "two-factor"),
+    (EnterpriseReport::ApiAccess, "api-access"),
+];
+
+fn snapshot(path: &str) -> Snapshot {
+    let (sources, _) = SourceSet::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap();
+    let compiled = charter::compile(&sources);
+    assert!(!compiled.has_errors());
+    charter::emit::emit(&compiled.ir, &sources)
+}
+
+fn charter(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_charter"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn enterprise_reports_of_the_example() {
+    let snap = snapshot("policies/two-enterprises");
+    for (ent, server) in [
+        ("healthbridge", None),
+        ("healthbridge", Some("india")),
+        ("nutriplus", None),
+    ] {
+        for (report, name) in REPORTS {
+            let csv = enterprise(&snap, ent, server, report).unwrap().to_csv();
+            let label = format!("{ent}-{}-{name}", server.unwrap_or("all"));
+            insta::assert_snapshot!(label, csv);
+        }
+    }
+}
+
+#[test]
+fn restricted_api_access_is_flagged() {
+    let snap = snapshot("tests/fixtures/restricted-api.charter");
+    let t = enterprise(&snap, "acme", None, EnterpriseReport::ApiAccess).unwrap();
+    let bot = t
+        .rows
+        .iter()
+        .find(|r| r[0] == "bot@acme.org")
+        .expect("bot listed");
+    assert_eq!(bot[3], "yes");
+    assert!(bot[4].contains("beyond the member's locations"));
+    let ana = t
+        .rows
+        .iter()
+        .find(|r| r[0] == "ana@acme.org")
+        .expect("admin listed");
+    assert_eq!(ana[3], "no");
+}
+
+#[test]
+fn the_command_writes_csv_or_json_atomically_and_refuses_unknown_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("spaces.csv");
+    let o = charter(&[
+        "report",
+        "enterprise",
+        "policies/two-enterprises",
+        "--enterprise",
+        "healthbridge",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let csv = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        csv.starts_with("space,name,plan,server,environment,upstream,downstream_spaces,web_users,")
+    );
+    assert!(csv.ends_with("\r\n"));
+
+    // A snapshot gives the same rows as the policy it was built from.
+    let snap = tmp.path().join("s.yaml");
+    assert_eq!(
+        charter(&[
+            "build",
+            "policies/two-enterprises",
+            "-o",
+            snap.to_str().unwrap()
+        ])
+        .status
+        .code(),
+        Some(0)
+    );
+    let from_snapshot = charter(&[
+        "report",
+        "enterprise",
+        snap.to_str().unwrap(),
+        "--enterprise",
+        "healthbridge",
+    ]);
+    assert_eq!(String::from_utf8_lossy(&from_snapshot.stdout), csv);
+
+    let json = charter(&[
+        "report",
+        "enterprise",
+        "policies/two-enterprises",
+        "--enterprise",
+        "nutriplus",
+        "--report",
+        "web-users",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v[0]["email"], "lead@nutriplus.org");
+
+    let unknown = charter(&[
+        "report",
+        "enterprise",
+        "policies/two-enterprises",
+        "--enterprise",
+        "helthbridge",
+    ]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("did you mean `healthbridge`?"));
+    let server = charter(&[
+        "report",
+        "enterprise",
+        "policies/two-enterprises",
+        "--enterprise",
+        "nutriplus",
+        "--server",
+        "eu",
+    ]);
+    assert_eq!(server.status.code(), Some(2));
+}
