@@ -30,7 +30,11 @@ fn code(o: &Output) -> i32 {
 
 #[test]
 fn bundled_policy_tests_pass() {
-    for dir in ["policies/acme", "policies/national-health"] {
+    for dir in [
+        "policies/acme",
+        "policies/national-health",
+        "policies/two-enterprises",
+    ] {
         let out = charter(&["test", dir]);
         assert_eq!(code(&out), 0, "{}", stdout(&out));
         let last = stdout(&out).lines().last().unwrap_or_default().to_owned();
