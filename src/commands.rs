@@ -11,7 +11,7 @@ use charter::snapshot::format::{self, Format};
 use charter::source::SourceSet;
 use serde_json::json;
 
-use crate::{CheckArgs, Color, OutputFormat, USAGE, fail, print_diagnostics, style};
+use crate::{CheckArgs, Color, DiagFormat, OutputFormat, USAGE, fail, print_diagnostics, style};
 
 /// Loads what a query runs on: a snapshot, or a policy compiled to one in memory.
 fn load_index(path: &Path) -> Result<Index, u8> {
@@ -52,8 +52,19 @@ pub(crate) fn test(args: &CheckArgs, filter: Option<&str>) -> u8 {
     let results = charter::testing::run(&compiled.ir.tests, &index, &sources, filter);
     let failed: Vec<_> = results.iter().filter(|r| !r.passed).collect();
     let passed = results.len() - failed.len();
+    let extra = || -> Vec<render::SarifExtra> {
+        failed
+            .iter()
+            .map(|r| render::SarifExtra {
+                span: r.span,
+                message: format!("{}: {}", r.message, r.notes.join("; ")),
+            })
+            .collect()
+    };
     match args.format {
-        OutputFormat::Json => {
+        DiagFormat::Sarif => print!("{}", render::sarif(&sources, &diagnostics, &extra())),
+        DiagFormat::Github => print!("{}", render::github(&sources, &diagnostics, &extra())),
+        DiagFormat::Json => {
             let failures: Vec<_> = failed
                 .iter()
                 .map(|r| {
@@ -68,7 +79,7 @@ pub(crate) fn test(args: &CheckArgs, filter: Option<&str>) -> u8 {
             let out = json!({ "passed": passed, "failed": failed.len(), "failures": failures });
             println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         }
-        OutputFormat::Human => {
+        DiagFormat::Human => {
             if !diagnostics.is_empty() {
                 print_diagnostics(args, &sources, &diagnostics);
             }

@@ -280,3 +280,35 @@ pub mod suggest {
         }
     }
 }
+
+/// A code's documentation, read from `docs/diagnostics.md` (compiled in): the meaning paragraph
+/// and the fix line. The docs are the single source of the help text of SARIF rules.
+pub fn code_docs(code: Code) -> (&'static str, &'static str) {
+    use std::collections::HashMap;
+    use std::sync::OnceLock;
+    static DOCS: OnceLock<HashMap<&'static str, (&'static str, &'static str)>> = OnceLock::new();
+    let docs = DOCS.get_or_init(|| {
+        let text: &'static str = include_str!("../docs/diagnostics.md");
+        let mut out = HashMap::new();
+        for section in text.split("\n## ").skip(1) {
+            let Some((heading, body)) = section.split_once('\n') else {
+                continue;
+            };
+            let code = heading.split(':').next().unwrap_or_default().trim();
+            let meaning = body
+                .trim_start()
+                .split("\n\n")
+                .next()
+                .unwrap_or_default()
+                .trim();
+            let fix = body
+                .lines()
+                .find_map(|l| l.strip_prefix("Fix: "))
+                .unwrap_or_default()
+                .trim();
+            out.insert(code, (meaning, fix));
+        }
+        out
+    });
+    docs.get(code.as_str()).copied().unwrap_or(("", ""))
+}

@@ -96,9 +96,10 @@ pub(crate) struct CheckArgs {
     /// A `.charter` file or a directory of them.
     #[arg(default_value = ".")]
     pub(crate) path: PathBuf,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
-    pub(crate) format: OutputFormat,
+    /// Output format: miette reports, JSON, SARIF 2.1.0 (code scanning), or GitHub Actions
+    /// workflow commands.
+    #[arg(long, value_enum, default_value_t = DiagFormat::Human)]
+    pub(crate) format: DiagFormat,
     /// Fail (exit 1) on warnings as well as errors.
     #[arg(long)]
     pub(crate) deny_warnings: bool,
@@ -108,6 +109,15 @@ pub(crate) struct CheckArgs {
     /// Print at most this many diagnostics in human output (the rest are counted).
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub(crate) max_diagnostics: usize,
+}
+
+/// Output formats of commands that report diagnostics.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DiagFormat {
+    Human,
+    Json,
+    Sarif,
+    Github,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -241,11 +251,19 @@ pub(crate) fn print_diagnostics(
     diagnostics: &[Diagnostic],
 ) -> bool {
     match args.format {
-        OutputFormat::Json => {
+        DiagFormat::Json => {
             print!("{}", render::json(sources, diagnostics));
             false
         }
-        OutputFormat::Human => {
+        DiagFormat::Sarif => {
+            print!("{}", render::sarif(sources, diagnostics, &[]));
+            false
+        }
+        DiagFormat::Github => {
+            print!("{}", render::github(sources, diagnostics, &[]));
+            false
+        }
+        DiagFormat::Human => {
             let shown = &diagnostics[..diagnostics.len().min(args.max_diagnostics)];
             eprint!("{}", render::human(sources, shown, style(args.color)));
             if diagnostics.len() > shown.len() {

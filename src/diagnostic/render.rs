@@ -312,3 +312,154 @@ pub fn failure(
     }
     out
 }
+
+/// SARIF 2.1.0 for code-scanning tools: one rule per code (help text from
+/// `docs/diagnostics.md`), one result per diagnostic with its region and related locations.
+/// `extra` results (failing assertions of `charter test`) use the rule `assertion`.
+pub fn sarif(sources: &SourceSet, diagnostics: &[Diagnostic], extra: &[SarifExtra]) -> String {
+    use serde_json::json;
+    let position = |span: crate::source::Span, offset: u32| {
+        let f = sources.get(span.source);
+        f.lines.line_col(&f.text, offset)
+    };
+    let location = |span: crate::source::Span| {
+        let (sl, sc) = position(span, span.start);
+        let (el, ec) = position(span, span.end);
+        json!({
+            "physicalLocation": {
+                "artifactLocation": { "uri": sources.get(span.source).name.replace('\\', "/") },
+                "region": { "startLine": sl, "startColumn": sc, "endLine": el, "endColumn": ec.max(sc) }
+            }
+        })
+    };
+    let mut rules: Vec<serde_json::Value> = super::Code::ALL
+        .iter()
+        .map(|c| {
+            let (meaning, fix) = super::code_docs(*c);
+            json!({
+                "id": c.as_str(),
+                "name": c.summary(),
+                "shortDescription": { "text": c.summary() },
+                "fullDescription": { "text": meaning },
+                "help": { "text": format!("{meaning}\n\nFix: {fix}"), "markdown": format!("{meaning}\n\n**Fix:** {fix}") },
+                "defaultConfiguration": { "level": c.severity().as_str() }
+            })
+        })
+        .collect();
+    rules.push(json!({
+        "id": "assertion",
+        "name": "failing assertion",
+        "shortDescription": { "text": "an assertion of a `test` block does not hold" },
+        "defaultConfiguration": { "level": "error" }
+    }));
+    let mut results: Vec<serde_json::Value> = diagnostics
+        .iter()
+        .map(|d| {
+            let mut r = json!({
+                "ruleId": d.code.as_str(),
+                "ruleIndex": super::Code::ALL.iter().position(|c| *c == d.code).unwrap_or(0),
+                "level": d.severity.as_str(),
+                "message": { "text": match &d.help { Some(h) => format!("{}\nhelp: {h}", d.message), None => d.message.clone() } },
+            });
+            if let Some(span) = d.primary_span() {
+                r["locations"] = json!([location(span)]);
+            }
+            let related: Vec<serde_json::Value> = d
+                .labels
+                .iter()
+                .skip(1)
+                .enumerate()
+                .map(|(i, l)| {
+                    let mut loc = location(l.span);
+                    loc["id"] = json!(i);
+                    loc["message"] = json!({ "text": l.message });
+                    loc
+                })
+                .collect();
+            if !related.is_empty() {
+                r["relatedLocations"] = json!(related);
+            }
+            r
+        })
+        .collect();
+    for e in extra {
+        results.push(json!({
+            "ruleId": "assertion",
+            "ruleIndex": rules.len() - 1,
+            "level": "error",
+            "message": { "text": e.message },
+            "locations": [location(e.span)],
+        }));
+    }
+    let doc = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "charter",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "results": results,
+        }]
+    });
+    // INVARIANT: a JSON value serialises infallibly.
+    let mut s = serde_json::to_string_pretty(&doc).expect("sarif json");
+    s.push('\n');
+    s
+}
+
+/// A result that is not a compiler diagnostic (a failing assertion).
+pub struct SarifExtra {
+    pub span: crate::source::Span,
+    pub message: String,
+}
+
+/// GitHub Actions workflow commands: `::error file=…,line=…,col=…::message`, one a line.
+pub fn github(sources: &SourceSet, diagnostics: &[Diagnostic], extra: &[SarifExtra]) -> String {
+    // Escaping of workflow commands: data escapes %, CR, LF; properties also `:` and `,`.
+    fn data(s: &str) -> String {
+        s.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    }
+    fn property(s: &str) -> String {
+        data(s).replace(':', "%3A").replace(',', "%2C")
+    }
+    let mut out = String::new();
+    let mut line = |level: &str, span: Option<crate::source::Span>, title: &str, message: &str| {
+        let mut props = Vec::new();
+        if let Some(span) = span {
+            let f = sources.get(span.source);
+            let (sl, sc) = f.lines.line_col(&f.text, span.start);
+            let (el, ec) = f.lines.line_col(&f.text, span.end);
+            props.push(format!("file={}", property(&f.name)));
+            props.push(format!("line={sl}"));
+            props.push(format!("col={sc}"));
+            props.push(format!("endLine={el}"));
+            props.push(format!("endColumn={ec}"));
+        }
+        props.push(format!("title={}", property(title)));
+        out.push_str(&format!(
+            "::{level} {}::{}\n",
+            props.join(","),
+            data(message)
+        ));
+    };
+    for d in diagnostics {
+        let message = match &d.help {
+            Some(h) => format!("{} (help: {h})", d.message),
+            None => d.message.clone(),
+        };
+        line(
+            d.severity.as_str(),
+            d.primary_span(),
+            &format!("charter {}", d.code),
+            &message,
+        );
+    }
+    for e in extra {
+        line("error", Some(e.span), "charter test", &e.message);
+    }
+    out
+}
