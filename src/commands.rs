@@ -382,3 +382,132 @@ pub(crate) fn report_enterprise(
         }
     }
 }
+
+/// `--format` of `charter diff`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum DiffFormat {
+    Human,
+    Json,
+    Markdown,
+}
+
+/// `--fail-on` of `charter diff`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum FailOn {
+    Escalation,
+}
+
+/// A policy version for `diff`: a path (policy or snapshot) or `REV:PATH` in git.
+fn load_version(spec: &str) -> Result<charter::snapshot::Snapshot, u8> {
+    let path = Path::new(spec);
+    if !path.exists()
+        && let Some((rev, rest)) = spec.split_once(':')
+        && !rev.is_empty()
+    {
+        return load_from_git(rev, rest);
+    }
+    load_index(path).map(|i| i.snapshot)
+}
+
+fn git(args: &[&str]) -> Result<Vec<u8>, u8> {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .output()
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                fail("`git` is not installed or not on PATH; it is needed to read `REV:PATH`")
+            } else {
+                fail(format_args!("cannot run git: {e}"))
+            }
+        })?;
+    if !out.status.success() {
+        let msg = String::from_utf8_lossy(&out.stderr);
+        let first = msg.lines().next().unwrap_or("git failed");
+        return Err(fail(format_args!("git {}: {first}", args.join(" "))));
+    }
+    Ok(out.stdout)
+}
+
+/// Reads every `.charter` file under PATH at revision REV and compiles them.
+fn load_from_git(rev: &str, path: &str) -> Result<charter::snapshot::Snapshot, u8> {
+    let path = if path.is_empty() { "." } else { path };
+    git(&[
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        &format!("{rev}^{{commit}}"),
+    ])
+    .map_err(|_| fail(format_args!("unknown git revision `{rev}`")))?;
+    let listing = git(&["ls-tree", "-r", "--name-only", rev, "--", path])?;
+    let files: Vec<String> = String::from_utf8_lossy(&listing)
+        .lines()
+        .filter(|f| f.ends_with(".charter"))
+        .map(str::to_owned)
+        .collect();
+    if files.is_empty() {
+        return Err(fail(format_args!(
+            "no `.charter` files at `{path}` in revision `{rev}`"
+        )));
+    }
+    let mut sources = SourceSet::default();
+    for f in files {
+        let bytes = git(&["show", &format!("{rev}:./{f}")])?;
+        let Ok(text) = String::from_utf8(bytes) else {
+            return Err(fail(format_args!("`{f}` at `{rev}` is not valid UTF-8")));
+        };
+        sources.add(format!("{rev}:{f}"), text);
+    }
+    let compiled = charter::compile(&sources);
+    if compiled.has_errors() {
+        let errors: Vec<Diagnostic> = compiled
+            .diagnostics
+            .into_iter()
+            .filter(|d| d.severity == diagnostic::Severity::Error)
+            .collect();
+        eprint!(
+            "{}",
+            render::human(
+                &sources,
+                &errors[..errors.len().min(20)],
+                style(Color::Auto)
+            )
+        );
+        return Err(fail(format_args!(
+            "the policy at `{rev}:{path}` has errors, so it cannot be compared"
+        )));
+    }
+    Ok(charter::emit::emit(&compiled.ir, &sources))
+}
+
+pub(crate) fn diff(
+    old: &str,
+    new: &str,
+    format: DiffFormat,
+    fail_on: Option<FailOn>,
+    color: Color,
+) -> u8 {
+    let (old, new) = match (load_version(old), load_version(new)) {
+        (Ok(o), Ok(n)) => (o, n),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    let d = charter::diff::diff(&old, &new);
+    match format {
+        DiffFormat::Human => {
+            let color = match color {
+                Color::Always => true,
+                Color::Never => false,
+                Color::Auto => {
+                    std::io::IsTerminal::is_terminal(&std::io::stdout())
+                        && std::env::var_os("NO_COLOR").is_none()
+                }
+            };
+            print!("{}", d.human(color));
+        }
+        DiffFormat::Json => println!("{}", serde_json::to_string_pretty(&d).unwrap_or_default()),
+        DiffFormat::Markdown => print!("{}", d.markdown()),
+    }
+    match fail_on {
+        Some(FailOn::Escalation) if d.escalations > 0 => 1,
+        _ => 0,
+    }
+}

@@ -59,6 +59,22 @@ enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
         format: OutputFormat,
     },
+    /// Who gains and who loses what, where, between two versions of a policy.
+    Diff {
+        /// The old version: a policy path, a snapshot, or `REV:PATH` (the policy at a git revision).
+        old: String,
+        /// The new version, likewise.
+        new: String,
+        /// `human` (grouped by space), `json`, or `markdown` (a pull-request comment).
+        #[arg(long, value_enum, default_value_t = commands::DiffFormat::Human)]
+        format: commands::DiffFormat,
+        /// Exit 1 when the diff contains an escalation.
+        #[arg(long, value_enum, value_name = "CLASS")]
+        fail_on: Option<commands::FailOn>,
+        /// When to colour human output.
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
     /// Reports in the spirit of the Enterprise Console's, for what a policy knows.
     Report {
         #[command(subcommand)]
@@ -163,6 +179,13 @@ fn run(cli: Cli) -> u8 {
             batch,
             format,
         } => commands::query(&path, query.as_deref(), batch.as_deref(), format),
+        Command::Diff {
+            old,
+            new,
+            format,
+            fail_on,
+            color,
+        } => commands::diff(&old, &new, format, fail_on, color),
         Command::Report {
             report:
                 ReportCommand::Enterprise {
