@@ -511,3 +511,46 @@ pub(crate) fn diff(
         _ => 0,
     }
 }
+
+pub(crate) fn fmt(path: &Path, check: bool) -> u8 {
+    let (sources, problems) = match SourceSet::load(path) {
+        Ok(loaded) => loaded,
+        Err(e) => return fail(e),
+    };
+    let mut unformattable = problems;
+    let mut changed = Vec::new();
+    for (id, file) in sources.files().filter(|(_, f)| !f.undecodable) {
+        match charter::syntax::format(id, &file.text) {
+            Err(mut d) => unformattable.append(&mut d),
+            Ok(formatted) if formatted != *file.text => {
+                if !check
+                    && let Err(e) =
+                        charter::output::write_atomic(Path::new(&file.name), formatted.as_bytes())
+                {
+                    return fail(format_args!("cannot write `{}`: {e}", file.name));
+                }
+                changed.push(file.name.clone());
+            }
+            Ok(_) => {}
+        }
+    }
+    for name in &changed {
+        println!(
+            "{}{name}",
+            if check {
+                "would reformat "
+            } else {
+                "formatted "
+            }
+        );
+    }
+    if !unformattable.is_empty() {
+        diagnostic::sort(&mut unformattable);
+        eprint!(
+            "{}",
+            render::human(&sources, &unformattable, style(Color::Auto))
+        );
+        return fail("some files have syntax errors and were left as they are");
+    }
+    u8::from(check && !changed.is_empty())
+}

@@ -59,6 +59,15 @@ enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
         format: OutputFormat,
     },
+    /// Rewrite files in the canonical format, keeping every comment.
+    Fmt {
+        /// A `.charter` file or a directory of them.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// Change nothing; list the files that would change and exit 1 if any.
+        #[arg(long)]
+        check: bool,
+    },
     /// Who gains and who loses what, where, between two versions of a policy.
     Diff {
         /// The old version: a policy path, a snapshot, or `REV:PATH` (the policy at a git revision).
@@ -179,6 +188,7 @@ fn run(cli: Cli) -> u8 {
             batch,
             format,
         } => commands::query(&path, query.as_deref(), batch.as_deref(), format),
+        Command::Fmt { path, check } => commands::fmt(&path, check),
         Command::Diff {
             old,
             new,

@@ -4,8 +4,11 @@
 //! `assert`). Both return what they could build plus diagnostics; pest types stay in this module.
 
 mod errors;
+mod format;
 mod lower;
 mod pest;
+
+pub use format::format;
 
 use crate::ast;
 use crate::diagnostic::{Code, Diagnostic};
