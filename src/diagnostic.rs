@@ -56,6 +56,7 @@ codes! {
     InvalidUtf8 = "E0004", "file is not valid UTF-8";
     FileTooLarge = "E0005", "file too large";
     InvalidEscape = "E0006", "invalid escape in a string";
+    TooLong = "E0007", "identifier or string too long";
     Duplicate = "E0101", "duplicate id";
     UnknownName = "E0102", "reference to an undeclared name";
     UnknownPermission = "E0103", "unknown permission";

@@ -18,6 +18,12 @@ use crate::source::{SourceId, Span};
 /// four or five location levels); the limit keeps every recursive walk's stack use bounded.
 pub const MAX_NESTING: usize = 100;
 
+/// Longest identifier, in bytes: ids are slugs meant to be read and typed.
+pub const MAX_IDENT: usize = 128;
+
+/// Longest string, in bytes: display names and emails.
+pub const MAX_STRING: usize = 1024;
+
 /// Parses one file. On a syntax error the file contributes no items and one diagnostic.
 pub fn parse(source: SourceId, text: &str) -> (ast::File, Vec<Diagnostic>) {
     if let Some(diagnostic) = check_nesting(source, text) {

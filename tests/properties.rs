@@ -163,6 +163,69 @@ proptest! {
     }
 
     #[test]
+    fn fmt_is_idempotent_preserves_the_snapshot_and_builds_are_byte_identical(p in params()) {
+        let files = generate(&p);
+        let build = |files: &[(String, String)]| {
+            let mut sources = SourceSet::default();
+            for (name, text) in files {
+                sources.add(name.clone(), text.clone());
+            }
+            let c = charter::compile(&sources);
+            assert!(!c.has_errors());
+            let mut snap = charter::emit::emit(&c.ir, &sources);
+            snap.source_digest.clear();
+            format::render(&snap, Format::Json)
+        };
+        let first = build(&files);
+        prop_assert_eq!(&first, &build(&files), "two builds differ");
+        let formatted: Vec<(String, String)> = files
+            .iter()
+            .map(|(n, t)| (n.clone(), charter::syntax::format(charter::source::SourceId(0), t).expect("formats")))
+            .collect();
+        for ((_, once), (n, _)) in formatted.iter().zip(&files) {
+            let twice = charter::syntax::format(charter::source::SourceId(0), once).unwrap();
+            prop_assert_eq!(once, &twice, "{} not idempotent", n);
+        }
+        prop_assert_eq!(first, build(&formatted), "fmt changed the snapshot");
+    }
+
+    #[test]
+    fn mutated_policies_never_panic(p in params(), edits in proptest::collection::vec((any::<usize>(), any::<u8>(), 0usize..4), 1..6)) {
+        let mut files = generate(&p);
+        for (at, byte, op) in edits {
+            let f = at % files.len();
+            let text = &mut files[f].1;
+            let mut bytes = std::mem::take(text).into_bytes();
+            let i = at % (bytes.len() + 1);
+            const BYTES: &[u8] = b"{}[]\"=#\n ,;az09-_";
+            let b = BYTES[byte as usize % BYTES.len()];
+            match op {
+                0 if i < bytes.len() => { bytes.remove(i); }
+                1 => bytes.insert(i, b),
+                2 if i < bytes.len() => bytes[i] = b,
+                _ => bytes.truncate(i),
+            }
+            *text = String::from_utf8_lossy(&bytes).into_owned();
+        }
+        let mut sources = SourceSet::default();
+        for (name, text) in &files {
+            sources.add(name.clone(), text.clone());
+        }
+        let compiled = charter::compile(&sources);
+        if !compiled.has_errors() {
+            let index = Index::new(charter::emit::emit(&compiled.ir, &sources));
+            for q in questions(&index).into_iter().take(200) {
+                let _ = index.who(&q);
+            }
+        }
+        for (id, f) in sources.files() {
+            if let Ok(once) = charter::syntax::format(id, &f.text) {
+                prop_assert_eq!(charter::syntax::format(id, &once).ok(), Some(once.clone()));
+            }
+        }
+    }
+
+    #[test]
     fn removing_a_grant_never_allows_more(p in params(), pick in any::<usize>()) {
         let files = generate(&p);
         let before = compile(&files).expect("generated policies compile");

@@ -12,6 +12,8 @@ use crate::source::{SourceId, Span};
 struct Lower {
     source: SourceId,
     diagnostics: Vec<Diagnostic>,
+    /// Reported by `ident`, which only borrows `self`.
+    too_long: std::cell::RefCell<Vec<Diagnostic>>,
 }
 
 /// Where an unknown statement was found, for its message and suggestions.
@@ -61,6 +63,7 @@ pub(super) fn file(source: SourceId, mut pairs: Pairs<'_, Rule>) -> (File, Vec<D
     let mut cx = Lower {
         source,
         diagnostics: Vec::new(),
+        too_long: Default::default(),
     };
     let mut items = Vec::new();
     // INVARIANT: a successful parse of `file` yields exactly one `file` pair.
@@ -78,6 +81,8 @@ pub(super) fn file(source: SourceId, mut pairs: Pairs<'_, Rule>) -> (File, Vec<D
             _ => {}
         }
     }
+    let mut too_long = cx.too_long.take();
+    cx.diagnostics.append(&mut too_long);
     (
         File {
             source: Some(source),
@@ -94,11 +99,14 @@ pub(super) fn query(
     let mut cx = Lower {
         source,
         diagnostics: Vec::new(),
+        too_long: Default::default(),
     };
     // INVARIANT: a successful parse of `query` yields one `query` pair holding one question.
     let query = pairs.next().expect("query pair");
     let inner = first(query);
     let q = cx.query(inner);
+    let mut too_long = cx.too_long.take();
+    cx.diagnostics.append(&mut too_long);
     if cx.diagnostics.is_empty() {
         Ok(q)
     } else {
@@ -119,14 +127,46 @@ impl Lower {
     }
 
     fn ident(&self, pair: Pair<'_, Rule>) -> Ident {
+        let span = self.span(&pair);
+        let text = pair.as_str();
+        if text.len() > super::MAX_IDENT {
+            self.too_long.borrow_mut().push(
+                Diagnostic::new(
+                    Code::TooLong,
+                    format!(
+                        "identifier is {} bytes long; the limit is {}",
+                        text.len(),
+                        super::MAX_IDENT
+                    ),
+                )
+                .with_label(span, "too long")
+                .with_help(
+                    "use a short slug as the id, and put the full name in the quoted display name",
+                ),
+            );
+        }
         Ident {
-            name: pair.as_str().to_owned(),
-            span: self.span(&pair),
+            name: text.to_owned(),
+            span,
         }
     }
 
     fn string(&mut self, pair: Pair<'_, Rule>) -> Str {
         let span = self.span(&pair);
+        if pair.as_str().len() > super::MAX_STRING + 2 {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::TooLong,
+                    format!(
+                        "string is {} bytes long; the limit is {}",
+                        pair.as_str().len() - 2,
+                        super::MAX_STRING
+                    ),
+                )
+                .with_label(span, "too long")
+                .with_help("names and emails are short; shorten the string"),
+            );
+        }
         let body = pair.as_str();
         let body = &body[1..body.len() - 1];
         if !body.contains('\\') {
