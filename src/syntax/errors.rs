@@ -136,6 +136,14 @@ pub(super) fn from_pest(
                 "close the string with `\"` on the same line; write `\\\"` for a quote inside it",
             );
     }
+    if found == "end of file" && positives.contains(&Rule::close) {
+        return Diagnostic::new(
+            Code::SyntaxError,
+            "unexpected end of file: a block is not closed",
+        )
+        .with_label(span, "the file ends here")
+        .with_help("add the missing `}`: every `{` needs its `}`");
+    }
     let starts_upper = found.chars().nth(1).is_some_and(|c| c.is_ascii_uppercase());
     if starts_upper
         && positives
