@@ -166,7 +166,13 @@ impl SourceSet {
         let mut set = SourceSet::default();
         let mut diagnostics = Vec::new();
         for p in paths {
-            let bytes = std::fs::read(&p).map_err(|e| LoadError::Io(p.clone(), e))?;
+            // An oversized file is not read at all: its size alone is reported.
+            let size = std::fs::metadata(&p).map(|m| m.len() as usize).unwrap_or(0);
+            let bytes = if size > max_file_bytes {
+                Vec::new()
+            } else {
+                std::fs::read(&p).map_err(|e| LoadError::Io(p.clone(), e))?
+            };
             let name = display_path(&p);
             let relative = p
                 .strip_prefix(&root)
@@ -175,7 +181,17 @@ impl SourceSet {
                 .map(|c| c.as_os_str().to_string_lossy())
                 .collect::<Vec<_>>()
                 .join("/");
-            let (text, problem) = decode(bytes, max_file_bytes);
+            let (text, problem) = if size > max_file_bytes {
+                (
+                    String::new(),
+                    Some(DecodeProblem::TooLarge {
+                        len: size,
+                        limit: max_file_bytes,
+                    }),
+                )
+            } else {
+                decode(bytes, max_file_bytes)
+            };
             let id = SourceId(set.files.len() as u32);
             set.files.push(SourceFile {
                 name,
