@@ -43,3 +43,21 @@ fn fuzz_findings_stay_fixed() {
         }
     }
 }
+
+#[test]
+fn formatted_findings_format_again() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/regressions");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+        if let Ok(once) = charter::syntax::format(charter::source::SourceId(0), &text) {
+            let twice = charter::syntax::format(charter::source::SourceId(0), &once);
+            assert_eq!(
+                twice.as_ref().ok(),
+                Some(&once),
+                "{}: formatted text must format to itself",
+                path.display()
+            );
+        }
+    }
+}

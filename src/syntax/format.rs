@@ -60,16 +60,17 @@ fn scan_comments(text: &str) -> Vec<Comment> {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
+            // Like the grammar's NEWLINE, a lone `\r` ends a line too.
             b'"' => {
                 i += 1;
-                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                while i < bytes.len() && !matches!(bytes[i], b'"' | b'\n' | b'\r') {
                     i += if bytes[i] == b'\\' { 2 } else { 1 };
                 }
                 i += 1;
             }
             b'#' => {
                 let start = i;
-                while i < bytes.len() && bytes[i] != b'\n' {
+                while i < bytes.len() && !matches!(bytes[i], b'\n' | b'\r') {
                     i += 1;
                 }
                 let end = text[start..i].trim_end().len() + start;
@@ -155,7 +156,7 @@ impl<'a> Printer<'a> {
     fn take_trailing(&mut self, end: usize, limit: usize) -> Option<Comment> {
         let i = self.in_range(end, limit).find(|&i| !self.taken[i])?;
         let c = self.comments[i];
-        if self.text[end..c.start].contains('\n') {
+        if self.text[end..c.start].contains(['\n', '\r']) {
             return None;
         }
         self.taken[i] = true;
