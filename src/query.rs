@@ -188,19 +188,10 @@ impl Index {
             ast::PermissionRef::Key(k) => match Permission::from_key(&k.name) {
                 Some(p) => (Some(Asked::Key(p)), p.kind().query_levels()),
                 None => {
-                    let help = nearest(&k.name, Permission::keys().chain([ENTERPRISE_REPORTS]))
-                        .map_or_else(
-                            || "see the permission table in docs/language.md".to_owned(),
-                            |c| format!("did you mean `{c}`?"),
-                        );
-                    problems.push(
-                        Diagnostic::new(
-                            Code::UnknownPermission,
-                            format!("unknown permission `{}`", k.name),
-                        )
-                        .with_label(k.span, "not a permission")
-                        .with_help(help),
-                    );
+                    problems.push(crate::resolve::unknown_permission(
+                        k,
+                        Permission::keys().chain([ENTERPRISE_REPORTS]),
+                    ));
                     (None, &[])
                 }
             },

@@ -77,6 +77,23 @@ fn repeated(what: &str, again: Span, first: Span, help: &str) -> Diagnostic {
     .with_help(help.to_owned())
 }
 
+/// A permission key that is not in the catalogue, with the nearest spelling.
+pub fn unknown_permission<'a>(
+    key: &Ident,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Diagnostic {
+    let help = match nearest(&key.name, candidates) {
+        Some(k) => format!("did you mean `{k}`?"),
+        None => "see the permission table in docs/language.md".to_owned(),
+    };
+    Diagnostic::new(
+        Code::UnknownPermission,
+        format!("unknown permission `{}`", key.name),
+    )
+    .with_label(key.span, "not a permission")
+    .with_help(help)
+}
+
 /// An undeclared name, with the nearest declared spelling.
 pub fn unknown_name<'a>(
     what: &str,
@@ -665,18 +682,7 @@ impl Resolver {
         let mut keys = Scope::default();
         for s in &d.settings {
             let Some(permission) = Permission::from_key(&s.key.name) else {
-                let help = match nearest(&s.key.name, Permission::keys()) {
-                    Some(k) => format!("did you mean `{k}`?"),
-                    None => "see the permission table in docs/language.md".to_owned(),
-                };
-                self.push(
-                    Diagnostic::new(
-                        Code::UnknownPermission,
-                        format!("unknown permission `{}`", s.key.name),
-                    )
-                    .with_label(s.key.span, "not a permission")
-                    .with_help(help),
-                );
+                self.push(unknown_permission(&s.key, Permission::keys()));
                 continue;
             };
             if !keys.declare(self, "permission", &s.key) {
@@ -929,19 +935,10 @@ impl Resolver {
             ast::PermissionRef::Key(k) => match Permission::from_key(&k.name) {
                 Some(p) => (&k.name, k.span, p.kind().query_levels()),
                 None => {
-                    let candidates = Permission::keys().chain([ENTERPRISE_REPORTS]);
-                    let help = match nearest(&k.name, candidates) {
-                        Some(c) => format!("did you mean `{c}`?"),
-                        None => "see the permission table in docs/language.md".to_owned(),
-                    };
-                    self.push(
-                        Diagnostic::new(
-                            Code::UnknownPermission,
-                            format!("unknown permission `{}`", k.name),
-                        )
-                        .with_label(k.span, "not a permission")
-                        .with_help(help),
-                    );
+                    self.push(unknown_permission(
+                        k,
+                        Permission::keys().chain([ENTERPRISE_REPORTS]),
+                    ));
                     return;
                 }
             },

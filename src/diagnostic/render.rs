@@ -151,16 +151,20 @@ fn report(sources: &SourceSet, d: &Diagnostic) -> Report {
     }
 }
 
-/// Renders diagnostics for people, followed by nothing else (the caller prints the summary).
-pub fn human(sources: &SourceSet, diagnostics: &[Diagnostic], style: Style) -> String {
+fn handler(style: Style) -> GraphicalReportHandler {
     let theme = if style.color {
         GraphicalTheme::unicode()
     } else {
         GraphicalTheme::unicode_nocolor()
     };
-    let handler = GraphicalReportHandler::new_themed(theme)
+    GraphicalReportHandler::new_themed(theme)
         .with_width(style.width)
-        .with_links(false);
+        .with_links(false)
+}
+
+/// Renders diagnostics for people, followed by nothing else (the caller prints the summary).
+pub fn human(sources: &SourceSet, diagnostics: &[Diagnostic], style: Style) -> String {
+    let handler = handler(style);
     let mut out = String::new();
     for d in diagnostics {
         let r = report(sources, d);
@@ -298,14 +302,7 @@ pub fn failure(
         )],
         related: Vec::new(),
     };
-    let theme = if style.color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let handler = GraphicalReportHandler::new_themed(theme)
-        .with_width(style.width)
-        .with_links(false);
+    let handler = handler(style);
     let mut out = String::new();
     if handler.render_report(&mut out, &r).is_err() {
         out = format!("error: {message}\n");
