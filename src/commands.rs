@@ -13,16 +13,25 @@ use serde_json::json;
 
 use crate::{CheckArgs, Color, DiagFormat, OutputFormat, USAGE, fail, print_diagnostics, style};
 
+/// Loads and compiles a policy path; the returned diagnostics include the loading problems
+/// (undecodable files) and are sorted.
+pub(crate) fn compile_path(path: &Path) -> Result<(SourceSet, charter::Compiled), u8> {
+    let (sources, mut diagnostics) = SourceSet::load(path).map_err(fail)?;
+    let mut compiled = charter::compile(&sources);
+    diagnostics.append(&mut compiled.diagnostics);
+    diagnostic::sort(&mut diagnostics);
+    compiled.diagnostics = diagnostics;
+    Ok((sources, compiled))
+}
+
 /// Loads what a query runs on: a snapshot, or a policy compiled to one in memory.
 fn load_index(path: &Path) -> Result<Index, u8> {
     if path.is_file() && Format::from_path(path).is_some() {
         return format::load(path).map(Index::new).map_err(fail);
     }
-    let (sources, mut diagnostics) = SourceSet::load(path).map_err(fail)?;
-    let compiled = charter::compile(&sources);
-    diagnostics.extend(compiled.diagnostics);
-    diagnostic::sort(&mut diagnostics);
-    if diagnostic::counts(&diagnostics).0 > 0 {
+    let (sources, compiled) = compile_path(path)?;
+    let diagnostics = &compiled.diagnostics;
+    if diagnostic::counts(diagnostics).0 > 0 {
         let shown = &diagnostics[..diagnostics.len().min(20)];
         eprint!("{}", render::human(&sources, shown, style(Color::Auto)));
         return Err(fail(format_args!(
@@ -34,16 +43,14 @@ fn load_index(path: &Path) -> Result<Index, u8> {
 }
 
 pub(crate) fn test(args: &CheckArgs, filter: Option<&str>) -> u8 {
-    let (sources, mut diagnostics) = match SourceSet::load(&args.path) {
-        Ok(loaded) => loaded,
-        Err(e) => return fail(e),
+    let (sources, compiled) = match compile_path(&args.path) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
-    let compiled = charter::compile(&sources);
-    diagnostics.extend(compiled.diagnostics);
-    diagnostic::sort(&mut diagnostics);
-    let (errors, warnings) = diagnostic::counts(&diagnostics);
+    let diagnostics = &compiled.diagnostics;
+    let (errors, warnings) = diagnostic::counts(diagnostics);
     if errors > 0 || (args.deny_warnings && warnings > 0) {
-        if print_diagnostics(args, &sources, &diagnostics) {
+        if print_diagnostics(args, &sources, diagnostics) {
             eprintln!("error: the policy does not compile, so its tests cannot run");
         }
         return 1;
@@ -62,8 +69,8 @@ pub(crate) fn test(args: &CheckArgs, filter: Option<&str>) -> u8 {
             .collect()
     };
     match args.format {
-        DiagFormat::Sarif => print!("{}", render::sarif(&sources, &diagnostics, &extra())),
-        DiagFormat::Github => print!("{}", render::github(&sources, &diagnostics, &extra())),
+        DiagFormat::Sarif => print!("{}", render::sarif(&sources, diagnostics, &extra())),
+        DiagFormat::Github => print!("{}", render::github(&sources, diagnostics, &extra())),
         DiagFormat::Json => {
             let failures: Vec<_> = failed
                 .iter()
@@ -81,7 +88,7 @@ pub(crate) fn test(args: &CheckArgs, filter: Option<&str>) -> u8 {
         }
         DiagFormat::Human => {
             if !diagnostics.is_empty() {
-                print_diagnostics(args, &sources, &diagnostics);
+                print_diagnostics(args, &sources, diagnostics);
             }
             let st = style(args.color);
             let mut current = None;

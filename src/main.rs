@@ -233,14 +233,12 @@ fn check(args: &CheckArgs, output: Option<&Path>) -> u8 {
         Some((_, Some(f))) => Some(f),
         None => None,
     };
-    let (sources, mut diagnostics) = match SourceSet::load(&args.path) {
-        Ok(loaded) => loaded,
-        Err(e) => return fail(e),
+    let (sources, compiled) = match commands::compile_path(&args.path) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
-    let compiled = charter::compile(&sources);
-    diagnostics.extend(compiled.diagnostics);
-    diagnostic::sort(&mut diagnostics);
-    let (errors, warnings) = diagnostic::counts(&diagnostics);
+    let diagnostics = &compiled.diagnostics;
+    let (errors, warnings) = diagnostic::counts(diagnostics);
     let failed = errors > 0 || (args.deny_warnings && warnings > 0);
 
     let mut written = None;
@@ -254,10 +252,10 @@ fn check(args: &CheckArgs, output: Option<&Path>) -> u8 {
         written = Some(path);
     }
 
-    if print_diagnostics(args, &sources, &diagnostics) {
+    if print_diagnostics(args, &sources, diagnostics) {
         eprintln!(
             "{}",
-            summary(&sources, &compiled.ir, &diagnostics, failed, written)
+            summary(&sources, &compiled.ir, diagnostics, failed, written)
         );
     }
     u8::from(failed)

@@ -61,8 +61,45 @@ pub fn parse_query(source: SourceId, text: &str) -> Result<ast::Query, Vec<Diagn
 /// Finds the first bracket nested deeper than [`MAX_NESTING`], skipping strings and comments.
 /// Runs before pest so that pathological input gets a clear message, not a stack overflow.
 fn check_nesting(source: SourceId, text: &str) -> Option<Diagnostic> {
-    let bytes = text.as_bytes();
     let mut depth = 0usize;
+    let mut too_deep = None;
+    scan(text, |mark| match mark {
+        Mark::Open(at) => {
+            depth += 1;
+            if depth > MAX_NESTING && too_deep.is_none() {
+                too_deep = Some(at);
+            }
+        }
+        Mark::Close => depth = depth.saturating_sub(1),
+        Mark::Comment { .. } => {}
+    });
+    let at = too_deep?;
+    Some(
+        Diagnostic::new(
+            Code::NestingTooDeep,
+            format!("nesting too deep: more than {MAX_NESTING} levels of blocks"),
+        )
+        .with_label(Span::new(source, at, at + 1), "this block is too deep")
+        .with_help(format!(
+            "flatten the structure: no policy needs more than {MAX_NESTING} nested blocks"
+        )),
+    )
+}
+
+/// What the lexical scan reports: brackets and comments outside strings.
+pub(crate) enum Mark {
+    /// `{` or `[` at this offset.
+    Open(usize),
+    /// `}` or `]`.
+    Close,
+    /// A comment from `#` to the end of its line (trailing spaces excluded).
+    Comment { start: usize, end: usize },
+}
+
+/// The one lexical scan outside pest (nesting pre-check, comments for `fmt`): skips strings,
+/// and ends lines as the grammar's NEWLINE does (`\n`, `\r\n` or a lone `\r`).
+pub(crate) fn scan(text: &str, mut on: impl FnMut(Mark)) {
+    let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
@@ -73,31 +110,22 @@ fn check_nesting(source: SourceId, text: &str) -> Option<Diagnostic> {
                 }
             }
             b'#' => {
+                let start = i;
                 while i < bytes.len() && !matches!(bytes[i], b'\n' | b'\r') {
                     i += 1;
                 }
+                on(Mark::Comment {
+                    start,
+                    end: start + text[start..i].trim_end().len(),
+                });
+                continue;
             }
-            b'{' | b'[' => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Some(
-                        Diagnostic::new(
-                            Code::NestingTooDeep,
-                            format!("nesting too deep: more than {MAX_NESTING} levels of blocks"),
-                        )
-                        .with_label(Span::new(source, i, i + 1), "this block is too deep")
-                        .with_help(format!(
-                            "flatten the structure: no policy needs more than {MAX_NESTING} nested blocks"
-                        )),
-                    );
-                }
-            }
-            b'}' | b']' => depth = depth.saturating_sub(1),
+            b'{' | b'[' => on(Mark::Open(i)),
+            b'}' | b']' => on(Mark::Close),
             _ => {}
         }
         i += 1;
     }
-    None
 }
 
 /// The bare pest parse of a file, without lowering: the baseline the benchmarks compare a full

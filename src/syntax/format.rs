@@ -53,32 +53,14 @@ pub fn format(source: SourceId, text: &str) -> Result<String, Vec<Diagnostic>> {
     Ok(out)
 }
 
-/// Finds comments, skipping `#` inside strings.
+/// Comments of the file, in order.
 fn scan_comments(text: &str) -> Vec<Comment> {
-    let bytes = text.as_bytes();
     let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            // Like the grammar's NEWLINE, a lone `\r` ends a line too.
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && !matches!(bytes[i], b'"' | b'\n' | b'\r') {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-                i += 1;
-            }
-            b'#' => {
-                let start = i;
-                while i < bytes.len() && !matches!(bytes[i], b'\n' | b'\r') {
-                    i += 1;
-                }
-                let end = text[start..i].trim_end().len() + start;
-                out.push(Comment { start, end });
-            }
-            _ => i += 1,
+    super::scan(text, |mark| {
+        if let super::Mark::Comment { start, end } = mark {
+            out.push(Comment { start, end });
         }
-    }
+    });
     out
 }
 
