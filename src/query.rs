@@ -16,56 +16,46 @@ pub use index::Index;
 use index::Scope;
 
 use crate::ast;
-use crate::diagnostic::suggest::nearest;
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::Diagnostic;
 use crate::model::{Kind, Permission};
-use crate::resolve::ENTERPRISE_REPORTS;
 use crate::snapshot::{PermissionValue, ScopeEntry};
 
-/// What a question asks about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Asked {
-    Key(Permission),
-    Report(u32),
-    EnterpriseReports,
-}
+pub use crate::resolve::question::{Asked, Query, Question, Want};
+use crate::resolve::question::{Names, resolve_query};
 
-/// The level asked: `view` (also `use`: a switch is on) or `edit`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Want {
-    View,
-    Edit,
-}
-
-/// A question with every name resolved to an index id.
-#[derive(Clone, Copy, Debug)]
-pub struct Question {
-    pub space: u32,
-    pub want: Want,
-    pub asked: Asked,
-    pub at: Option<u32>,
-}
-
-/// A resolved query.
-#[derive(Clone, Debug)]
-pub enum Query {
-    Can {
-        member: String,
-        negated: bool,
-        question: Question,
-    },
-    Who {
-        question: Question,
-    },
-    What {
-        member: String,
-        space: u32,
-    },
-    Why {
-        member: String,
-        negated: bool,
-        question: Question,
-    },
+impl Names for Index {
+    fn scope(&self) -> &'static str {
+        "in this snapshot"
+    }
+    fn space(&self, id: &str) -> Option<u32> {
+        self.space_ids.get(id).copied()
+    }
+    fn space_ids(&self) -> Vec<&str> {
+        self.snapshot.spaces.iter().map(|s| s.id.as_str()).collect()
+    }
+    fn space_id(&self, space: u32) -> &str {
+        &self.snapshot.spaces[space as usize].id
+    }
+    fn location(&self, space: u32, id: &str) -> Option<u32> {
+        self.spaces[space as usize].location_ids.get(id).copied()
+    }
+    fn location_ids(&self, space: u32) -> Vec<&str> {
+        self.snapshot.spaces[space as usize]
+            .locations
+            .iter()
+            .map(|l| l.id.as_str())
+            .collect()
+    }
+    fn report(&self, space: u32, id: &str) -> Option<u32> {
+        self.spaces[space as usize].report_ids.get(id).copied()
+    }
+    fn report_ids(&self, space: u32) -> Vec<&str> {
+        self.snapshot.spaces[space as usize]
+            .reports
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect()
+    }
 }
 
 /// How a `can` question was decided.
@@ -99,151 +89,7 @@ impl Decision {
 impl Index {
     /// Resolves a parsed query; unknown names give diagnostics on the query text.
     pub fn resolve(&self, q: &ast::Query) -> Result<Query, Vec<Diagnostic>> {
-        let mut problems = Vec::new();
-        let space_of =
-            |id: &ast::Ident, problems: &mut Vec<Diagnostic>| match self.space_ids.get(&id.name) {
-                Some(&s) => Some(s),
-                None => {
-                    problems.push(crate::resolve::unknown_name(
-                        "space",
-                        id,
-                        "in this snapshot",
-                        self.snapshot.spaces.iter().map(|s| s.id.as_str()),
-                    ));
-                    None
-                }
-            };
-        let resolved = match q {
-            ast::Query::Can {
-                member,
-                negated,
-                question,
-            } => self
-                .question(question, &mut problems, space_of)
-                .map(|question| Query::Can {
-                    member: member.value.clone(),
-                    negated: *negated,
-                    question,
-                }),
-            ast::Query::Why {
-                member,
-                negated,
-                question,
-            } => self
-                .question(question, &mut problems, space_of)
-                .map(|question| Query::Why {
-                    member: member.value.clone(),
-                    negated: *negated,
-                    question,
-                }),
-            ast::Query::Who { question } => self
-                .question(question, &mut problems, space_of)
-                .map(|question| Query::Who { question }),
-            ast::Query::What { member, space } => {
-                space_of(space, &mut problems).map(|space| Query::What {
-                    member: member.value.clone(),
-                    space,
-                })
-            }
-        };
-        match resolved {
-            Some(q) if problems.is_empty() => Ok(q),
-            _ => Err(problems),
-        }
-    }
-
-    fn question(
-        &self,
-        q: &ast::Question,
-        problems: &mut Vec<Diagnostic>,
-        space_of: impl Fn(&ast::Ident, &mut Vec<Diagnostic>) -> Option<u32>,
-    ) -> Option<Question> {
-        let space = space_of(&q.space, problems)?;
-        let s = &self.spaces[space as usize];
-        let entry = &self.snapshot.spaces[space as usize];
-        let levels = ["view", "edit", "use"];
-        let want = match q.level.name.as_str() {
-            "view" | "use" => Some(Want::View),
-            "edit" => Some(Want::Edit),
-            _ => {
-                let help = nearest(&q.level.name, levels).map_or_else(
-                    || "a level is `view`, `edit` or `use`".to_owned(),
-                    |l| format!("did you mean `{l}`?"),
-                );
-                problems.push(
-                    Diagnostic::new(
-                        Code::InvalidValue,
-                        format!("`{}` is not a valid level", q.level.name),
-                    )
-                    .with_label(q.level.span, "expected `view`, `edit` or `use`")
-                    .with_help(help),
-                );
-                None
-            }
-        };
-        let (asked, allowed_levels): (Option<Asked>, &[&str]) = match &q.permission {
-            ast::PermissionRef::Key(k) if k.name == ENTERPRISE_REPORTS => {
-                (Some(Asked::EnterpriseReports), &["view"])
-            }
-            ast::PermissionRef::Key(k) => match Permission::from_key(&k.name) {
-                Some(p) => (Some(Asked::Key(p)), p.kind().query_levels()),
-                None => {
-                    problems.push(crate::resolve::unknown_permission(
-                        k,
-                        Permission::keys().chain([ENTERPRISE_REPORTS]),
-                    ));
-                    (None, &[])
-                }
-            },
-            ast::PermissionRef::Report { id, .. } => match s.report_ids.get(&id.name) {
-                Some(&r) => (Some(Asked::Report(r)), &["view"]),
-                None => {
-                    problems.push(crate::resolve::unknown_name(
-                        "report",
-                        id,
-                        &format!("in `{}`", entry.id),
-                        entry.reports.iter().map(|r| r.id.as_str()),
-                    ));
-                    (None, &[])
-                }
-            },
-        };
-        if asked.is_some() && want.is_some() && !allowed_levels.contains(&q.level.name.as_str()) {
-            problems.push(
-                Diagnostic::new(
-                    Code::InvalidValue,
-                    format!("`{}` does not apply to this permission", q.level.name),
-                )
-                .with_label(q.level.span, "not a level of this permission")
-                .with_help(if allowed_levels.is_empty() {
-                    "this is a setting, not a grant: ask `what can \"member\" do in SPACE`"
-                        .to_owned()
-                } else {
-                    format!("ask `{}`", allowed_levels.join("` or `"))
-                }),
-            );
-        }
-        let at = match &q.at {
-            None => None,
-            Some(at) => match s.location_ids.get(&at.name) {
-                Some(&l) => Some(l),
-                None => {
-                    problems.push(crate::resolve::unknown_name(
-                        "location",
-                        at,
-                        &format!("in `{}`", entry.id),
-                        entry.locations.iter().map(|l| l.id.as_str()),
-                    ));
-                    return None;
-                }
-            },
-        };
-        Some(Question {
-            space,
-            want: want?,
-            asked: asked?,
-            at,
-        })
+        resolve_query(self, q)
     }
 
     /// Decides whether `member` holds what `q` asks. No strings are built on this path.

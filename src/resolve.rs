@@ -4,6 +4,8 @@
 //! Resolution keeps going after errors: an unresolved reference becomes `None` (or is dropped)
 //! so that later checks still run on everything that did resolve.
 
+pub mod question;
+
 use std::collections::HashMap;
 
 use crate::ast::{self, Ident, SpaceStmt};
@@ -904,84 +906,10 @@ impl Resolver {
         }
     }
 
-    /// Checks that a query's names exist: space, permission, level, location, report.
-    pub(crate) fn query(&mut self, ir: &Ir, q: &ast::Query) {
-        let (question, space) = match q {
-            ast::Query::Can { question, .. }
-            | ast::Query::Who { question }
-            | ast::Query::Why { question, .. } => (Some(question), &question.space),
-            ast::Query::What { space, .. } => (None, space),
-        };
-        let Some(space_id) = ir.find_space(&space.name) else {
-            self.push(unknown_name(
-                "space",
-                space,
-                "in this policy",
-                ir.spaces.iter().map(|s| s.id.as_str()),
-            ));
-            return;
-        };
-        let Some(question) = question else { return };
-        let s = ir.space(space_id);
-        let levels = ["view", "edit", "use"];
-        let level_known = levels.contains(&question.level.name.as_str());
-        if !level_known {
-            self.invalid_value("level", &question.level, &levels);
-        }
-        let (name, name_span, allowed): (&str, Span, &[&str]) = match &question.permission {
-            ast::PermissionRef::Key(k) if k.name == ENTERPRISE_REPORTS => {
-                (&k.name, k.span, &["view"])
-            }
-            ast::PermissionRef::Key(k) => match Permission::from_key(&k.name) {
-                Some(p) => (&k.name, k.span, p.kind().query_levels()),
-                None => {
-                    self.push(unknown_permission(
-                        k,
-                        Permission::keys().chain([ENTERPRISE_REPORTS]),
-                    ));
-                    return;
-                }
-            },
-            ast::PermissionRef::Report { id, keyword } => {
-                if s.find_report(&id.name).is_none() {
-                    self.push(unknown_name(
-                        "report",
-                        id,
-                        &format!("in `{}`", s.id),
-                        s.reports.iter().map(|r| r.id.as_str()),
-                    ));
-                }
-                ("report", keyword.to(id.span), &["view"])
-            }
-        };
-        if level_known && !allowed.contains(&question.level.name.as_str()) {
-            let help = if allowed.is_empty() {
-                format!(
-                    "`{name}` is a setting, not something a member can do: ask `what can \"member\" do in {}`",
-                    s.id
-                )
-            } else {
-                format!("ask `{}`", allowed.join("` or `"))
-            };
-            self.push(
-                Diagnostic::new(
-                    Code::InvalidValue,
-                    format!("`{}` does not apply to `{name}`", question.level.name),
-                )
-                .with_label(question.level.span, format!("not a level of `{name}`"))
-                .with_label(name_span, "asked about here")
-                .with_help(help),
-            );
-        }
-        if let Some(at) = &question.at
-            && s.find_location(&at.name).is_none()
-        {
-            self.push(unknown_name(
-                "location",
-                at,
-                &format!("in `{}`", s.id),
-                s.locations.iter().map(|l| l.id.as_str()),
-            ));
+    /// Checks that a query's names exist (space, permission, level, location, report).
+    fn query(&mut self, ir: &Ir, q: &ast::Query) {
+        if let Err(mut problems) = question::resolve_query(ir, q) {
+            self.diagnostics.append(&mut problems);
         }
     }
 }

@@ -1,0 +1,259 @@
+//! Name resolution of queries: one resolver for `assert` statements (checked against the
+//! policy's IR when it compiles) and for `charter query` (against a loaded snapshot).
+//!
+//! Both sides implement [`Names`] with the same ids: spaces sorted by id, locations in preorder,
+//! reports in declaration order, which is how the snapshot is emitted from the IR.
+
+use super::{ENTERPRISE_REPORTS, unknown_name, unknown_permission};
+use crate::ast;
+use crate::diagnostic::suggest::{nearest, one_of};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::ir::Ir;
+use crate::model::Permission;
+
+/// What a question asks about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Asked {
+    Key(Permission),
+    Report(u32),
+    EnterpriseReports,
+}
+
+/// The level asked: `view` (also `use`: a switch is on) or `edit`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Want {
+    View,
+    Edit,
+}
+
+/// A question with every name resolved to an id.
+#[derive(Clone, Copy, Debug)]
+pub struct Question {
+    pub space: u32,
+    pub want: Want,
+    pub asked: Asked,
+    pub at: Option<u32>,
+}
+
+/// A resolved query.
+#[derive(Clone, Debug)]
+pub enum Query {
+    Can {
+        member: String,
+        negated: bool,
+        question: Question,
+    },
+    Who {
+        question: Question,
+    },
+    What {
+        member: String,
+        space: u32,
+    },
+    Why {
+        member: String,
+        negated: bool,
+        question: Question,
+    },
+}
+
+/// The names a query can refer to.
+pub trait Names {
+    /// "in this policy", "in this snapshot": where an unknown space was looked for.
+    fn scope(&self) -> &'static str;
+    fn space(&self, id: &str) -> Option<u32>;
+    fn space_ids(&self) -> Vec<&str>;
+    fn space_id(&self, space: u32) -> &str;
+    fn location(&self, space: u32, id: &str) -> Option<u32>;
+    fn location_ids(&self, space: u32) -> Vec<&str>;
+    fn report(&self, space: u32, id: &str) -> Option<u32>;
+    fn report_ids(&self, space: u32) -> Vec<&str>;
+}
+
+impl Names for Ir {
+    fn scope(&self) -> &'static str {
+        "in this policy"
+    }
+    fn space(&self, id: &str) -> Option<u32> {
+        self.find_space(id).map(|s| s.0)
+    }
+    fn space_ids(&self) -> Vec<&str> {
+        self.spaces.iter().map(|s| s.id.as_str()).collect()
+    }
+    fn space_id(&self, space: u32) -> &str {
+        &self.spaces[space as usize].id
+    }
+    fn location(&self, space: u32, id: &str) -> Option<u32> {
+        self.spaces[space as usize].find_location(id).map(|l| l.0)
+    }
+    fn location_ids(&self, space: u32) -> Vec<&str> {
+        self.spaces[space as usize]
+            .locations
+            .iter()
+            .map(|l| l.id.as_str())
+            .collect()
+    }
+    fn report(&self, space: u32, id: &str) -> Option<u32> {
+        self.spaces[space as usize].find_report(id).map(|r| r.0)
+    }
+    fn report_ids(&self, space: u32) -> Vec<&str> {
+        self.spaces[space as usize]
+            .reports
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect()
+    }
+}
+
+/// Resolves a parsed query; every unknown name, invalid level, and level that does not fit
+/// its permission is reported (with the nearest spelling).
+pub fn resolve_query(names: &impl Names, q: &ast::Query) -> Result<Query, Vec<Diagnostic>> {
+    let mut problems = Vec::new();
+    let resolved = match q {
+        ast::Query::Can {
+            member,
+            negated,
+            question,
+        } => question_of(names, question, &mut problems).map(|question| Query::Can {
+            member: member.value.clone(),
+            negated: *negated,
+            question,
+        }),
+        ast::Query::Why {
+            member,
+            negated,
+            question,
+        } => question_of(names, question, &mut problems).map(|question| Query::Why {
+            member: member.value.clone(),
+            negated: *negated,
+            question,
+        }),
+        ast::Query::Who { question } => {
+            question_of(names, question, &mut problems).map(|question| Query::Who { question })
+        }
+        ast::Query::What { member, space } => {
+            space_of(names, space, &mut problems).map(|space| Query::What {
+                member: member.value.clone(),
+                space,
+            })
+        }
+    };
+    match resolved {
+        Some(q) if problems.is_empty() => Ok(q),
+        _ => Err(problems),
+    }
+}
+
+fn space_of(names: &impl Names, id: &ast::Ident, problems: &mut Vec<Diagnostic>) -> Option<u32> {
+    let space = names.space(&id.name);
+    if space.is_none() {
+        problems.push(unknown_name("space", id, names.scope(), names.space_ids()));
+    }
+    space
+}
+
+fn question_of(
+    names: &impl Names,
+    q: &ast::Question,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<Question> {
+    let space = space_of(names, &q.space, problems)?;
+    let in_space = format!("in `{}`", names.space_id(space));
+    const LEVELS: [&str; 3] = ["view", "edit", "use"];
+    let want = match q.level.name.as_str() {
+        "view" | "use" => Some(Want::View),
+        "edit" => Some(Want::Edit),
+        _ => {
+            let help = match nearest(&q.level.name, LEVELS) {
+                Some(l) => format!("did you mean `{l}`?"),
+                None => format!("a level is {}", one_of(&LEVELS)),
+            };
+            problems.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!("`{}` is not a valid level", q.level.name),
+                )
+                .with_label(q.level.span, format!("expected {}", one_of(&LEVELS)))
+                .with_help(help),
+            );
+            None
+        }
+    };
+    let (asked, name, name_span, fits): (Option<Asked>, &str, _, &[&str]) = match &q.permission {
+        ast::PermissionRef::Key(k) if k.name == ENTERPRISE_REPORTS => {
+            (Some(Asked::EnterpriseReports), &k.name, k.span, &["view"])
+        }
+        ast::PermissionRef::Key(k) => match Permission::from_key(&k.name) {
+            Some(p) => (
+                Some(Asked::Key(p)),
+                &k.name,
+                k.span,
+                p.kind().query_levels(),
+            ),
+            None => {
+                problems.push(unknown_permission(
+                    k,
+                    Permission::keys().chain([ENTERPRISE_REPORTS]),
+                ));
+                (None, &k.name, k.span, &[])
+            }
+        },
+        ast::PermissionRef::Report { id, keyword } => {
+            let report = names.report(space, &id.name);
+            if report.is_none() {
+                problems.push(unknown_name(
+                    "report",
+                    id,
+                    &in_space,
+                    names.report_ids(space),
+                ));
+            }
+            (
+                report.map(Asked::Report),
+                "report",
+                keyword.to(id.span),
+                &["view"],
+            )
+        }
+    };
+    if asked.is_some() && want.is_some() && !fits.contains(&q.level.name.as_str()) {
+        let help = if fits.is_empty() {
+            format!(
+                "`{name}` is a setting, not something a member can do: ask `what can \"member\" do in {}`",
+                names.space_id(space)
+            )
+        } else {
+            format!("ask `{}`", fits.join("` or `"))
+        };
+        problems.push(
+            Diagnostic::new(
+                Code::InvalidValue,
+                format!("`{}` does not apply to `{name}`", q.level.name),
+            )
+            .with_label(q.level.span, format!("not a level of `{name}`"))
+            .with_label(name_span, "asked about here")
+            .with_help(help),
+        );
+    }
+    let at = match &q.at {
+        None => None,
+        Some(at) => {
+            let loc = names.location(space, &at.name);
+            if loc.is_none() {
+                problems.push(unknown_name(
+                    "location",
+                    at,
+                    &in_space,
+                    names.location_ids(space),
+                ));
+            }
+            Some(loc?)
+        }
+    };
+    Some(Question {
+        space,
+        want: want?,
+        asked: asked?,
+        at,
+    })
+}
