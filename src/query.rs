@@ -430,12 +430,7 @@ impl Index {
                     "only `admin` edits roles: give the member the `admin` role".to_owned()
                 } else {
                     let mut changes = vec![format!("`{p} = {needed}`")];
-                    let parent = [
-                        (Permission::ChangeGroupMembership, Permission::Groups),
-                        (Permission::ChangeLocationWorkers, Permission::Locations),
-                    ]
-                    .into_iter()
-                    .find_map(|(sub, parent)| (sub == p).then_some(parent));
+                    let parent = crate::model::rules::sub_permission_parent(p);
                     if let Some(parent) = parent {
                         changes.push(format!("`{parent} = edit`"));
                     }

@@ -185,10 +185,7 @@ fn role_rules(space: &Space, role: &Role, effective: &Effective, out: &mut Vec<D
             out.push(d.with_help("turn `access_apis` off for location-restricted roles, unless every holder may see all data"));
         }
     }
-    for (sub, parent) in [
-        (P::ChangeGroupMembership, P::Groups),
-        (P::ChangeLocationWorkers, P::Locations),
-    ] {
+    for (sub, parent) in crate::model::rules::sub_permissions() {
         let Some(span) = set(sub).filter(|_| declared.switch(sub)) else {
             continue;
         };

@@ -213,6 +213,23 @@ pub fn required_plan(p: Permission) -> Option<Plan> {
     })
 }
 
+/// The parent permission of a sub-permission (`change_group_membership` -> `groups`), from the
+/// rule table.
+pub fn sub_permission_parent(p: Permission) -> Option<Permission> {
+    RULES.iter().find_map(|r| match r.kind {
+        RuleKind::SubPermission { parent } if r.target == p => Some(parent),
+        _ => None,
+    })
+}
+
+/// Every sub-permission with its parent, in table order.
+pub fn sub_permissions() -> impl Iterator<Item = (Permission, Permission)> {
+    RULES.iter().filter_map(|r| match r.kind {
+        RuleKind::SubPermission { parent } => Some((r.target, parent)),
+        _ => None,
+    })
+}
+
 /// The rule dependency graph: an edge `a -> b` when rule `b` reads the target of rule `a`.
 pub fn dependency_graph() -> DiGraph<usize, ()> {
     let mut graph = DiGraph::new();
