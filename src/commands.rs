@@ -126,118 +126,184 @@ pub(crate) fn test(args: &CheckArgs, filter: Option<&str>) -> u8 {
     u8::from(!failed.is_empty())
 }
 
-/// One answer as JSON, and whether the statement holds (`can`: allowed; `cannot`: denied).
-fn answer(index: &Index, q: &Query, fast: bool) -> (serde_json::Value, bool) {
-    match q {
-        Query::Can {
-            member,
-            negated,
-            question,
-        } if fast => {
-            let allowed = index.decide(member, question).allowed();
-            (json!({ "allowed": allowed }), allowed != *negated)
-        }
-        Query::Can {
-            member,
-            negated,
-            question,
-        }
-        | Query::Why {
-            member,
-            negated,
-            question,
-        } => {
-            let d = index.decide(member, question);
-            let e = index.explain(member, question, &d);
-            let holds = e.allowed != *negated;
-            let mut v = serde_json::to_value(&e).unwrap_or_default();
-            if *negated {
-                v["holds"] = json!(holds);
-            }
-            (v, holds)
-        }
-        Query::Who { question } => (json!({ "members": index.who(question) }), true),
-        Query::What { member, space } => match index.what(member, *space) {
-            Some(w) => (serde_json::to_value(&w).unwrap_or_default(), true),
-            None => (
-                json!({ "permissions": {}, "scope": [], "reasons": [format!("`{member}` is not a member of `{}`", index.snapshot.spaces[*space as usize].id)] }),
-                false,
-            ),
-        },
-    }
+/// One answer, computed once and rendered as JSON or text.
+enum Answer<'q> {
+    /// `can`/`cannot`/`why`: the decision explained (`--batch` skips the explanation).
+    Decision {
+        member: &'q str,
+        negated: bool,
+        question: &'q charter::query::Question,
+        allowed: bool,
+        explanation: Option<charter::query::Explanation>,
+    },
+    Who {
+        question: &'q charter::query::Question,
+        members: Vec<String>,
+    },
+    What {
+        member: &'q str,
+        space: u32,
+        answer: Option<charter::query::WhatAnswer>,
+    },
 }
 
-fn human(index: &Index, q: &Query) -> (String, bool) {
-    let (value, holds) = answer(index, q, false);
-    let mut out = String::new();
-    match q {
-        Query::Can {
-            member,
-            negated,
-            question,
+impl<'q> Answer<'q> {
+    /// `fast` (for `--batch`): a `can` question is answered without its explanation.
+    fn new(index: &Index, q: &'q Query, fast: bool) -> Answer<'q> {
+        let explain = !(fast && matches!(q, Query::Can { .. }));
+        match q {
+            Query::Can {
+                member,
+                negated,
+                question,
+            }
+            | Query::Why {
+                member,
+                negated,
+                question,
+            } => {
+                let d = index.decide(member, question);
+                Answer::Decision {
+                    member,
+                    negated: *negated,
+                    question,
+                    allowed: d.allowed(),
+                    explanation: explain.then(|| index.explain(member, question, &d)),
+                }
+            }
+            Query::Who { question } => Answer::Who {
+                question,
+                members: index.who(question).into_iter().map(str::to_owned).collect(),
+            },
+            Query::What { member, space } => Answer::What {
+                member,
+                space: *space,
+                answer: index.what(member, *space),
+            },
         }
-        | Query::Why {
-            member,
-            negated,
-            question,
-        } => {
-            let allowed = value["allowed"].as_bool().unwrap_or(false);
-            let verdict = if allowed { "allowed" } else { "denied" };
-            let word = if allowed { "can" } else { "cannot" };
-            out.push_str(&format!(
-                "{verdict}: `{member}` {word} {}\n",
-                index.describe(question)
-            ));
-            if *negated {
+    }
+
+    /// Whether the statement holds: `can` allowed, `cannot` denied, `what` about a member.
+    fn holds(&self) -> bool {
+        match self {
+            Answer::Decision {
+                allowed, negated, ..
+            } => allowed != negated,
+            Answer::Who { .. } => true,
+            Answer::What { answer, .. } => answer.is_some(),
+        }
+    }
+
+    fn json(&self, index: &Index) -> serde_json::Value {
+        match self {
+            Answer::Decision {
+                negated,
+                allowed,
+                explanation,
+                ..
+            } => {
+                let mut v = match explanation {
+                    Some(e) => serde_json::to_value(e).unwrap_or_default(),
+                    None => json!({ "allowed": allowed }),
+                };
+                if *negated {
+                    v["holds"] = json!(self.holds());
+                }
+                v
+            }
+            Answer::Who { members, .. } => json!({ "members": members }),
+            Answer::What {
+                member,
+                space,
+                answer,
+            } => match answer {
+                Some(w) => serde_json::to_value(w).unwrap_or_default(),
+                None => json!({
+                    "permissions": {}, "scope": [],
+                    "reasons": [format!("`{member}` is not a member of `{}`", index.snapshot.spaces[*space as usize].id)],
+                }),
+            },
+        }
+    }
+
+    fn human(&self, index: &Index) -> String {
+        let mut out = String::new();
+        match self {
+            Answer::Decision {
+                member,
+                negated,
+                question,
+                allowed,
+                explanation,
+            } => {
+                let (verdict, word) = if *allowed {
+                    ("allowed", "can")
+                } else {
+                    ("denied", "cannot")
+                };
                 out.push_str(&format!(
-                    "so \"cannot\" is {}\n",
-                    if holds { "true" } else { "false" }
+                    "{verdict}: `{member}` {word} {}\n",
+                    index.describe(question)
                 ));
+                if *negated {
+                    out.push_str(&format!("so \"cannot\" is {}\n", self.holds()));
+                }
+                if let Some(e) = explanation {
+                    for r in &e.reasons {
+                        out.push_str(&format!("  - {r}\n"));
+                    }
+                    if let Some(change) = &e.change {
+                        out.push_str(&format!("  to allow it: {change}\n"));
+                    }
+                }
             }
-            for r in value["reasons"].as_array().into_iter().flatten() {
-                out.push_str(&format!("  - {}\n", r.as_str().unwrap_or_default()));
+            Answer::Who { question, members } => {
+                let nobody = if members.is_empty() { " nobody" } else { "" };
+                out.push_str(&format!("who can {}:{nobody}\n", index.describe(question)));
+                for m in members {
+                    out.push_str(&format!("  {m}\n"));
+                }
             }
-            if let Some(change) = value["change"].as_str() {
-                out.push_str(&format!("  to allow it: {change}\n"));
-            }
-        }
-        Query::Who { question } => {
-            let members = value["members"].as_array().cloned().unwrap_or_default();
-            let nobody = if members.is_empty() { " nobody" } else { "" };
-            out.push_str(&format!("who can {}:{nobody}\n", index.describe(question)));
-            for m in members {
-                out.push_str(&format!("  {}\n", m.as_str().unwrap_or_default()));
-            }
-        }
-        Query::What { member, space } => match index.what(member, *space) {
-            None => out.push_str(&format!(
+            Answer::What {
+                member,
+                space,
+                answer: None,
+            } => out.push_str(&format!(
                 "denied: `{member}` is not a member of `{}`\n",
                 index.snapshot.spaces[*space as usize].id
             )),
-            Some(w) => {
+            Answer::What {
+                member,
+                answer: Some(w),
+                ..
+            } => {
                 let from = w
                     .from_upstream
+                    .as_ref()
                     .map(|u| format!(" (from upstream `{u}`)"))
                     .unwrap_or_default();
                 out.push_str(&format!("`{member}` holds role `{}`{from}\n", w.role));
-                let scope = match w.scope {
+                let scope = match &w.scope {
                     charter::snapshot::ScopeEntry::All(_) => "all locations".to_owned(),
                     charter::snapshot::ScopeEntry::Locations(ids) => ids.join(", "),
                 };
                 out.push_str(&format!("scope: {scope}\n"));
-                for (k, v) in w.permissions {
-                    let v = match v {
-                        charter::snapshot::PermissionValue::Word(w) => w,
+                for (key, value) in &w.permissions {
+                    let value = match value {
+                        charter::snapshot::PermissionValue::Word(w) => w.clone(),
                         charter::snapshot::PermissionValue::List(l) => {
                             format!("[{}]", l.join(", "))
                         }
                     };
-                    out.push_str(&format!("  {k:<28} {v}\n"));
+                    let seed = charter::model::Permission::from_key(key)
+                        .map(|p| p.seed_name())
+                        .unwrap_or_default();
+                    out.push_str(&format!("  {key:<28} {value:<12} {seed}\n"));
                 }
             }
-        },
+        }
+        out
     }
-    (out, holds)
 }
 
 pub(crate) fn query(
@@ -260,19 +326,17 @@ pub(crate) fn query(
         Ok(q) => q,
         Err(problems) => return query_error(&sources, &problems, format),
     };
-    let holds = match format {
+    let answer = Answer::new(&index, &q, false);
+    match format {
         OutputFormat::Json => {
-            let (v, holds) = answer(&index, &q, false);
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-            holds
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&answer.json(&index)).unwrap_or_default()
+            )
         }
-        OutputFormat::Human => {
-            let (out, holds) = human(&index, &q);
-            print!("{out}");
-            holds
-        }
-    };
-    u8::from(!holds)
+        OutputFormat::Human => print!("{}", answer.human(&index)),
+    }
+    u8::from(!answer.holds())
 }
 
 fn query_error(sources: &SourceSet, problems: &[Diagnostic], format: OutputFormat) -> u8 {
@@ -308,7 +372,7 @@ fn run_batch(index: &Index, batch: &Path) -> u8 {
             break;
         };
         let value = match charter::query::parse(index, charter::source::SourceId(0), &line) {
-            Ok(q) => answer(index, &q, true).0,
+            Ok(q) => Answer::new(index, &q, true).json(index),
             Err(problems) => {
                 all_answered = false;
                 let msg = problems
