@@ -120,7 +120,6 @@ pub struct Diagnostic {
     /// The primary label first, then secondary ones.
     pub labels: Vec<Label>,
     pub help: Option<String>,
-    pub notes: Vec<String>,
 }
 
 impl Diagnostic {
@@ -132,7 +131,6 @@ impl Diagnostic {
             message: message.into(),
             labels: Vec::new(),
             help: None,
-            notes: Vec::new(),
         }
     }
 
@@ -146,11 +144,6 @@ impl Diagnostic {
 
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
-        self
-    }
-
-    pub fn with_note(mut self, note: impl Into<String>) -> Diagnostic {
-        self.notes.push(note.into());
         self
     }
 

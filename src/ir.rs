@@ -26,8 +26,7 @@ ids!(
     LocId,
     LocTypeId,
     GroupId,
-    ReportId,
-    MemberId
+    ReportId
 );
 
 /// A whole policy after name resolution.
@@ -197,13 +196,6 @@ impl Space {
         &self.roles[id.index()]
     }
 
-    pub fn find_role(&self, id: &str) -> Option<RoleId> {
-        self.roles
-            .iter()
-            .position(|r| r.id == id)
-            .map(|i| RoleId(i as u32))
-    }
-
     pub fn find_location(&self, id: &str) -> Option<LocId> {
         self.index.locations.get(id).copied()
     }
@@ -214,24 +206,6 @@ impl Space {
 
     pub fn find_group(&self, id: &str) -> Option<GroupId> {
         self.index.groups.get(id).copied()
-    }
-
-    /// Whether `loc` is `ancestor` or below it.
-    pub fn is_at_or_below(&self, loc: LocId, ancestor: LocId) -> bool {
-        let a = &self.locations[ancestor.index()];
-        ancestor.0 <= loc.0 && loc.0 < a.subtree_end
-    }
-
-    /// Location ids from the root down to `loc`.
-    pub fn path(&self, loc: LocId) -> Vec<&str> {
-        let mut path = Vec::new();
-        let mut cur = Some(loc);
-        while let Some(l) = cur {
-            path.push(self.locations[l.index()].id.as_str());
-            cur = self.locations[l.index()].parent;
-        }
-        path.reverse();
-        path
     }
 
     pub fn rule_context(&self) -> Context {

@@ -133,13 +133,7 @@ fn report(sources: &SourceSet, d: &Diagnostic) -> Report {
             });
         }
     }
-    let mut help = d.help.clone();
-    for note in &d.notes {
-        help = Some(match help {
-            Some(h) => format!("{h}\nnote: {note}"),
-            None => format!("note: {note}"),
-        });
-    }
+    let help = d.help.clone();
     Report {
         message: d.message.clone(),
         code: Some(d.code.as_str().to_owned()),
