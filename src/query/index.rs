@@ -118,6 +118,7 @@ impl Index {
             .enumerate()
             .map(|(i, s)| (s.id.clone(), i as u32))
             .collect();
+        let access = console_access(&snapshot);
         let spaces = snapshot
             .spaces
             .iter()
@@ -189,7 +190,7 @@ impl Index {
                     members,
                     member_ids,
                     by_name,
-                    console_viewers: console_viewers(&snapshot, s),
+                    console_viewers: console_viewers(&snapshot, &access, s),
                 }
             })
             .collect();
@@ -201,27 +202,41 @@ impl Index {
     }
 }
 
+/// Who reaches the Enterprise Console from where: the (enterprise, server, member) triples of
+/// every member who is `admin` of a space of an enterprise. Built in one pass over the members.
+type ConsoleAccess<'a> = std::collections::HashSet<(&'a str, Option<&'a str>, &'a str)>;
+
+fn console_access(snapshot: &Snapshot) -> ConsoleAccess<'_> {
+    snapshot
+        .spaces
+        .iter()
+        .filter_map(|s| s.enterprise.as_deref().map(|e| (s, e)))
+        .flat_map(|(s, e)| {
+            s.members
+                .iter()
+                .filter(|m| m.role == crate::model::builtin::ADMIN)
+                .map(move |m| (e, s.server.as_deref(), m.name.as_str()))
+        })
+        .collect()
+}
+
 /// Enterprise admins of the space's enterprise who are `admin` of some space of that enterprise
 /// on the same server: they reach the Enterprise Console and its aggregates of this space.
-fn console_viewers(snapshot: &Snapshot, space: &crate::snapshot::SpaceEntry) -> Vec<String> {
-    let Some(enterprise) = &space.enterprise else {
+fn console_viewers(
+    snapshot: &Snapshot,
+    access: &ConsoleAccess<'_>,
+    space: &crate::snapshot::SpaceEntry,
+) -> Vec<String> {
+    let Some(enterprise) = space.enterprise.as_deref() else {
         return Vec::new();
     };
-    let Some(ent) = snapshot.enterprises.iter().find(|e| &e.id == enterprise) else {
+    let Some(ent) = snapshot.enterprises.iter().find(|e| e.id == enterprise) else {
         return Vec::new();
     };
     let mut out: Vec<String> = ent
         .admins
         .iter()
-        .filter(|admin| {
-            snapshot.spaces.iter().any(|s| {
-                s.enterprise.as_ref() == Some(enterprise)
-                    && s.server == space.server
-                    && s.members
-                        .iter()
-                        .any(|m| &m.name == *admin && m.role == crate::model::builtin::ADMIN)
-            })
-        })
+        .filter(|admin| access.contains(&(enterprise, space.server.as_deref(), admin.as_str())))
         .cloned()
         .collect();
     out.sort();
