@@ -1,7 +1,7 @@
 //! Semantic diff of two snapshots: who gains and who loses what, where, classified as
 //! escalation, reduction or neutral, with how far each role change reaches.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -208,14 +208,8 @@ fn scope_text(s: &ScopeEntry) -> String {
 }
 
 /// Whether scope `new` reaches a location `old` does not (with the space's DFS labels).
-fn scope_class(space: &SpaceEntry, old: &ScopeEntry, new: &ScopeEntry) -> Class {
-    let interval = |id: &String| {
-        space
-            .locations
-            .iter()
-            .find(|l| &l.id == id)
-            .map(|l| (l.enter, l.exit))
-    };
+fn scope_class(intervals: &HashMap<&str, (u32, u32)>, old: &ScopeEntry, new: &ScopeEntry) -> Class {
+    let interval = |id: &String| intervals.get(id.as_str()).copied();
     let covers = |outer: &[String], inner: &[String]| {
         inner.iter().all(|i| {
             let Some((ie, _)) = interval(i) else {
@@ -368,11 +362,11 @@ fn member_added(snapshot: &Snapshot, space: &SpaceEntry, m: &MemberEntry) -> Cha
     c
 }
 
-fn space_changes(
+fn space_changes<'a>(
     old_snap: &Snapshot,
     new_snap: &Snapshot,
-    o: &SpaceEntry,
-    n: &SpaceEntry,
+    o: &'a SpaceEntry,
+    n: &'a SpaceEntry,
 ) -> Vec<Change> {
     let mut out = Vec::new();
     let settings: [(&str, Option<String>, Option<String>); 6] = [
@@ -403,11 +397,11 @@ fn space_changes(
         }
     }
     // Roles (declared here or received: a received role's changes are reported upstream).
-    let own = |s: &SpaceEntry| -> BTreeMap<String, RoleEntry> {
+    let own = |s: &'a SpaceEntry| -> BTreeMap<&'a str, &'a RoleEntry> {
         s.roles
             .iter()
             .filter(|r| r.from_upstream.is_none())
-            .map(|r| (r.id.clone(), r.clone()))
+            .map(|r| (r.id.as_str(), r))
             .collect()
     };
     let (or, nr) = (own(o), own(n));
@@ -423,7 +417,7 @@ fn space_changes(
                     "role_added",
                     format!("role `{id}` added"),
                 );
-                c.role = Some(id.clone());
+                c.role = Some((*id).to_owned());
                 c.reach = Some(reach(new_snap, n, id));
                 out.push(c);
             }
@@ -454,7 +448,7 @@ fn space_changes(
                             text(b)
                         ),
                     );
-                    c.role = Some(id.clone());
+                    c.role = Some((*id).to_owned());
                     c.permission = Some(p.key().to_owned());
                     c.old = Some(text(a));
                     c.new = Some(text(b));
@@ -471,17 +465,20 @@ fn space_changes(
             "role_removed",
             format!("role `{id}` removed"),
         );
-        c.role = Some(id.clone());
+        c.role = Some((*id).to_owned());
         c.reach = Some(reach(old_snap, o, id));
         out.push(c);
     }
     // Members.
-    let members = |s: &SpaceEntry| -> BTreeMap<String, MemberEntry> {
-        s.members
-            .iter()
-            .map(|m| (m.name.clone(), m.clone()))
-            .collect()
+    let members = |s: &'a SpaceEntry| -> BTreeMap<&'a str, &'a MemberEntry> {
+        s.members.iter().map(|m| (m.name.as_str(), m)).collect()
     };
+    // Location intervals of the new version, for scope comparisons.
+    let intervals: HashMap<&str, (u32, u32)> = n
+        .locations
+        .iter()
+        .map(|l| (l.id.as_str(), (l.enter, l.exit)))
+        .collect();
     let (om, nm) = (members(o), members(n));
     for (name, m) in &nm {
         match om.get(name) {
@@ -503,13 +500,13 @@ fn space_changes(
                         "member_role",
                         format!("`{name}` moved from role `{}` to `{}`", before.role, m.role),
                     );
-                    c.member = Some(name.clone());
+                    c.member = Some((*name).to_owned());
                     c.old = Some(before.role.clone());
                     c.new = Some(m.role.clone());
                     out.push(c);
                 }
                 if before.scope != m.scope {
-                    let class = scope_class(n, &before.scope, &m.scope);
+                    let class = scope_class(&intervals, &before.scope, &m.scope);
                     let verb = match class {
                         Class::Escalation => "widened",
                         Class::Reduction => "narrowed",
@@ -524,7 +521,7 @@ fn space_changes(
                             scope_text(&m.scope)
                         ),
                     );
-                    c.member = Some(name.clone());
+                    c.member = Some((*name).to_owned());
                     c.old = Some(scope_text(&before.scope));
                     c.new = Some(scope_text(&m.scope));
                     out.push(c);
@@ -538,7 +535,7 @@ fn space_changes(
             "member_removed",
             format!("`{name}` removed (was role `{}`)", m.role),
         );
-        c.member = Some(name.clone());
+        c.member = Some((*name).to_owned());
         c.old = Some(m.role.clone());
         out.push(c);
     }
