@@ -93,11 +93,43 @@ struct Unit<'a> {
     trailing: Option<Comment>,
 }
 
+/// Rules printed as one token: names, strings, lists, `=`/`==`, and every keyword.
 fn is_leaf(rule: Rule) -> bool {
     matches!(
         rule,
-        Rule::ident | Rule::string | Rule::eq | Rule::eq_eq | Rule::ident_list | Rule::string_list
-    ) || format!("{rule:?}").starts_with("kw_")
+        Rule::ident
+            | Rule::string
+            | Rule::eq
+            | Rule::eq_eq
+            | Rule::ident_list
+            | Rule::string_list
+            | Rule::kw_enterprise
+            | Rule::kw_space
+            | Rule::kw_test
+            | Rule::kw_admins
+            | Rule::kw_plan
+            | Rule::kw_server
+            | Rule::kw_upstream
+            | Rule::kw_environment
+            | Rule::kw_security
+            | Rule::kw_location_types
+            | Rule::kw_locations
+            | Rule::kw_group
+            | Rule::kw_groups
+            | Rule::kw_report
+            | Rule::kw_role
+            | Rule::kw_web_user
+            | Rule::kw_mobile_worker
+            | Rule::kw_assert
+            | Rule::kw_in
+            | Rule::kw_at
+            | Rule::kw_can
+            | Rule::kw_cannot
+            | Rule::kw_who
+            | Rule::kw_what
+            | Rule::kw_why
+            | Rule::kw_do
+    )
 }
 
 impl<'a> Printer<'a> {
