@@ -93,45 +93,6 @@ struct Unit<'a> {
     trailing: Option<Comment>,
 }
 
-/// Rules printed as one token: names, strings, lists, `=`/`==`, and every keyword.
-fn is_leaf(rule: Rule) -> bool {
-    matches!(
-        rule,
-        Rule::ident
-            | Rule::string
-            | Rule::eq
-            | Rule::eq_eq
-            | Rule::ident_list
-            | Rule::string_list
-            | Rule::kw_enterprise
-            | Rule::kw_space
-            | Rule::kw_test
-            | Rule::kw_admins
-            | Rule::kw_plan
-            | Rule::kw_server
-            | Rule::kw_upstream
-            | Rule::kw_environment
-            | Rule::kw_security
-            | Rule::kw_location_types
-            | Rule::kw_locations
-            | Rule::kw_group
-            | Rule::kw_groups
-            | Rule::kw_report
-            | Rule::kw_role
-            | Rule::kw_web_user
-            | Rule::kw_mobile_worker
-            | Rule::kw_assert
-            | Rule::kw_in
-            | Rule::kw_at
-            | Rule::kw_can
-            | Rule::kw_cannot
-            | Rule::kw_who
-            | Rule::kw_what
-            | Rule::kw_why
-            | Rule::kw_do
-    )
-}
-
 impl<'a> Printer<'a> {
     fn comment_text(&self, c: Comment) -> &'a str {
         &self.text[c.start..c.end]
@@ -400,8 +361,11 @@ fn setting_key<'a>(pair: &Pair<'a, Rule>) -> Option<&'a str> {
 
 /// A statement's tokens in canonical spelling; lists as `[a, b]` (verbatim if they hold a comment).
 fn tokens(pair: &Pair<'_, Rule>) -> Vec<String> {
+    // A token: a pair without inner pairs (keywords, ids, `=`), or a string or a list.
     let rule = pair.as_rule();
-    if is_leaf(rule) {
+    if matches!(rule, Rule::string | Rule::ident_list | Rule::string_list)
+        || pair.clone().into_inner().next().is_none()
+    {
         let text = pair.as_str();
         if matches!(rule, Rule::ident_list | Rule::string_list) && !text.contains('#') {
             let items: Vec<&str> = pair.clone().into_inner().map(|i| i.as_str()).collect();
