@@ -51,6 +51,10 @@ fn describe(rule: Rule) -> &'static str {
         Rule::kw_do => "`do`",
         Rule::kw_assert => "`assert`",
         Rule::EOI => "end of input",
+        Rule::query => {
+            "a query (`\"member\" can ...`, `\"member\" cannot ...`, `who can ...`, \
+             `what can \"member\" do in SPACE` or `why ...`)"
+        }
         Rule::kw_enterprise => "`enterprise`",
         Rule::kw_space => "`space`",
         Rule::kw_test => "`test`",
@@ -171,6 +175,9 @@ pub(super) fn from_pest(
         .unwrap_or_else(|| match positives.as_slice() {
             [Rule::close] | [] => "check for a missing separator or a misplaced brace".to_owned(),
             [Rule::eq] => "settings are written `key = value`".to_owned(),
+            [Rule::query] => {
+                "for example: `\"priya@acme.org\" can view data at lko-01 in acme-prod`".to_owned()
+            }
             _ => format!("write {} here", expected[0]),
         });
 
