@@ -48,7 +48,9 @@ pub struct SpaceIx {
     pub report_ids: HashMap<String, u32>,
     pub roles: Vec<RoleIx>,
     pub members: Vec<MemberIx>,
-    pub member_ids: HashMap<String, u32>,
+    /// FxHash: hashed on every `can`; flood resistance buys nothing for names read from one's
+    /// own snapshot, and SipHash was half of a name lookup.
+    pub member_ids: rustc_hash::FxHashMap<String, u32>,
     /// Member indexes sorted by name, so `who` answers come out sorted.
     pub by_name: Vec<u32>,
     /// Enterprise admins who reach the console for this space's aggregates, sorted.
