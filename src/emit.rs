@@ -122,16 +122,19 @@ fn space(ir: &Ir, id: SpaceId) -> SpaceEntry {
             .filter_map(|m| {
                 let r = m.role?;
                 let effective = held.get(r)?;
-                let scope = if effective.values.switch(Permission::FullOrganizationAccess) {
-                    ScopeEntry::All("all".to_owned())
-                } else {
-                    ScopeEntry::Locations(
-                        m.locations
-                            .iter()
-                            .map(|(l, _)| s.locations[l.index()].id.clone())
-                            .collect(),
-                    )
-                };
+                let assigned: Vec<String> = m
+                    .locations
+                    .iter()
+                    .map(|(l, _)| s.locations[l.index()].id.clone())
+                    .collect();
+                // A restricted member's scope is its assigned locations; only a member with full
+                // access needs them listed apart (a mobile worker's facility).
+                let (scope, locations) =
+                    if effective.values.switch(Permission::FullOrganizationAccess) {
+                        (ScopeEntry::All("all".to_owned()), assigned)
+                    } else {
+                        (ScopeEntry::Locations(assigned), Vec::new())
+                    };
                 let landing = match (effective.values.landing_page(), m.kind) {
                     (LandingPage::Default, MemberKind::MobileWorker)
                     | (LandingPage::WebApps, _) => LandingPageEntry::WebApps,
@@ -150,11 +153,7 @@ fn space(ir: &Ir, id: SpaceId) -> SpaceEntry {
                     role: ir.role(r).id.clone(),
                     role_from_upstream: (r.space != id).then(|| ir.space(r.space).id.clone()),
                     scope,
-                    locations: m
-                        .locations
-                        .iter()
-                        .map(|(l, _)| s.locations[l.index()].id.clone())
-                        .collect(),
+                    locations,
                     groups: m
                         .groups
                         .iter()

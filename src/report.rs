@@ -156,7 +156,7 @@ pub fn enterprise(
                         s.id.clone(),
                         m.role.clone(),
                         yes_no(!restricted(m)),
-                        m.locations.join("; "),
+                        m.assigned().join("; "),
                     ]
                 })
                 .collect(),
@@ -170,7 +170,7 @@ pub fn enterprise(
                         m.name.clone(),
                         s.id.clone(),
                         m.role.clone(),
-                        m.locations.join("; "),
+                        m.assigned().join("; "),
                         m.groups.join("; "),
                     ]
                 })

@@ -149,13 +149,24 @@ pub struct MemberEntry {
     pub role_from_upstream: Option<String>,
     /// Where the member may act: `all`, or its assigned locations (and below).
     pub scope: ScopeEntry,
-    /// The locations the member is assigned, whatever its role (a mobile worker's facility).
+    /// With scope `all`: the locations the member is nevertheless assigned (a mobile worker's
+    /// facility). A restricted member's assigned locations are its scope; see [`MemberEntry::assigned`].
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub locations: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub groups: Vec<String>,
     /// The effective landing page (`default` resolved by member kind).
     pub landing_page: LandingPageEntry,
+}
+
+impl MemberEntry {
+    /// The locations the member is assigned, whatever its scope.
+    pub fn assigned(&self) -> &[String] {
+        match &self.scope {
+            ScopeEntry::Locations(ids) => ids,
+            ScopeEntry::All(_) => &self.locations,
+        }
+    }
 }
 
 /// How a member is identified: `web_user` (by email) or `mobile_worker` (by username).
