@@ -85,6 +85,7 @@ fn questions() -> Vec<(Question, String)> {
                 },
                 asked: Asked::Key(charter::model::Permission::Data),
                 at: Some(rng.below(space.locations.len()) as u32),
+                channel: charter::query::Channel::Any,
             };
             (
                 q,
@@ -114,6 +115,7 @@ fn who_query(bencher: Bencher) {
         want: Want::View,
         asked: Asked::Key(charter::model::Permission::Data),
         at: Some(5),
+        channel: charter::query::Channel::Any,
     };
     bencher.bench(|| index.who(divan::black_box(&q)).len());
 }

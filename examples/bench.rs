@@ -141,6 +141,7 @@ fn main() {
                         },
                         asked: Asked::Key(charter::model::Permission::Data),
                         at: Some(rng.below(locations as usize) as u32),
+                        channel: charter::query::Channel::Any,
                     };
                     let m = rng.below(members.len());
                     (q, members[m], m as u32)
@@ -172,6 +173,7 @@ fn main() {
             want: Want::View,
             asked: Asked::Key(charter::model::Permission::Data),
             at: Some(i * 97 % locations),
+            channel: charter::query::Channel::Any,
         };
         let t = Instant::now();
         std::hint::black_box(index.who(&q));

@@ -201,6 +201,8 @@ pub struct Question {
     pub level: Ident,
     pub permission: PermissionRef,
     pub at: Option<Ident>,
+    /// `via web` or `via api`: one channel only (default: either).
+    pub via: Option<Ident>,
     pub space: Ident,
 }
 

@@ -288,6 +288,12 @@ impl<'q> Answer<'q> {
                     charter::snapshot::ScopeEntry::Locations(ids) => ids.join(", "),
                 };
                 out.push_str(&format!("scope: {scope}\n"));
+                if let Some(api) = &w.api {
+                    out.push_str(&format!(
+                        "api: `data = {}` at all locations (`access_apis = on`)\n",
+                        api.data
+                    ));
+                }
                 for (key, value) in &w.permissions {
                     let value = match value {
                         charter::snapshot::PermissionValue::Word(w) => w.clone(),

@@ -20,7 +20,7 @@ use crate::diagnostic::Diagnostic;
 use crate::model::{Kind, Permission};
 use crate::snapshot::{PermissionValue, ScopeEntry};
 
-pub use crate::resolve::question::{Asked, Query, Question, Want};
+pub use crate::resolve::question::{Asked, Channel, Query, Question, Want};
 use crate::resolve::question::{Names, resolve_query};
 
 impl Names for Index {
@@ -78,11 +78,35 @@ pub enum Decision {
         member: u32,
         at: u32,
     },
+    /// Granted through the API: `access_apis` reaches `data` everywhere in the space, whatever
+    /// the member's locations.
+    ViaApi {
+        member: u32,
+    },
+    /// Asked `via api`, and the API does not grant it.
+    ApiDenied {
+        member: u32,
+        why: ApiDenial,
+    },
+}
+
+/// Why the API does not grant what was asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApiDenial {
+    /// The API reaches `data` only.
+    NotData,
+    /// The role's effective `access_apis` is off.
+    NoApiAccess,
+    /// The API reaches data at the role's own `data` level, which is lower.
+    DataLevel,
 }
 
 impl Decision {
     pub fn allowed(&self) -> bool {
-        matches!(self, Decision::Granted { .. } | Decision::Console)
+        matches!(
+            self,
+            Decision::Granted { .. } | Decision::Console | Decision::ViaApi { .. }
+        )
     }
 }
 
@@ -108,8 +132,47 @@ impl Index {
         self.decide_member(q, m)
     }
 
-    /// [`Index::decide`] for a member index.
+    /// [`Index::decide`] for a member index: the web interface, the API, or either.
     pub fn decide_member(&self, q: &Question, m: u32) -> Decision {
+        match q.channel {
+            Channel::Web => self.decide_web(q, m),
+            Channel::Api => self.decide_api(q, m),
+            Channel::Any => match self.decide_web(q, m) {
+                web if web.allowed() => web,
+                web => match self.decide_api(q, m) {
+                    api if api.allowed() => api,
+                    // Denied either way: the web answer says more (scope, role values).
+                    _ => web,
+                },
+            },
+        }
+    }
+
+    /// Through the API (SPEC §3): `access_apis` reaches `data` at the role's level, at every
+    /// location; nothing else.
+    fn decide_api(&self, q: &Question, m: u32) -> Decision {
+        let s = &self.spaces[q.space as usize];
+        let role = &s.roles[s.members[m as usize].role as usize];
+        let why = if q.asked != Asked::Key(Permission::Data) {
+            ApiDenial::NotData
+        } else if role.view & (1 << Permission::AccessApis as u32) == 0 {
+            ApiDenial::NoApiAccess
+        } else {
+            let bits = if q.want == Want::Edit {
+                role.edit
+            } else {
+                role.view
+            };
+            if bits & (1 << Permission::Data as u32) != 0 {
+                return Decision::ViaApi { member: m };
+            }
+            ApiDenial::DataLevel
+        };
+        Decision::ApiDenied { member: m, why }
+    }
+
+    /// Through the web interface: the role's values within the member's locations.
+    fn decide_web(&self, q: &Question, m: u32) -> Decision {
         let s = &self.spaces[q.space as usize];
         let member = &s.members[m as usize];
         let role = &s.roles[member.role as usize];
@@ -195,7 +258,7 @@ impl Index {
         let at =
             q.at.map(|l| format!(" at `{}`", entry.locations[l as usize].id))
                 .unwrap_or_default();
-        format!("{what}{at} in `{}`", entry.id)
+        format!("{what}{at} in `{}`{}", entry.id, q.channel.words())
     }
 
     /// Why a decision came out as it did, and for a denial the smallest change that would
@@ -290,6 +353,49 @@ impl Index {
                 reasons.push(line);
                 change = Some(fix);
             }
+            Decision::ViaApi { member: m } => {
+                let role = role_line(*m, &mut reasons);
+                reasons.push(self.grant_line(q, role));
+                let restricted =
+                    matches!(entry.members[*m as usize].scope, ScopeEntry::Locations(_));
+                reasons.push(format!(
+                    "role `{}` has `access_apis = on`: through the API the member can {} `data` everywhere in `{}`{}",
+                    role.id,
+                    if q.want == Want::Edit { "read and change" } else { "read" },
+                    entry.id,
+                    if restricted {
+                        ", outside its locations too (full organization access off does not restrict the API)"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            Decision::ApiDenied { member: m, why } => {
+                let role = role_line(*m, &mut reasons);
+                let from = &entry.members[*m as usize].role_from_upstream;
+                match why {
+                    ApiDenial::NotData => reasons.push(
+                        "the API reaches `data` only; ask without `via api` about the web interface"
+                            .to_owned(),
+                    ),
+                    ApiDenial::NoApiAccess => {
+                        let apis = Question {
+                            asked: Asked::Key(Permission::AccessApis),
+                            want: Want::View,
+                            ..*q
+                        };
+                        let (line, fix) = self.lack_line(&apis, role, from);
+                        reasons.push(format!("{line}: the member has no API access"));
+                        change = Some(fix);
+                    }
+                    ApiDenial::DataLevel => {
+                        reasons.push(format!("role `{}` has `access_apis = on`", role.id));
+                        let (line, fix) = self.lack_line(q, role, from);
+                        reasons.push(line);
+                        change = Some(fix);
+                    }
+                }
+            }
             Decision::OutsideScope { member: m, at } => {
                 let role = role_line(*m, &mut reasons);
                 reasons.push(self.grant_line(q, role));
@@ -353,6 +459,8 @@ impl Index {
                     .unwrap_or_default();
                 let edit_implies = if q.want == Want::View && value == "edit" {
                     " (edit implies view)"
+                } else if p == Permission::Reports && value == "all" {
+                    ", which reaches CommCare's standard reports and every declared report"
                 } else {
                     ""
                 };
@@ -471,11 +579,24 @@ impl Index {
         let &m = self.spaces[space as usize].member_ids.get(member)?;
         let me = &entry.members[m as usize];
         let role = &entry.roles[self.spaces[space as usize].members[m as usize].role as usize];
+        let ix = &self.spaces[space as usize].roles
+            [self.spaces[space as usize].members[m as usize].role as usize];
+        let api = (ix.view & (1 << Permission::AccessApis as u32) != 0).then(|| {
+            let data = if ix.edit & (1 << Permission::Data as u32) != 0 {
+                "edit"
+            } else if ix.view & (1 << Permission::Data as u32) != 0 {
+                "view"
+            } else {
+                "none"
+            };
+            ApiReach { data, scope: "all" }
+        });
         Some(WhatAnswer {
             role: role.id.clone(),
             from_upstream: role.from_upstream.clone(),
             permissions: role.permissions.clone(),
             scope: me.scope.clone(),
+            api,
         })
     }
 }
@@ -505,6 +626,17 @@ pub struct WhatAnswer {
     pub from_upstream: Option<String>,
     pub permissions: BTreeMap<String, PermissionValue>,
     pub scope: ScopeEntry,
+    /// What the member reaches through the API (`access_apis` on): `data` at the role's
+    /// level, at every location.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api: Option<ApiReach>,
+}
+
+/// `data` through the API.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiReach {
+    pub data: &'static str,
+    pub scope: &'static str,
 }
 
 /// Parses and resolves a query against an index; errors point into `text` (source `source`).

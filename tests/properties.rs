@@ -6,7 +6,7 @@
 //! - removing a grant from a role never turns a denied query into an allowed one.
 
 use charter::model::{HIDDEN_WITHOUT_FULL_ACCESS, Permission};
-use charter::query::{Asked, Index, Question, Want};
+use charter::query::{Asked, Channel, Index, Question, Want};
 use charter::snapshot::format::{self, Format};
 use charter::source::SourceSet;
 use charter::synth::{Params, generate};
@@ -24,7 +24,7 @@ fn compile(files: &[(String, String)]) -> Option<Index> {
     Some(Index::new(charter::emit::emit(&compiled.ir, &sources)))
 }
 
-/// Every (permission, level, location) question of every space, locations sampled.
+/// Every (permission, level, location, channel) question of every space, locations sampled.
 fn questions(index: &Index) -> Vec<Question> {
     let mut out = Vec::new();
     for (s, space) in index.snapshot.spaces.iter().enumerate() {
@@ -38,12 +38,15 @@ fn questions(index: &Index) -> Vec<Question> {
             }
             for want in [Want::View, Want::Edit] {
                 for &at in &locations {
-                    out.push(Question {
-                        space: s as u32,
-                        want,
-                        asked: Asked::Key(p),
-                        at,
-                    });
+                    for channel in [Channel::Any, Channel::Web, Channel::Api] {
+                        out.push(Question {
+                            space: s as u32,
+                            want,
+                            asked: Asked::Key(p),
+                            at,
+                            channel,
+                        });
+                    }
                 }
             }
         }
@@ -53,6 +56,7 @@ fn questions(index: &Index) -> Vec<Question> {
                 want: Want::View,
                 asked: Asked::Report(r),
                 at: None,
+                channel: Channel::Any,
             });
         }
     }
@@ -136,6 +140,11 @@ proptest! {
             for m in &space.members {
                 let d = index.decide(&m.name, &q);
                 prop_assert_eq!(&d, &loaded.decide(&m.name, &q));
+                if q.channel == Channel::Any {
+                    // Either channel: allowed exactly when the web or the API allows it.
+                    let via = |channel| index.decide(&m.name, &Question { channel, ..q }).allowed();
+                    prop_assert_eq!(d.allowed(), via(Channel::Web) || via(Channel::Api));
+                }
                 if q.want == Want::Edit && d.allowed() {
                     let view = Question { want: Want::View, ..q };
                     prop_assert!(index.decide(&m.name, &view).allowed(), "edit without view: {}", m.name);
@@ -155,7 +164,7 @@ proptest! {
                     continue;
                 }
                 for p in HIDDEN_WITHOUT_FULL_ACCESS {
-                    let q = Question { space: s as u32, want: Want::View, asked: Asked::Key(p), at: None };
+                    let q = Question { space: s as u32, want: Want::View, asked: Asked::Key(p), at: None, channel: Channel::Any };
                     prop_assert!(!index.decide(&m.name, &q).allowed(), "{} holds {p}", m.name);
                 }
             }

@@ -256,6 +256,7 @@ fn snapshot_and_source_answers_agree() {
                                 want,
                                 asked: Asked::Key(p),
                                 at,
+                                channel: charter::query::Channel::Any,
                             };
                             assert_eq!(
                                 from_source.who(&q),
@@ -269,5 +270,63 @@ fn snapshot_and_source_answers_agree() {
             }
             assert!(checked > 100);
         }
+    }
+}
+
+/// SPEC §3: `access_apis` reaches `data` everywhere; `via web` / `via api` ask about one
+/// channel; `reports = all` reaches the standard reports of a space that declares none.
+#[test]
+fn the_api_channel_and_the_standard_reports() {
+    let fixture = "tests/fixtures/api-channel.charter";
+    let out = charter(&["test", fixture, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["passed"].as_u64(), v["failed"].as_u64()),
+        (Some(18), Some(0)),
+        "{v}"
+    );
+    assert_eq!(code(&out), 0);
+
+    let why = |q: &str| {
+        let out = charter(&["query", fixture, q, "--format", "json"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (code(&out), v)
+    };
+    let (exit, v) = why(r#"why "bot@acme.org" can view data at d2 in field"#);
+    assert_eq!((exit, v["allowed"].as_bool()), (0, Some(true)));
+    assert!(v["reasons"].to_string().contains("through the API"), "{v}");
+    let (exit, v) = why(r#"why "bot@acme.org" can view data at d2 via web in field"#);
+    assert_eq!((exit, v["allowed"].as_bool()), (1, Some(false)));
+    assert!(
+        v["change"].to_string().contains("assign location `d2`"),
+        "{v}"
+    );
+    let (_, v) = why(r#"why "sy@acme.org" can view data via api in small"#);
+    assert!(v["change"].to_string().contains("plan pro"), "{v}");
+    let (_, v) = why(r#"what can "bot@acme.org" do in field"#);
+    assert_eq!(
+        v["api"],
+        serde_json::json!({"data": "view", "scope": "all"})
+    );
+    let (_, v) = why(r#"what can "cleo@acme.org" do in field"#);
+    assert!(v.get("api").is_none(), "{v}");
+    let (_, v) = why(r#"why "rita@acme.org" can view reports in plain"#);
+    assert!(v["reasons"].to_string().contains("standard reports"), "{v}");
+
+    // A channel is `web` or `api`; the console's aggregates take neither `at` nor `via`.
+    for (q, needle) in [
+        (
+            r#""bot@acme.org" can view data via apu in field"#,
+            "did you mean `api`?",
+        ),
+        (
+            "who can view enterprise_reports at d1 in field",
+            "`at` does not apply to `enterprise_reports`",
+        ),
+    ] {
+        let out = charter(&["query", fixture, q]);
+        assert_eq!(code(&out), 2, "{q}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{q}: {err}");
     }
 }

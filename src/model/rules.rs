@@ -177,7 +177,8 @@ impl Permission {
 #[derive(Clone, Copy, Debug)]
 pub struct Context {
     pub plan: Plan,
-    /// How many reports the space declares (`reports = all` reaches them all).
+    /// How many reports the space declares (`reports = all` reaches them all, and the
+    /// standard reports every space has).
     pub report_count: usize,
 }
 
@@ -185,7 +186,8 @@ impl Context {
     pub fn reaches_some_report(&self, reports: &Reports) -> bool {
         match reports {
             Reports::None => false,
-            Reports::All => self.report_count > 0,
+            // Every space has CommCare's standard reports, declared or not.
+            Reports::All => true,
             Reports::Some(ids) => !ids.is_empty(),
         }
     }

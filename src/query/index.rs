@@ -87,8 +87,9 @@ fn role_ix(role: &RoleEntry, report_ids: &HashMap<String, u32>, report_count: us
             }
             (Kind::Switch, PermissionValue::Word(w)) => (w == "on", w == "on"),
             (Kind::Reports, PermissionValue::Word(w)) => {
+                // `all` reaches the standard reports every space has, declared or not.
                 ix.reports_all = w == "all";
-                (ix.reports_all && report_count > 0, false)
+                (ix.reports_all, false)
             }
             (Kind::Reports, PermissionValue::List(ids)) => {
                 for id in ids {

@@ -26,6 +26,25 @@ pub enum Want {
     Edit,
 }
 
+/// How the member reaches the space: the web interface, the API, or either (the default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Channel {
+    Any,
+    Web,
+    Api,
+}
+
+impl Channel {
+    /// The words of a `via` clause (empty for either channel).
+    pub fn words(self) -> &'static str {
+        match self {
+            Channel::Any => "",
+            Channel::Web => " via web",
+            Channel::Api => " via api",
+        }
+    }
+}
+
 /// A question with every name resolved to an id.
 #[derive(Clone, Copy, Debug)]
 pub struct Question {
@@ -33,6 +52,7 @@ pub struct Question {
     pub want: Want,
     pub asked: Asked,
     pub at: Option<u32>,
+    pub channel: Channel,
 }
 
 /// A resolved query.
@@ -250,10 +270,49 @@ fn question_of(
             Some(loc?)
         }
     };
+    const CHANNELS: [&str; 2] = ["web", "api"];
+    let channel = match &q.via {
+        None => Some(Channel::Any),
+        Some(v) if v.name == "web" => Some(Channel::Web),
+        Some(v) if v.name == "api" => Some(Channel::Api),
+        Some(v) => {
+            let help = match nearest(&v.name, CHANNELS) {
+                Some(c) => format!("did you mean `{c}`?"),
+                None => format!("a channel is {}", one_of(&CHANNELS)),
+            };
+            problems.push(
+                Diagnostic::new(Code::InvalidValue, format!("`{}` is not a channel", v.name))
+                    .with_label(v.span, format!("expected {}", one_of(&CHANNELS)))
+                    .with_help(help),
+            );
+            None
+        }
+    };
+    if asked == Some(Asked::EnterpriseReports) {
+        // The console's aggregates are per space: neither a location nor a channel narrows them.
+        let narrowing = [
+            q.at.as_ref().map(|at| (at.span, "`at`")),
+            q.via.as_ref().map(|v| (v.span, "`via`")),
+        ];
+        for (span, word) in narrowing.into_iter().flatten() {
+            problems.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!("{word} does not apply to `enterprise_reports`"),
+                )
+                .with_label(span, "not a property of the Enterprise Console's aggregates")
+                .with_help(format!(
+                    "ask `who can view enterprise_reports in {}`: the console shows a space's aggregates whole, in the web interface",
+                    names.space_id(space)
+                )),
+            );
+        }
+    }
     Some(Question {
         space,
         want: want?,
         asked: asked?,
         at,
+        channel: channel?,
     })
 }

@@ -546,10 +546,12 @@ impl Lower {
             PermissionRef::Key(self.ident(perm))
         };
         let mut at = None;
+        let mut via = None;
         let mut space = None;
         for p in parts.by_ref() {
             match p.as_rule() {
                 Rule::at_clause => at = p.into_inner().nth(1).map(|p| self.ident(p)),
+                Rule::via_clause => via = p.into_inner().nth(1).map(|p| self.ident(p)),
                 Rule::ident => space = Some(self.ident(p)),
                 _ => {}
             }
@@ -559,6 +561,7 @@ impl Lower {
             level,
             permission,
             at,
+            via,
             space: space.expect("space"),
         }
     }
