@@ -564,7 +564,7 @@ pub(crate) fn diff(
     color: Color,
 ) -> u8 {
     let (old, new) = match (load_version(old), load_version(new)) {
-        (Ok(o), Ok(n)) => (o, n),
+        (Ok(o), Ok(n)) => (Index::new(o), Index::new(n)),
         (Err(code), _) | (_, Err(code)) => return code,
     };
     let d = charter::diff::diff(&old, &new);

@@ -1,19 +1,26 @@
-//! Semantic diff of two snapshots: who gains and who loses what, where, classified as
-//! escalation, reduction or neutral, with how far each role change reaches.
+//! Semantic diff of two snapshots. The verdict comes from comparing effective access
+//! ([`access`]: every query one version allows and the other denies, with its cause); the list
+//! of edits (roles, members, locations, space settings, with how far each reaches) explains it.
+
+pub mod access;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
 use crate::model::{Kind, Permission};
+use crate::query::Index;
 use crate::snapshot::{MemberEntry, PermissionValue, RoleEntry, ScopeEntry, Snapshot, SpaceEntry};
 
-/// Whether a change widens access.
+pub use access::AccessChange;
+
+/// Which way an edit goes, read off the text: whether it widens access is the verdict's
+/// business ([`Diff::escalations`]), not the edit's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Class {
-    Escalation,
-    Reduction,
+    Widens,
+    Narrows,
     Neutral,
 }
 
@@ -31,12 +38,13 @@ pub struct DownstreamReach {
     pub members: usize,
 }
 
-/// One change.
+/// One edit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Change {
     pub class: Class,
     /// `space`, `role_added`, `role_removed`, `role_permission`, `member_added`,
-    /// `member_removed`, `member_role`, `member_scope`, `enterprise_admin`.
+    /// `member_removed`, `member_role`, `member_scope`, `location_added`, `location_moved`,
+    /// `location_removed`, `report_added`, `report_removed`, `enterprise_admin`.
     pub kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
@@ -57,7 +65,7 @@ pub struct Change {
     pub summary: String,
 }
 
-/// The changes of one space (or of an enterprise's admins).
+/// The edits of one space.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SpaceDiff {
     pub space: String,
@@ -66,13 +74,30 @@ pub struct SpaceDiff {
     pub changes: Vec<Change>,
 }
 
+/// The edits of one enterprise account (its admins).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EnterpriseDiff {
+    pub enterprise: String,
+    pub changes: Vec<Change>,
+}
+
 /// The whole diff.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Diff {
-    pub spaces: Vec<SpaceDiff>,
+    /// How many entries `gained` has: `--fail-on escalation` fails exactly when this is not 0.
     pub escalations: usize,
+    /// How many entries `lost` has.
     pub reductions: usize,
-    pub neutral: usize,
+    /// How many edits (`spaces` and `enterprises`) there are.
+    pub changes: usize,
+    /// Every query NEW allows that OLD denied, one entry per member, permission, level and
+    /// channel, with the locations and the cause.
+    pub gained: Vec<AccessChange>,
+    /// Every query OLD allowed that NEW denies.
+    pub lost: Vec<AccessChange>,
+    pub spaces: Vec<SpaceDiff>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub enterprises: Vec<EnterpriseDiff>,
 }
 
 fn text(v: &PermissionValue) -> String {
@@ -96,7 +121,7 @@ fn rank(p: Permission, v: &PermissionValue) -> u8 {
     }
 }
 
-/// Whether going from `old` to `new` widens, narrows or neither.
+/// Whether going from `old` to `new` widens, narrows or neither, as written.
 fn classify(p: Permission, old: &PermissionValue, new: &PermissionValue) -> Class {
     if p == Permission::LandingPage || p == Permission::ReportIssues {
         return Class::Neutral;
@@ -108,15 +133,15 @@ fn classify(p: Permission, old: &PermissionValue, new: &PermissionValue) -> Clas
     if let (PermissionValue::List(_), PermissionValue::List(_)) = (old, new) {
         let (o, n) = (list(old), list(new));
         return match (n.is_superset(&o), o.is_superset(&n)) {
-            (true, false) => Class::Escalation,
-            (false, true) => Class::Reduction,
+            (true, false) => Class::Widens,
+            (false, true) => Class::Narrows,
             (true, true) => Class::Neutral,
-            (false, false) => Class::Escalation, // something was added, something removed
+            (false, false) => Class::Widens, // something was added, something removed
         };
     }
     match rank(p, new).cmp(&rank(p, old)) {
-        std::cmp::Ordering::Greater => Class::Escalation,
-        std::cmp::Ordering::Less => Class::Reduction,
+        std::cmp::Ordering::Greater => Class::Widens,
+        std::cmp::Ordering::Less => Class::Narrows,
         std::cmp::Ordering::Equal => Class::Neutral,
     }
 }
@@ -186,15 +211,15 @@ fn compare_roles(old: &RoleEntry, new: &RoleEntry) -> Class {
             continue;
         };
         match classify(p, o, n) {
-            Class::Escalation => wider = true,
-            Class::Reduction => narrower = true,
+            Class::Widens => wider = true,
+            Class::Narrows => narrower = true,
             Class::Neutral => {}
         }
     }
     if wider {
-        Class::Escalation
+        Class::Widens
     } else if narrower {
-        Class::Reduction
+        Class::Narrows
     } else {
         Class::Neutral
     }
@@ -222,13 +247,13 @@ fn scope_class(intervals: &HashMap<&str, (u32, u32)>, old: &ScopeEntry, new: &Sc
     };
     match (old, new) {
         (ScopeEntry::All(_), ScopeEntry::All(_)) => Class::Neutral,
-        (ScopeEntry::Locations(_), ScopeEntry::All(_)) => Class::Escalation,
-        (ScopeEntry::All(_), ScopeEntry::Locations(_)) => Class::Reduction,
+        (ScopeEntry::Locations(_), ScopeEntry::All(_)) => Class::Widens,
+        (ScopeEntry::All(_), ScopeEntry::Locations(_)) => Class::Narrows,
         (ScopeEntry::Locations(o), ScopeEntry::Locations(n)) => {
             match (covers(o, n), covers(n, o)) {
                 (true, true) => Class::Neutral,
-                (true, false) => Class::Reduction,
-                _ => Class::Escalation,
+                (true, false) => Class::Narrows,
+                _ => Class::Widens,
             }
         }
     }
@@ -250,17 +275,21 @@ fn change(class: Class, kind: &'static str, summary: String) -> Change {
 }
 
 /// The semantic diff from `old` to `new`.
-pub fn diff(old: &Snapshot, new: &Snapshot) -> Diff {
+pub fn diff(old_ix: &Index, new_ix: &Index) -> Diff {
+    let (old, new) = (&old_ix.snapshot, &new_ix.snapshot);
+    let by_id = |s: &'_ Snapshot| -> BTreeMap<String, usize> {
+        s.spaces
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.id.clone(), i))
+            .collect()
+    };
+    let (old_ids, new_ids) = (by_id(old), by_id(new));
+    let ids: BTreeSet<&String> = old_ids.keys().chain(new_ids.keys()).collect();
     let mut spaces = Vec::new();
-    let ids: BTreeSet<&str> = old
-        .spaces
-        .iter()
-        .chain(&new.spaces)
-        .map(|s| s.id.as_str())
-        .collect();
     for id in ids {
-        let o = old.spaces.iter().find(|s| s.id == id);
-        let n = new.spaces.iter().find(|s| s.id == id);
+        let o = old_ids.get(id).map(|&i| &old.spaces[i]);
+        let n = new_ids.get(id).map(|&i| &new.spaces[i]);
         let (status, changes) = match (o, n) {
             (None, Some(n)) => {
                 let admins = n
@@ -272,15 +301,16 @@ pub fn diff(old: &Snapshot, new: &Snapshot) -> Diff {
                     if n.members.is_empty() {
                         Class::Neutral
                     } else {
-                        Class::Escalation
+                        Class::Widens
                     },
                     "space",
                     format!(
-                        "space `{id}` added with {} members ({admins} admins)",
-                        n.members.len()
+                        "space `{id}` added with {} ({admins} {})",
+                        count(n.members.len(), "member"),
+                        if admins == 1 { "admin" } else { "admins" }
                     ),
                 )];
-                c.extend(n.members.iter().map(|m| member_added(new, n, m)));
+                c.extend(n.members.iter().map(|m| member_added(n, m)));
                 ("added", c)
             }
             (Some(o), None) => (
@@ -289,12 +319,12 @@ pub fn diff(old: &Snapshot, new: &Snapshot) -> Diff {
                     if o.members.is_empty() {
                         Class::Neutral
                     } else {
-                        Class::Reduction
+                        Class::Narrows
                     },
                     "space",
                     format!(
-                        "space `{id}` removed: its {} members lose all access in it",
-                        o.members.len()
+                        "space `{id}` removed: its {} lose all access in it",
+                        count(o.members.len(), "member")
                     ),
                 )],
             ),
@@ -303,44 +333,40 @@ pub fn diff(old: &Snapshot, new: &Snapshot) -> Diff {
         };
         if !changes.is_empty() {
             spaces.push(SpaceDiff {
-                space: id.to_owned(),
+                space: id.clone(),
                 status,
                 changes,
             });
         }
     }
-    let admin_changes = enterprise_admins(old, new);
-    if !admin_changes.is_empty() {
-        spaces.push(SpaceDiff {
-            space: "(enterprises)".to_owned(),
-            status: "changed",
-            changes: admin_changes,
-        });
-    }
-    let count = |c: Class| {
-        spaces
-            .iter()
-            .flat_map(|s| &s.changes)
-            .filter(|x| x.class == c)
-            .count()
-    };
+    let enterprises = enterprise_admins(old, new);
+    let gained = access::gained(old_ix, new_ix);
+    let lost = access::lost(old_ix, new_ix);
     Diff {
-        escalations: count(Class::Escalation),
-        reductions: count(Class::Reduction),
-        neutral: count(Class::Neutral),
+        escalations: gained.len(),
+        reductions: lost.len(),
+        changes: spaces.iter().map(|s| s.changes.len()).sum::<usize>()
+            + enterprises.iter().map(|e| e.changes.len()).sum::<usize>(),
+        gained,
+        lost,
         spaces,
+        enterprises,
     }
 }
 
-fn member_added(snapshot: &Snapshot, space: &SpaceEntry, m: &MemberEntry) -> Change {
+/// "1 member", "3 members".
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
+fn member_added(space: &SpaceEntry, m: &MemberEntry) -> Change {
     let role = space.roles.iter().find(|r| r.id == m.role);
     let admin = m.role == crate::model::builtin::ADMIN;
     let class = if admin || role.is_some_and(grants_anything) {
-        Class::Escalation
+        Class::Widens
     } else {
         Class::Neutral
     };
-    let _ = snapshot;
     let mut c = change(
         class,
         "member_added",
@@ -381,7 +407,7 @@ fn space_changes<'a>(
         if a != b {
             let shown = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".to_owned());
             let class = if key == "two_factor" && a.as_deref() == Some("required") {
-                Class::Escalation
+                Class::Widens
             } else {
                 Class::Neutral
             };
@@ -410,7 +436,7 @@ fn space_changes<'a>(
             None => {
                 let mut c = change(
                     if grants_anything(role) {
-                        Class::Escalation
+                        Class::Widens
                     } else {
                         Class::Neutral
                     },
@@ -434,8 +460,8 @@ fn space_changes<'a>(
                     }
                     let class = classify(p, a, b);
                     let verb = match class {
-                        Class::Escalation => "raised",
-                        Class::Reduction => "lowered",
+                        Class::Widens => "raised",
+                        Class::Narrows => "lowered",
                         Class::Neutral => "changed",
                     };
                     let r = reach(new_snap, n, id);
@@ -461,13 +487,32 @@ fn space_changes<'a>(
     }
     for id in or.keys().filter(|id| !nr.contains_key(*id)) {
         let mut c = change(
-            Class::Reduction,
+            Class::Narrows,
             "role_removed",
             format!("role `{id}` removed"),
         );
         c.role = Some((*id).to_owned());
         c.reach = Some(reach(old_snap, o, id));
         out.push(c);
+    }
+    out.extend(location_changes(o, n));
+    let report_ids = |s: &'a SpaceEntry| -> BTreeSet<&'a str> {
+        s.reports.iter().map(|r| r.id.as_str()).collect()
+    };
+    let (orep, nrep) = (report_ids(o), report_ids(n));
+    for id in nrep.difference(&orep) {
+        out.push(change(
+            Class::Widens,
+            "report_added",
+            format!("report `{id}` added"),
+        ));
+    }
+    for id in orep.difference(&nrep) {
+        out.push(change(
+            Class::Narrows,
+            "report_removed",
+            format!("report `{id}` removed"),
+        ));
     }
     // Members.
     let members = |s: &'a SpaceEntry| -> BTreeMap<&'a str, &'a MemberEntry> {
@@ -482,24 +527,34 @@ fn space_changes<'a>(
     let (om, nm) = (members(o), members(n));
     for (name, m) in &nm {
         match om.get(name) {
-            None => out.push(member_added(new_snap, n, m)),
+            None => out.push(member_added(n, m)),
             Some(before) => {
                 if before.role != m.role || before.role_from_upstream != m.role_from_upstream {
                     let old_role = o.roles.iter().find(|r| r.id == before.role);
                     let new_role = n.roles.iter().find(|r| r.id == m.role);
                     let class = if m.role == crate::model::builtin::ADMIN {
-                        Class::Escalation
+                        Class::Widens
                     } else {
                         match (old_role, new_role) {
                             (Some(a), Some(b)) => compare_roles(a, b),
                             _ => Class::Neutral,
                         }
                     };
-                    let mut c = change(
-                        class,
-                        "member_role",
-                        format!("`{name}` moved from role `{}` to `{}`", before.role, m.role),
-                    );
+                    let summary = if before.role == m.role {
+                        let from = |u: &Option<String>| match u {
+                            Some(u) => format!("upstream `{u}`"),
+                            None => format!("`{}` itself", n.id),
+                        };
+                        format!(
+                            "`{name}`'s role `{}` now comes from {}, was from {}",
+                            m.role,
+                            from(&m.role_from_upstream),
+                            from(&before.role_from_upstream)
+                        )
+                    } else {
+                        format!("`{name}` moved from role `{}` to `{}`", before.role, m.role)
+                    };
+                    let mut c = change(class, "member_role", summary);
                     c.member = Some((*name).to_owned());
                     c.old = Some(before.role.clone());
                     c.new = Some(m.role.clone());
@@ -508,8 +563,8 @@ fn space_changes<'a>(
                 if before.scope != m.scope {
                     let class = scope_class(&intervals, &before.scope, &m.scope);
                     let verb = match class {
-                        Class::Escalation => "widened",
-                        Class::Reduction => "narrowed",
+                        Class::Widens => "widened",
+                        Class::Narrows => "narrowed",
                         Class::Neutral => "changed",
                     };
                     let mut c = change(
@@ -531,7 +586,7 @@ fn space_changes<'a>(
     }
     for (name, m) in om.iter().filter(|(name, _)| !nm.contains_key(*name)) {
         let mut c = change(
-            Class::Reduction,
+            Class::Narrows,
             "member_removed",
             format!("`{name}` removed (was role `{}`)", m.role),
         );
@@ -542,7 +597,61 @@ fn space_changes<'a>(
     out
 }
 
-fn enterprise_admins(old: &Snapshot, new: &Snapshot) -> Vec<Change> {
+/// Locations added, removed, or moved to another parent.
+fn location_changes(o: &SpaceEntry, n: &SpaceEntry) -> Vec<Change> {
+    let parents = |s: &SpaceEntry| -> BTreeMap<String, Option<String>> {
+        s.locations
+            .iter()
+            .map(|l| (l.id.clone(), l.parent.clone()))
+            .collect()
+    };
+    let (op, np) = (parents(o), parents(n));
+    let under = |p: &Option<String>| match p {
+        Some(p) => format!("under `{p}`"),
+        None => "at the top".to_owned(),
+    };
+    let mut out = Vec::new();
+    for (id, parent) in &np {
+        match op.get(id) {
+            None => {
+                let mut c = change(
+                    Class::Widens,
+                    "location_added",
+                    format!("location `{id}` added {}", under(parent)),
+                );
+                c.new = parent.clone();
+                out.push(c);
+            }
+            Some(before) if before != parent => {
+                let mut c = change(
+                    Class::Neutral,
+                    "location_moved",
+                    format!(
+                        "location `{id}` moved from {} to {}",
+                        under(before),
+                        under(parent)
+                    ),
+                );
+                c.old = before.clone();
+                c.new = parent.clone();
+                out.push(c);
+            }
+            Some(_) => {}
+        }
+    }
+    for (id, parent) in op.iter().filter(|(id, _)| !np.contains_key(*id)) {
+        let mut c = change(
+            Class::Narrows,
+            "location_removed",
+            format!("location `{id}` removed (was {})", under(parent)),
+        );
+        c.old = parent.clone();
+        out.push(c);
+    }
+    out
+}
+
+fn enterprise_admins(old: &Snapshot, new: &Snapshot) -> Vec<EnterpriseDiff> {
     let admins = |s: &Snapshot| -> BTreeSet<(String, String)> {
         s.enterprises
             .iter()
@@ -550,121 +659,292 @@ fn enterprise_admins(old: &Snapshot, new: &Snapshot) -> Vec<Change> {
             .collect()
     };
     let (o, n) = (admins(old), admins(new));
-    let mut out = Vec::new();
+    let mut by_enterprise: BTreeMap<String, Vec<Change>> = BTreeMap::new();
     for (e, a) in n.difference(&o) {
         let mut c = change(
-            Class::Escalation,
+            Class::Widens,
             "enterprise_admin",
             format!("`{a}` is a new enterprise admin of `{e}`"),
         );
         c.member = Some(a.clone());
-        c.new = Some(e.clone());
-        out.push(c);
+        by_enterprise.entry(e.clone()).or_default().push(c);
     }
     for (e, a) in o.difference(&n) {
         let mut c = change(
-            Class::Reduction,
+            Class::Narrows,
             "enterprise_admin",
             format!("`{a}` is no longer an enterprise admin of `{e}`"),
         );
         c.member = Some(a.clone());
-        c.old = Some(e.clone());
-        out.push(c);
+        by_enterprise.entry(e.clone()).or_default().push(c);
     }
-    out
+    by_enterprise
+        .into_iter()
+        .map(|(enterprise, changes)| EnterpriseDiff {
+            enterprise,
+            changes,
+        })
+        .collect()
+}
+
+/// Lines shown per space and direction in human and markdown output; JSON has every entry.
+const SHOWN_PER_SPACE: usize = 50;
+
+/// Access changes merged into lines a person reads: one per space, member, channel, locations
+/// and cause, listing what changed ("view `data`, view `reports`"), in first-seen order.
+fn access_lines(changes: &[AccessChange]) -> Vec<(&str, String)> {
+    type Key<'c> = (
+        &'c str,
+        &'c str,
+        &'c str,
+        bool,
+        bool,
+        &'c [access::LocationReach],
+        &'c str,
+    );
+    let mut order: Vec<Key<'_>> = Vec::new();
+    let mut groups: HashMap<Key<'_>, Vec<&AccessChange>> = HashMap::new();
+    for c in changes {
+        let key = (
+            c.space.as_str(),
+            c.member.as_str(),
+            c.channel,
+            c.everywhere,
+            c.anywhere,
+            c.locations.as_slice(),
+            c.cause.text.as_str(),
+        );
+        let group = groups.entry(key).or_default();
+        if group.is_empty() {
+            order.push(key);
+        }
+        group.push(c);
+    }
+    order
+        .into_iter()
+        .map(|key| {
+            let group = &groups[&key];
+            let first = group[0];
+            let mut what: Vec<String> = Vec::new();
+            for (k, c) in group.iter().enumerate() {
+                // `view` then `edit` of one permission read as one.
+                if k > 0 && c.level == "edit" && group[k - 1].permission == c.permission {
+                    what.pop();
+                    what.push(format!("view and edit `{}`", c.permission));
+                    continue;
+                }
+                what.push(match c.permission.strip_prefix("report ") {
+                    Some(r) => format!("view report `{r}`"),
+                    None => format!("{} `{}`", c.level, c.permission),
+                });
+            }
+            let verb = if first.summary.contains("` can no longer ") {
+                "can no longer"
+            } else {
+                "can now"
+            };
+            let api = if first.channel == "api" {
+                " through the API"
+            } else {
+                ""
+            };
+            (
+                first.space.as_str(),
+                format!(
+                    "`{}` {verb} {}{api}{} ({})",
+                    first.member,
+                    what.join(", "),
+                    access::where_text(&first.locations, first.everywhere, first.anywhere),
+                    first.cause.text
+                ),
+            )
+        })
+        .collect()
 }
 
 impl Diff {
     fn reach_text(r: &Reach) -> String {
-        let mut s = format!(
-            "{} member{}",
-            r.members,
-            if r.members == 1 { "" } else { "s" }
-        );
+        let mut s = count(r.members, "member");
         for d in &r.downstream {
             s.push_str(&format!(", {} in `{}`", d.members, d.space));
         }
         s
     }
 
-    /// Grouped by space, escalations first within each space.
+    fn change_text(c: &Change) -> String {
+        let mut s = c.summary.clone();
+        if let Some(r) = &c.reason {
+            s.push_str(&format!(" ({r})"));
+        }
+        if let Some(r) = &c.reach {
+            s.push_str(&format!("; reaches {}", Self::reach_text(r)));
+        }
+        s
+    }
+
+    /// The one-line verdict.
+    fn totals(&self) -> String {
+        format!(
+            "{}, {}, {}",
+            count(self.escalations, "escalation"),
+            count(self.reductions, "reduction"),
+            count(self.changes, "edit")
+        )
+    }
+
+    /// Escalations, then reductions, then the edits, grouped by space.
     pub fn human(&self, color: bool) -> String {
-        let paint = |c: Class, s: &str| {
-            if !color {
-                return s.to_owned();
+        let paint = |code: &str, s: &str| {
+            if color {
+                format!("\x1b[{code}m{s}\x1b[0m")
+            } else {
+                s.to_owned()
             }
-            let code = match c {
-                Class::Escalation => "31",
-                Class::Reduction => "32",
-                Class::Neutral => "2",
-            };
-            format!("\x1b[{code}m{s}\x1b[0m")
         };
         let mut out = String::new();
+        for (title, tag, code, changes) in [
+            (
+                "escalations: what the new version allows and the old one denied",
+                "ESCALATION",
+                "31",
+                &self.gained,
+            ),
+            (
+                "reductions: what the old version allowed and the new one denies",
+                "reduction ",
+                "32",
+                &self.lost,
+            ),
+        ] {
+            if changes.is_empty() {
+                continue;
+            }
+            out.push_str(title);
+            out.push('\n');
+            let lines = access_lines(changes);
+            let mut k = 0;
+            while k < lines.len() {
+                let space = lines[k].0;
+                out.push_str(&format!("  space `{space}`\n"));
+                let end = k + lines[k..].iter().take_while(|l| l.0 == space).count();
+                for (_, line) in lines[k..end].iter().take(SHOWN_PER_SPACE) {
+                    out.push_str(&format!("    {} {line}\n", paint(code, tag)));
+                }
+                if end - k > SHOWN_PER_SPACE {
+                    out.push_str(&format!(
+                        "    ... and {} more (all of them with --format json)\n",
+                        end - k - SHOWN_PER_SPACE
+                    ));
+                }
+                k = end;
+            }
+        }
+        if !self.spaces.is_empty() || !self.enterprises.is_empty() {
+            out.push_str("edits\n");
+        }
+        let tag = |c: Class| match c {
+            Class::Widens => "widens ",
+            Class::Narrows => "narrows",
+            Class::Neutral => "neutral",
+        };
         for s in &self.spaces {
-            out.push_str(&format!("space `{}` ({})\n", s.space, s.status));
+            out.push_str(&format!("  space `{}` ({})\n", s.space, s.status));
             let mut changes: Vec<&Change> = s.changes.iter().collect();
             changes.sort_by_key(|c| c.class);
             for c in changes {
-                let tag = match c.class {
-                    Class::Escalation => "ESCALATION",
-                    Class::Reduction => "reduction ",
-                    Class::Neutral => "neutral   ",
-                };
-                out.push_str(&format!("  {} {}", paint(c.class, tag), c.summary));
-                if let Some(r) = &c.reason {
-                    out.push_str(&format!(" ({r})"));
-                }
-                if let Some(r) = &c.reach {
-                    out.push_str(&format!("; reaches {}", Self::reach_text(r)));
-                }
-                out.push('\n');
+                out.push_str(&format!(
+                    "    {} {}\n",
+                    paint("2", tag(c.class)),
+                    Self::change_text(c)
+                ));
             }
         }
-        if self.spaces.is_empty() {
+        for e in &self.enterprises {
+            out.push_str(&format!("  enterprise `{}`\n", e.enterprise));
+            for c in &e.changes {
+                out.push_str(&format!(
+                    "    {} {}\n",
+                    paint("2", tag(c.class)),
+                    Self::change_text(c)
+                ));
+            }
+        }
+        if self.spaces.is_empty()
+            && self.enterprises.is_empty()
+            && self.gained.is_empty()
+            && self.lost.is_empty()
+        {
             out.push_str("no changes in access\n");
         }
-        out.push_str(&format!(
-            "{} escalations, {} reductions, {} neutral\n",
-            self.escalations, self.reductions, self.neutral
-        ));
+        out.push_str(&self.totals());
+        out.push('\n');
         out
     }
 
-    /// A table ready to paste as a pull-request comment.
+    /// A pull-request comment: escalations first.
     pub fn markdown(&self) -> String {
         let mut out = String::from("### charter: access changes\n\n");
-        if self.spaces.is_empty() {
+        if self.spaces.is_empty()
+            && self.enterprises.is_empty()
+            && self.gained.is_empty()
+            && self.lost.is_empty()
+        {
             out.push_str("No changes in access.\n");
             return out;
         }
-        out.push_str(&format!(
-            "**{}** escalation{}, {} reduction{}, {} neutral.\n\n",
-            self.escalations,
-            if self.escalations == 1 { "" } else { "s" },
-            self.reductions,
-            if self.reductions == 1 { "" } else { "s" },
-            self.neutral
-        ));
-        out.push_str("| space | change | class | reach |\n| --- | --- | --- | --- |\n");
-        for s in &self.spaces {
-            let mut changes: Vec<&Change> = s.changes.iter().collect();
-            changes.sort_by_key(|c| c.class);
-            for c in changes {
-                let class = match c.class {
-                    Class::Escalation => "⚠️ **escalation**",
-                    Class::Reduction => "reduction",
-                    Class::Neutral => "neutral",
-                };
-                let mut summary = c.summary.replace('|', "\\|");
+        let totals = self.totals();
+        out.push_str(&if self.escalations > 0 {
+            format!("⚠️ **{totals}**.\n\n")
+        } else {
+            format!("{totals}.\n\n")
+        });
+        let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+        for (title, changes) in [("Escalations", &self.gained), ("Reductions", &self.lost)] {
+            if changes.is_empty() {
+                continue;
+            }
+            out.push_str(&format!(
+                "#### {title}\n\n| space | access |\n| --- | --- |\n"
+            ));
+            let lines = access_lines(changes);
+            let mut shown: HashMap<&str, usize> = HashMap::new();
+            for (space, line) in &lines {
+                let n = shown.entry(space).or_default();
+                *n += 1;
+                if *n <= SHOWN_PER_SPACE {
+                    out.push_str(&format!("| `{space}` | {} |\n", cell(line)));
+                }
+            }
+            for (space, n) in shown.iter().filter(|(_, n)| **n > SHOWN_PER_SPACE) {
+                out.push_str(&format!(
+                    "| `{space}` | ... and {} more |\n",
+                    n - SHOWN_PER_SPACE
+                ));
+            }
+            out.push('\n');
+        }
+        if !self.spaces.is_empty() || !self.enterprises.is_empty() {
+            out.push_str("#### Edits\n\n| where | edit | reach |\n| --- | --- | --- |\n");
+            let rows = self
+                .spaces
+                .iter()
+                .flat_map(|s| {
+                    s.changes
+                        .iter()
+                        .map(move |c| (format!("space `{}`", s.space), c))
+                })
+                .chain(self.enterprises.iter().flat_map(|e| {
+                    e.changes
+                        .iter()
+                        .map(move |c| (format!("enterprise `{}`", e.enterprise), c))
+                }));
+            for (place, c) in rows {
+                let mut summary = cell(&c.summary);
                 if let Some(r) = &c.reason {
-                    summary.push_str(&format!(" ({r})"));
+                    summary.push_str(&format!(" ({})", cell(r)));
                 }
                 let reach = c.reach.as_ref().map(Self::reach_text).unwrap_or_default();
-                out.push_str(&format!(
-                    "| `{}` | {summary} | {class} | {reach} |\n",
-                    s.space
-                ));
+                out.push_str(&format!("| {place} | {summary} | {reach} |\n"));
             }
         }
         out

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use charter::query::Index;
 use charter::source::SourceSet;
 
 fn snapshot(path: &Path) -> charter::snapshot::Snapshot {
@@ -22,7 +23,7 @@ fn snapshot(path: &Path) -> charter::snapshot::Snapshot {
 fn each_kind_of_change() {
     insta::glob!("diff/*/old.charter", |old| {
         let new = old.with_file_name("new.charter");
-        let d = charter::diff::diff(&snapshot(old), &snapshot(&new));
+        let d = charter::diff::diff(&Index::new(snapshot(old)), &Index::new(snapshot(&new)));
         assert!(!d.spaces.is_empty(), "{}: no change found", old.display());
         let json = serde_json::to_string_pretty(&d).unwrap();
         insta::assert_snapshot!(format!(
@@ -36,9 +37,9 @@ fn each_kind_of_change() {
 #[test]
 fn identical_versions_have_no_changes() {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/national-health");
-    let d = charter::diff::diff(&snapshot(&p), &snapshot(&p));
+    let d = charter::diff::diff(&Index::new(snapshot(&p)), &Index::new(snapshot(&p)));
     assert!(d.spaces.is_empty());
-    assert_eq!((d.escalations, d.reductions, d.neutral), (0, 0, 0));
+    assert_eq!((d.escalations, d.reductions, d.changes), (0, 0, 0));
 }
 
 fn run(dir: &Path, args: &[&str], path_env: Option<&str>) -> Output {
@@ -121,4 +122,96 @@ fn git_revisions_and_the_escalation_gate() {
     let no_git = run(repo, &["diff", "HEAD:policy", "policy"], Some(""));
     assert_eq!(no_git.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&no_git.stderr).contains("`git` is not installed"));
+}
+
+fn compile_text(text: &str) -> Index {
+    let mut sources = SourceSet::default();
+    sources.add("p.charter", text.to_owned());
+    let compiled = charter::compile(&sources);
+    assert!(!compiled.has_errors(), "{:?}", compiled.diagnostics);
+    Index::new(charter::emit::emit(&compiled.ir, &sources))
+}
+
+/// Issue 9's reproductions: a location moved under a restricted member's district, and a space
+/// moved to another enterprise, are escalations named by their cause.
+#[test]
+fn tree_moves_and_enterprise_moves_are_escalations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let moved = tmp.path().join("acme");
+    std::fs::create_dir(&moved).unwrap();
+    for entry in std::fs::read_dir(root.join("policies/acme")).unwrap() {
+        let entry = entry.unwrap();
+        let text = std::fs::read_to_string(entry.path()).unwrap();
+        let text = text
+            .replace(
+                r#"district pat "Patna" { facility pat-01 "Patna PHC" }"#,
+                r#"district pat "Patna""#,
+            )
+            .replace(
+                r#"facility lko-02 "Lucknow CHC 2""#,
+                "facility lko-02 \"Lucknow CHC 2\"\n          facility pat-01 \"Patna PHC\"",
+            );
+        std::fs::write(moved.join(entry.file_name()), text).unwrap();
+    }
+    let acme = root.join("policies/acme");
+    let out = run(
+        root,
+        &[
+            "diff",
+            acme.to_str().unwrap(),
+            moved.to_str().unwrap(),
+            "--fail-on",
+            "escalation",
+        ],
+        None,
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("`priya@acme.org` can now view `mobile_workers`")
+            && text.contains("view `data`")
+            && text.contains("at `pat-01` (`pat-01` moved under `lko`, was under `pat`)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`sam@acme.org` can no longer"),
+        "the Bihar supervisor loses it: {text}"
+    );
+    let back = run(
+        root,
+        &[
+            "diff",
+            moved.to_str().unwrap(),
+            moved.to_str().unwrap(),
+            "--fail-on",
+            "escalation",
+        ],
+        None,
+    );
+    assert_eq!(back.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&back.stdout).contains("no changes in access"));
+
+    let policy = |enterprise: &str| {
+        format!(
+            r#"enterprise e1 {{ admins ["ana@x.org"] }}
+enterprise e2 {{ admins ["bob@x.org"] }}
+space a {{ enterprise e1  server eu  web_user "ana@x.org" {{ role admin }} }}
+space b {{ enterprise e2  server eu  web_user "bob@x.org" {{ role admin }} }}
+space c {{ enterprise {enterprise}  server eu  web_user "cy@x.org" {{ role admin }} }}
+"#
+        )
+    };
+    let d = charter::diff::diff(&compile_text(&policy("e1")), &compile_text(&policy("e2")));
+    assert_eq!(d.escalations, 1, "{}", d.human(false));
+    let gained = &d.gained[0];
+    assert_eq!(
+        (
+            gained.member.as_str(),
+            gained.permission.as_str(),
+            gained.cause.kind
+        ),
+        ("bob@x.org", "enterprise_reports", "enterprise")
+    );
+    assert_eq!(d.reductions, 1, "ana loses the console's view of `c`");
 }

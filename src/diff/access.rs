@@ -1,0 +1,778 @@
+//! The grant comparison behind `diff`'s verdict (SPEC §4): every query that one version allows
+//! and the other denies, over the whole query space (member × permission × level × location ×
+//! channel, every report, `enterprise_reports`), each explained by its cause.
+//!
+//! The "allows" half of every comparison is [`Index::decide_member`], the evaluator `query`
+//! uses, so `diff` and `query` cannot disagree about a member's grants; what this module adds is
+//! the mapping between the two versions' locations and an enumeration that stays proportional
+//! to what changed. A location that only one version has is answered, in the other, as its
+//! nearest ancestor that both have (a new facility under `lko` is reached by whoever reached
+//! `lko`); below no shared ancestor, by whoever held the permission everywhere.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::model::{Kind, Permission};
+use crate::query::index::Scope;
+use crate::query::{Asked, Channel, Index, Question, Want};
+use crate::snapshot::{MemberEntry, PermissionValue, RoleEntry, SpaceEntry};
+
+/// Queries gained (an escalation) or lost (a reduction).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    Gained,
+    Lost,
+}
+
+/// One location of an [`AccessChange`]; `and_below` covers its whole subtree.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct LocationReach {
+    pub id: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub and_below: bool,
+}
+
+/// Why access changed, in the words of the edit that caused it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Cause {
+    /// `space_added`, `space_removed`, `member_added`, `member_removed`, `role_assignment`,
+    /// `upstream`, `role_value`, `plan`, `member_locations`, `location_moved`,
+    /// `location_added`, `location_removed`, `report_added`, `report_removed`, `enterprise`,
+    /// `server`, `enterprise_admin`, `console_access`.
+    pub kind: &'static str,
+    pub text: String,
+}
+
+/// The queries one member gained or lost for one permission, level and channel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AccessChange {
+    pub space: String,
+    pub member: String,
+    /// A permission key, `report ID`, or `enterprise_reports`.
+    pub permission: String,
+    /// `view`, `edit` or `use`.
+    pub level: &'static str,
+    /// `web` or `api`.
+    pub channel: &'static str,
+    /// The query without `at` ("anywhere in the space") changed too.
+    pub anywhere: bool,
+    /// At every location of the space (of the version that allows it).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub everywhere: bool,
+    /// Otherwise, at these locations.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub locations: Vec<LocationReach>,
+    pub cause: Cause,
+    /// The change as a person reads it.
+    pub summary: String,
+}
+
+/// What a member holds for one question, before locations are asked about.
+enum Reach<'a> {
+    Denied,
+    /// At every location (full organization access, a space-wide permission, the API).
+    Everywhere,
+    /// At these locations and below (indexes into the version's locations).
+    Restricted(&'a [u32]),
+}
+
+/// Every question of the enumerated query space that one member can be asked, without `at`.
+fn questions(space: u32, entry: &SpaceEntry) -> Vec<(Question, String, &'static str)> {
+    let mut out = Vec::new();
+    for channel in [Channel::Web, Channel::Api] {
+        for &p in Permission::ALL {
+            let wants: &[Want] = match p.kind() {
+                Kind::Level | Kind::AdminOnlyEdit => &[Want::View, Want::Edit],
+                Kind::Switch | Kind::Reports => &[Want::View],
+                Kind::LandingPage | Kind::RoleList => &[],
+            };
+            for &want in wants {
+                let level = match (p.kind(), want) {
+                    (Kind::Switch, _) => "use",
+                    (_, Want::View) => "view",
+                    (_, Want::Edit) => "edit",
+                };
+                out.push((
+                    Question {
+                        space,
+                        want,
+                        asked: Asked::Key(p),
+                        at: None,
+                        channel,
+                    },
+                    p.key().to_owned(),
+                    level,
+                ));
+            }
+        }
+        for (r, report) in entry.reports.iter().enumerate() {
+            out.push((
+                Question {
+                    space,
+                    want: Want::View,
+                    asked: Asked::Report(r as u32),
+                    at: None,
+                    channel,
+                },
+                format!("report {}", report.id),
+                "view",
+            ));
+        }
+    }
+    out
+}
+
+/// How member `m` of `space` holds `q`.
+fn reach<'a>(ix: &'a Index, q: &Question, m: u32) -> Reach<'a> {
+    if !ix.decide_member(q, m).allowed() {
+        return Reach::Denied;
+    }
+    let scoped = match q.asked {
+        Asked::Key(p) => p.is_location_scoped(),
+        Asked::Report(_) => true,
+        Asked::EnterpriseReports => false,
+    };
+    let member = &ix.spaces[q.space as usize].members[m as usize];
+    match (&member.scope, scoped, q.channel) {
+        (Scope::Locations(roots), true, Channel::Web) => Reach::Restricted(roots),
+        // Through the API, or by a role that holds everywhere, or space-wide.
+        _ => Reach::Everywhere,
+    }
+}
+
+/// One space as both versions have it: `b` is the version whose grants are enumerated (NEW for
+/// escalations), `a` the other.
+struct SpacePair<'x> {
+    a: &'x Index,
+    b: &'x Index,
+    sa: Option<u32>,
+    sb: u32,
+    /// For each location of `b`: the same location in `a`, else its nearest ancestor that `a`
+    /// has, else `None`.
+    mapped: Vec<Option<u32>>,
+    /// For each location of `b`: its subtree in `b` is within its subtree in `a` (by ids).
+    within: Vec<bool>,
+    /// `a`'s members by lower-cased name (member names compare ignoring ASCII case).
+    a_members: HashMap<String, u32>,
+}
+
+impl<'x> SpacePair<'x> {
+    fn new(a: &'x Index, b: &'x Index, sb: u32) -> SpacePair<'x> {
+        let eb = &b.snapshot.spaces[sb as usize];
+        let sa = a.space_ids.get(&eb.id).copied();
+        let locs_b = &b.spaces[sb as usize].locations;
+        let n = locs_b.len();
+        let mut mapped = vec![None; n];
+        let mut within = vec![false; n];
+        let mut a_members = HashMap::new();
+        if let Some(sa) = sa {
+            let ia = &a.spaces[sa as usize];
+            let ea = &a.snapshot.spaces[sa as usize];
+            // Parents come before children in preorder.
+            for (l, loc) in locs_b.iter().enumerate() {
+                mapped[l] = ia
+                    .location_ids
+                    .get(&eb.locations[l].id)
+                    .copied()
+                    .or_else(|| {
+                        loc.parent
+                            .and_then(|p| mapped.get(p as usize).copied().flatten())
+                    });
+            }
+            // Bottom-up: every child exists in `a` with this parent, and so on below it.
+            for l in (0..n).rev() {
+                within[l] = ia.location_ids.contains_key(&eb.locations[l].id);
+            }
+            for l in (0..n).rev() {
+                if let Some(p) = locs_b[l].parent {
+                    let same_parent = ia
+                        .location_ids
+                        .get(&eb.locations[l].id)
+                        .and_then(|&x| ea.locations[x as usize].parent.as_deref())
+                        == Some(eb.locations[p as usize].id.as_str());
+                    if !(within[l] && same_parent) {
+                        if let Some(w) = within.get_mut(p as usize) {
+                            *w = false;
+                        }
+                    }
+                }
+            }
+            a_members = ea
+                .members
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (m.name.to_ascii_lowercase(), i as u32))
+                .collect();
+        }
+        SpacePair {
+            a,
+            b,
+            sa,
+            sb,
+            mapped,
+            within,
+            a_members,
+        }
+    }
+
+    /// Whether `a` location `x` is at or below one of `roots` (in `a`).
+    fn under_a(&self, x: u32, roots: &[u32]) -> bool {
+        let Some(sa) = self.sa else { return false };
+        let locs = &self.a.spaces[sa as usize].locations;
+        let Some(e) = locs.get(x as usize).map(|l| l.enter) else {
+            return false;
+        };
+        roots.iter().any(|&r| {
+            locs.get(r as usize)
+                .is_some_and(|r| r.enter <= e && e < r.exit)
+        })
+    }
+
+    /// Whether `a` allows, at `b` location `l`, what `ra` says.
+    fn a_allows_at(&self, ra: &Reach<'_>, l: u32) -> bool {
+        match ra {
+            Reach::Denied => false,
+            Reach::Everywhere => true,
+            Reach::Restricted(roots) => self
+                .mapped
+                .get(l as usize)
+                .copied()
+                .flatten()
+                .is_some_and(|x| self.under_a(x, roots)),
+        }
+    }
+
+    /// `b` locations at or below `l`, in preorder.
+    fn subtree(&self, l: u32) -> std::ops::Range<u32> {
+        let locs = &self.b.spaces[self.sb as usize].locations;
+        match locs.get(l as usize) {
+            Some(loc) => loc.enter.min(locs.len() as u32)..loc.exit.min(locs.len() as u32),
+            None => 0..0,
+        }
+    }
+
+    /// `b` locations where `rb` holds and `ra` does not, in preorder.
+    fn gained_locations(&self, ra: &Reach<'_>, rb: &Reach<'_>) -> Vec<u32> {
+        let all = self.b.spaces[self.sb as usize].locations.len() as u32;
+        match (ra, rb) {
+            (_, Reach::Denied) | (Reach::Everywhere, _) => Vec::new(),
+            (Reach::Denied, Reach::Everywhere) => (0..all).collect(),
+            (Reach::Restricted(_), Reach::Everywhere) => {
+                (0..all).filter(|&l| !self.a_allows_at(ra, l)).collect()
+            }
+            (_, Reach::Restricted(roots)) => {
+                // Unchanged subtrees already reached in `a` cost one check each.
+                let mut out: Vec<u32> = roots
+                    .iter()
+                    .filter(|&&r| {
+                        !(self.within.get(r as usize).copied().unwrap_or(false)
+                            && self.a_allows_at(ra, r))
+                    })
+                    .flat_map(|&r| self.subtree(r))
+                    .filter(|&l| !self.a_allows_at(ra, l))
+                    .collect();
+                out.sort_unstable();
+                out.dedup();
+                out
+            }
+        }
+    }
+
+    /// Preorder indexes as subtree roots where a whole subtree is listed.
+    fn compress(&self, locs: &[u32]) -> Vec<LocationReach> {
+        let entry = &self.b.snapshot.spaces[self.sb as usize];
+        let mut out = Vec::new();
+        let mut k = 0;
+        while k < locs.len() {
+            let l = locs[k];
+            let size = self.subtree(l).len();
+            let whole = size > 1 && locs.get(k + size - 1) == Some(&(l + size as u32 - 1));
+            out.push(LocationReach {
+                id: entry.locations[l as usize].id.clone(),
+                and_below: whole,
+            });
+            k += if whole { size } else { 1 };
+        }
+        out
+    }
+}
+
+/// The queries `b` allows and `a` denies, explained with `old`/`new` as `dir` says.
+fn compare(a: &Index, b: &Index, dir: Direction) -> Vec<AccessChange> {
+    let (old, new) = match dir {
+        Direction::Gained => (a, b),
+        Direction::Lost => (b, a),
+    };
+    let mut out = Vec::new();
+    for sb in 0..b.spaces.len() as u32 {
+        let pair = SpacePair::new(a, b, sb);
+        let eb = &b.snapshot.spaces[sb as usize];
+        let ea = pair.sa.map(|sa| &a.snapshot.spaces[sa as usize]);
+        let questions = questions(sb, eb);
+        for (mb, member) in eb.members.iter().enumerate() {
+            let ma = pair
+                .a_members
+                .get(&member.name.to_ascii_lowercase())
+                .copied();
+            for (qb, permission, level) in &questions {
+                let rb = reach(b, qb, mb as u32);
+                if matches!(rb, Reach::Denied) {
+                    continue;
+                }
+                let ra = match (pair.sa, ma) {
+                    (Some(sa), Some(ma)) => match qb.asked {
+                        Asked::Report(r) => a.spaces[sa as usize]
+                            .report_ids
+                            .get(&eb.reports[r as usize].id)
+                            .map_or(Reach::Denied, |&r| {
+                                reach(
+                                    a,
+                                    &Question {
+                                        space: sa,
+                                        asked: Asked::Report(r),
+                                        ..*qb
+                                    },
+                                    ma,
+                                )
+                            }),
+                        _ => reach(a, &Question { space: sa, ..*qb }, ma),
+                    },
+                    _ => Reach::Denied,
+                };
+                let anywhere = matches!(ra, Reach::Denied);
+                let locs = pair.gained_locations(&ra, &rb);
+                if !anywhere && locs.is_empty() {
+                    continue;
+                }
+                let all = eb.locations.len();
+                let everywhere = all > 0 && locs.len() == all;
+                let locations = if everywhere {
+                    Vec::new()
+                } else {
+                    pair.compress(&locs)
+                };
+                let ctx = Context {
+                    dir,
+                    b_space: eb,
+                    a_space: ea,
+                    b_member: member,
+                    a_member: ma.zip(ea).map(|(m, e)| &e.members[m as usize]),
+                };
+                let cause = ctx.cause(qb, &locations, everywhere);
+                out.push(AccessChange {
+                    space: eb.id.clone(),
+                    member: member.name.clone(),
+                    permission: permission.clone(),
+                    level,
+                    channel: if qb.channel == Channel::Api {
+                        "api"
+                    } else {
+                        "web"
+                    },
+                    anywhere,
+                    everywhere,
+                    summary: summary(
+                        dir,
+                        &member.name,
+                        level,
+                        permission,
+                        qb.channel,
+                        where_text(&locations, everywhere, anywhere),
+                        &cause,
+                    ),
+                    locations,
+                    cause,
+                });
+            }
+        }
+        // The Enterprise Console's aggregates of this space.
+        let before: &[String] = pair
+            .sa
+            .map_or(&[], |sa| &a.spaces[sa as usize].console_viewers);
+        for viewer in &b.spaces[sb as usize].console_viewers {
+            if before
+                .iter()
+                .any(|v| v.eq_ignore_ascii_case(viewer.as_str()))
+            {
+                continue;
+            }
+            let cause = console_cause(old, new, dir, &eb.id, viewer);
+            out.push(AccessChange {
+                space: eb.id.clone(),
+                member: viewer.clone(),
+                permission: crate::resolve::ENTERPRISE_REPORTS.to_owned(),
+                level: "view",
+                channel: "web",
+                anywhere: true,
+                everywhere: false,
+                locations: Vec::new(),
+                summary: summary(
+                    dir,
+                    viewer,
+                    "view",
+                    crate::resolve::ENTERPRISE_REPORTS,
+                    Channel::Web,
+                    String::new(),
+                    &cause,
+                ),
+                cause,
+            });
+        }
+    }
+    out
+}
+
+/// Every query NEW allows that OLD denied, by space and member name.
+pub fn gained(old: &Index, new: &Index) -> Vec<AccessChange> {
+    sorted(compare(old, new, Direction::Gained))
+}
+
+/// Every query OLD allowed that NEW denies, by space and member name.
+pub fn lost(old: &Index, new: &Index) -> Vec<AccessChange> {
+    sorted(compare(new, old, Direction::Lost))
+}
+
+/// Stable: within a member, the catalogue's order.
+fn sorted(mut changes: Vec<AccessChange>) -> Vec<AccessChange> {
+    changes.sort_by(|a, b| (&a.space, &a.member).cmp(&(&b.space, &b.member)));
+    changes
+}
+
+fn summary(
+    dir: Direction,
+    member: &str,
+    level: &str,
+    permission: &str,
+    channel: Channel,
+    at: String,
+    cause: &Cause,
+) -> String {
+    let verb = match dir {
+        Direction::Gained => "can now",
+        Direction::Lost => "can no longer",
+    };
+    let what = match permission.strip_prefix("report ") {
+        Some(r) => format!("view report `{r}`"),
+        None => format!("{level} `{permission}`"),
+    };
+    let api = if channel == Channel::Api {
+        " through the API"
+    } else {
+        ""
+    };
+    format!("`{member}` {verb} {what}{api}{at} ({})", cause.text)
+}
+
+/// " at `a`, `b` and below", " at every location", or nothing (space-wide: the query without
+/// `at` changed, and at every location).
+pub fn where_text(locations: &[LocationReach], everywhere: bool, anywhere: bool) -> String {
+    if everywhere {
+        return if anywhere {
+            String::new()
+        } else {
+            " at every location".to_owned()
+        };
+    }
+    if locations.is_empty() {
+        return String::new();
+    }
+    const SHOWN: usize = 5;
+    let mut parts: Vec<String> = locations
+        .iter()
+        .take(SHOWN)
+        .map(|l| {
+            if l.and_below {
+                format!("`{}` and below", l.id)
+            } else {
+                format!("`{}`", l.id)
+            }
+        })
+        .collect();
+    if locations.len() > SHOWN {
+        parts.push(format!("{} more", locations.len() - SHOWN));
+    }
+    format!(" at {}", parts.join(", "))
+}
+
+fn value_text(v: Option<&PermissionValue>) -> String {
+    match v {
+        Some(PermissionValue::Word(w)) => w.clone(),
+        Some(PermissionValue::List(l)) => format!("[{}]", l.join(", ")),
+        None => "(unset)".to_owned(),
+    }
+}
+
+fn role_of<'s>(space: &'s SpaceEntry, m: &MemberEntry) -> Option<&'s RoleEntry> {
+    space.roles.iter().find(|r| r.id == m.role)
+}
+
+fn effective<'r>(role: Option<&'r RoleEntry>, key: &str) -> Option<&'r PermissionValue> {
+    role.and_then(|r| r.permissions.get(key))
+}
+
+/// The value as written, where a rule changed it; else the effective value.
+fn declared<'r>(role: Option<&'r RoleEntry>, key: &str) -> Option<&'r PermissionValue> {
+    role.and_then(|r| r.reasons.get(key).map(|x| &x.declared))
+        .or(effective(role, key))
+}
+
+fn cause(kind: &'static str, text: String) -> Cause {
+    Cause { kind, text }
+}
+
+/// Both versions of one member, with `a`/`b` as in [`SpacePair`].
+struct Context<'x> {
+    dir: Direction,
+    b_space: &'x SpaceEntry,
+    a_space: Option<&'x SpaceEntry>,
+    b_member: &'x MemberEntry,
+    a_member: Option<&'x MemberEntry>,
+}
+
+impl Context<'_> {
+    /// `(old, new)` of a pair given as `(a, b)`.
+    fn ordered<T>(&self, a: T, b: T) -> (T, T) {
+        match self.dir {
+            Direction::Gained => (a, b),
+            Direction::Lost => (b, a),
+        }
+    }
+
+    fn cause(&self, q: &Question, locations: &[LocationReach], everywhere: bool) -> Cause {
+        let space = &self.b_space.id;
+        let Some(a_space) = self.a_space else {
+            return match self.dir {
+                Direction::Gained => cause("space_added", format!("space `{space}` added")),
+                Direction::Lost => cause("space_removed", format!("space `{space}` removed")),
+            };
+        };
+        let Some(a_member) = self.a_member else {
+            let role = &self.b_member.role;
+            return match self.dir {
+                Direction::Gained => cause(
+                    "member_added",
+                    format!("added to `{space}` with role `{role}`"),
+                ),
+                Direction::Lost => cause(
+                    "member_removed",
+                    format!("removed from `{space}` (was role `{role}`)"),
+                ),
+            };
+        };
+        let (om, nm) = self.ordered(a_member, self.b_member);
+        let (os, ns) = self.ordered(a_space, self.b_space);
+        if om.role != nm.role {
+            return cause(
+                "role_assignment",
+                format!("role changed from `{}` to `{}`", om.role, nm.role),
+            );
+        }
+        if om.role_from_upstream != nm.role_from_upstream {
+            let shown = |u: &Option<String>| match u {
+                Some(u) => format!("`{u}`"),
+                None => format!("`{}` itself", ns.id),
+            };
+            return cause(
+                "upstream",
+                format!(
+                    "role `{}` now comes from {}, was from {}",
+                    nm.role,
+                    shown(&nm.role_from_upstream),
+                    shown(&om.role_from_upstream)
+                ),
+            );
+        }
+        let (orole, nrole) = (role_of(os, om), role_of(ns, nm));
+        // The values that decide this question: the permission itself, the API switch, full
+        // organization access (the scope), in that order.
+        let mut keys: Vec<&str> = match q.asked {
+            Asked::Key(p) => vec![p.key()],
+            Asked::Report(_) => vec!["reports"],
+            Asked::EnterpriseReports => vec![],
+        };
+        if q.channel == Channel::Api {
+            keys.push("access_apis");
+        }
+        keys.push("full_organization_access");
+        for key in keys {
+            let (ov, nv) = (effective(orole, key), effective(nrole, key));
+            if ov == nv {
+                continue;
+            }
+            if declared(orole, key) == declared(nrole, key) && os.plan != ns.plan {
+                return cause(
+                    "plan",
+                    format!(
+                        "`{}` changed plan from `{}` to `{}`, so `{key}` is now `{}`",
+                        ns.id,
+                        os.plan,
+                        ns.plan,
+                        value_text(nv)
+                    ),
+                );
+            }
+            let from = nm
+                .role_from_upstream
+                .as_ref()
+                .map(|u| format!(" from `{u}`"))
+                .unwrap_or_default();
+            return cause(
+                "role_value",
+                format!(
+                    "role `{}`{from}: `{key}` changed from `{}` to `{}`",
+                    nm.role,
+                    value_text(ov),
+                    value_text(nv)
+                ),
+            );
+        }
+        if let Asked::Report(r) = q.asked {
+            let id = &self.b_space.reports[r as usize].id;
+            if !a_space.reports.iter().any(|x| &x.id == id) {
+                return match self.dir {
+                    Direction::Gained => cause(
+                        "report_added",
+                        format!("new report `{id}`, reached by `reports = all`"),
+                    ),
+                    Direction::Lost => cause("report_removed", format!("report `{id}` removed")),
+                };
+            }
+        }
+        if om.scope != nm.scope {
+            let shown = |m: &MemberEntry| match &m.scope {
+                crate::snapshot::ScopeEntry::All(_) => "all".to_owned(),
+                crate::snapshot::ScopeEntry::Locations(ids) => format!("[{}]", ids.join(", ")),
+            };
+            return cause(
+                "member_locations",
+                format!("locations changed from {} to {}", shown(om), shown(nm)),
+            );
+        }
+        if let Some(first) = locations.first().map(|l| l.id.as_str()).or(everywhere
+            .then(|| self.b_space.locations.first().map(|l| l.id.as_str()))
+            .flatten())
+        {
+            return self.location_cause(first);
+        }
+        cause("other", "effective access changed".to_owned())
+    }
+
+    /// Why location `id` (of the allowing version) is reached now: it, or an ancestor, moved,
+    /// or it is new.
+    fn location_cause(&self, id: &str) -> Cause {
+        let b = self.b_space;
+        let Some(a) = self.a_space else {
+            return cause("other", "effective access changed".to_owned());
+        };
+        let parent_of = |s: &SpaceEntry, id: &str| -> Option<Option<String>> {
+            s.locations
+                .iter()
+                .find(|l| l.id == id)
+                .map(|l| l.parent.clone())
+        };
+        let mut cur = Some(id.to_owned());
+        while let Some(l) = cur {
+            let pb = parent_of(b, &l).flatten();
+            match parent_of(a, &l) {
+                None => {
+                    let under = pb
+                        .as_ref()
+                        .map(|p| format!(" under `{p}`"))
+                        .unwrap_or_default();
+                    return match self.dir {
+                        Direction::Gained => {
+                            cause("location_added", format!("new location `{l}`{under}"))
+                        }
+                        Direction::Lost => {
+                            cause("location_removed", format!("location `{l}`{under} removed"))
+                        }
+                    };
+                }
+                Some(pa) if pa != pb => {
+                    let (po, pn) = self.ordered(pa, pb);
+                    let shown = |p: &Option<String>| match p {
+                        Some(p) => format!("under `{p}`"),
+                        None => "to the top".to_owned(),
+                    };
+                    return cause(
+                        "location_moved",
+                        format!(
+                            "`{l}` moved {}, was {}",
+                            shown(&pn),
+                            shown(&po).replace("to the top", "at the top")
+                        ),
+                    );
+                }
+                Some(_) => cur = pb,
+            }
+        }
+        cause("other", "effective access changed".to_owned())
+    }
+}
+
+/// Why `viewer` reaches (or no longer reaches) the console's aggregates of `space`.
+fn console_cause(old: &Index, new: &Index, dir: Direction, space: &str, viewer: &str) -> Cause {
+    let entry = |ix: &Index| {
+        ix.snapshot
+            .spaces
+            .iter()
+            .find(|s| s.id == space)
+            .map(|s| (s.enterprise.clone(), s.server.clone()))
+    };
+    let (Some((oe, osv)), Some((ne, nsv))) = (entry(old), entry(new)) else {
+        return match dir {
+            Direction::Gained => cause("space_added", format!("space `{space}` added")),
+            Direction::Lost => cause("space_removed", format!("space `{space}` removed")),
+        };
+    };
+    let shown = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".to_owned());
+    if oe != ne {
+        return cause(
+            "enterprise",
+            format!(
+                "`{space}` moved from enterprise `{}` to `{}`",
+                shown(&oe),
+                shown(&ne)
+            ),
+        );
+    }
+    if osv != nsv {
+        return cause(
+            "server",
+            format!(
+                "`{space}` moved from server `{}` to `{}`",
+                shown(&osv),
+                shown(&nsv)
+            ),
+        );
+    }
+    let is_admin = |ix: &Index| {
+        ix.snapshot.enterprises.iter().any(|e| {
+            Some(&e.id) == ne.as_ref() && e.admins.iter().any(|a| a.eq_ignore_ascii_case(viewer))
+        })
+    };
+    if is_admin(old) != is_admin(new) {
+        let e = shown(&ne);
+        return cause(
+            "enterprise_admin",
+            if is_admin(new) {
+                format!("`{viewer}` became an enterprise admin of `{e}`")
+            } else {
+                format!("`{viewer}` is no longer an enterprise admin of `{e}`")
+            },
+        );
+    }
+    cause(
+        "console_access",
+        format!(
+            "`{viewer}` {} `admin` of a space of `{}` on server `{}`",
+            match dir {
+                Direction::Gained => "became",
+                Direction::Lost => "is no longer",
+            },
+            shown(&ne),
+            shown(&nsv)
+        ),
+    )
+}
