@@ -63,6 +63,8 @@ codes! {
     InvalidValue = "E0104", "invalid value";
     RepeatedStatement = "E0105", "statement given more than once";
     MissingRole = "E0106", "web user without a role";
+    InvisibleCharacter = "E0107", "invisible or control character in a member name";
+    NotAnEmail = "E0108", "web user name is not an email address";
     LocationTypeCycle = "E0201", "location types form a cycle";
     LocationTypeMismatch = "E0202", "location type does not fit its parent location";
     RootLocationType = "E0203", "root location with a non-root type";
@@ -86,6 +88,7 @@ codes! {
     EscalationPath = "W0209", "privilege escalation path";
     EnterpriseAdminNoConsole = "W0210", "enterprise admin cannot reach the console";
     LiveFromTestUpstream = "W0211", "live space linked to a test or training upstream";
+    UndeclaredMember = "W0212", "assertion names a member no space declares";
 }
 
 impl Code {

@@ -120,13 +120,13 @@ impl Index {
     pub fn decide(&self, member: &str, q: &Question) -> Decision {
         let s = &self.spaces[q.space as usize];
         if q.asked == Asked::EnterpriseReports {
-            return if s.console_viewers.iter().any(|v| v == member) {
+            return if s.console_viewer(member) {
                 Decision::Console
             } else {
                 Decision::NotMember
             };
         }
-        let Some(&m) = s.member_ids.get(member) else {
+        let Some(m) = s.member(member) else {
             return Decision::NotMember;
         };
         self.decide_member(q, m)
@@ -310,7 +310,7 @@ impl Index {
                         .snapshot
                         .spaces
                         .iter()
-                        .any(|s| s.members.iter().any(|m| m.name == member))
+                        .any(|s| s.members.iter().any(|m| m.name.eq_ignore_ascii_case(member)))
                     {
                         reasons.push(format!("no space has a member named `{member}`"));
                     }
@@ -576,7 +576,7 @@ impl Index {
     /// `what can "u" do in S`: every effective permission and the member's scope.
     pub fn what(&self, member: &str, space: u32) -> Option<WhatAnswer> {
         let entry = &self.snapshot.spaces[space as usize];
-        let &m = self.spaces[space as usize].member_ids.get(member)?;
+        let m = self.spaces[space as usize].member(member)?;
         let me = &entry.members[m as usize];
         let role = &entry.roles[self.spaces[space as usize].members[m as usize].role as usize];
         let ix = &self.spaces[space as usize].roles

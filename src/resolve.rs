@@ -765,6 +765,7 @@ impl Resolver {
     /// A member's locations and groups (names of its own space); its role is resolved later by
     /// [`Resolver::member_role`], so the role statement is returned.
     fn member(&mut self, s: &Space, m: ast::MemberDecl) -> (Member, Option<Ident>) {
+        self.check_member_name(&m);
         let mut roles = m.role.into_iter();
         let role = roles.next();
         for again in roles {
@@ -848,6 +849,63 @@ impl Resolver {
         (member, role)
     }
 
+    /// A member's name: no invisible or control character (it could pass for another member in
+    /// every listing); a web user's is an email address.
+    fn check_member_name(&mut self, m: &ast::MemberDecl) {
+        let name = &m.name.value;
+        // Offsets inside the quotes are exact when the string has no escapes.
+        let exact = (m.name.span.end - m.name.span.start) as usize == name.len() + 2;
+        let at = |i: usize, c: char| {
+            if exact {
+                let start = m.name.span.start as usize + 1 + i;
+                Span::new(m.name.span.source, start, start + c.len_utf8())
+            } else {
+                m.name.span
+            }
+        };
+        if let Some((i, c)) = name.char_indices().find(|&(_, c)| is_invisible(c)) {
+            self.push(
+                Diagnostic::new(
+                    Code::InvisibleCharacter,
+                    format!(
+                        "member name `{}` contains an invisible character (U+{:04X})",
+                        name.escape_debug(),
+                        c as u32
+                    ),
+                )
+                .with_label(at(i, c), format!("U+{:04X} here", c as u32))
+                .with_help(
+                    "remove it: a name with invisible characters can pass for another member in every listing",
+                ),
+            );
+            return;
+        }
+        if m.kind == ast::MemberKind::WebUser && !is_email(name) {
+            let help = if name.is_empty() {
+                "a web user is named by the email address they sign in with".to_owned()
+            } else if !name.contains('@') {
+                format!(
+                    "a web user is named by the email address they sign in with; a mobile worker is named by a username: `mobile_worker {}`",
+                    if is_slug(name) { name.as_str() } else { "USERNAME" }
+                )
+            } else {
+                "write it as `local@domain`, without spaces".to_owned()
+            };
+            self.push(
+                Diagnostic::new(
+                    Code::NotAnEmail,
+                    if name.is_empty() {
+                        "web user name is empty".to_owned()
+                    } else {
+                        format!("web user `{name}` is not an email address")
+                    },
+                )
+                .with_label(m.name.span, "expected `local@domain`")
+                .with_help(help),
+            );
+        }
+    }
+
     /// A member's role among the roles its space holds; a mobile worker without one holds
     /// `mobile-worker-default`.
     fn member_role(
@@ -879,14 +937,25 @@ impl Resolver {
     /// Duplicate members, across web users and mobile workers of one space (both are named by a
     /// string in queries, so they share one namespace).
     fn tests(&mut self, ir: &Ir) {
+        // Names compare ignoring ASCII case: `Neema@x.org` and `neema@x.org` are one person.
+        let mut everyone: HashMap<String, &str> = HashMap::new();
         for space in &ir.spaces {
-            let mut seen: HashMap<&str, Span> = HashMap::new();
+            let mut seen: HashMap<String, (&str, Span)> = HashMap::new();
             for m in &space.members {
-                if let Some(first) = seen.get(m.name.as_str()) {
+                let key = m.name.to_ascii_lowercase();
+                if let Some((first_name, first)) = seen.get(&key) {
+                    let same_case = *first_name == m.name;
                     self.push(
                         Diagnostic::new(
                             Code::Duplicate,
-                            format!("member `{}` is declared twice in `{}`", m.name, space.id),
+                            if same_case {
+                                format!("member `{}` is declared twice in `{}`", m.name, space.id)
+                            } else {
+                                format!(
+                                    "member `{}` is declared twice in `{}` (as `{first_name}`: names compare ignoring case)",
+                                    m.name, space.id
+                                )
+                            },
                         )
                         .with_label(m.name_span, "declared again here")
                         .with_label(*first, "first declared here")
@@ -895,14 +964,43 @@ impl Resolver {
                         ),
                     );
                 } else {
-                    seen.insert(&m.name, m.name_span);
+                    everyone.entry(key.clone()).or_insert(&m.name);
+                    seen.insert(key, (&m.name, m.name_span));
                 }
             }
         }
         for test in &ir.tests {
             for a in &test.assertions {
                 self.query(ir, &a.query);
+                self.undeclared_members(&everyone, a);
             }
+        }
+    }
+
+    /// An assertion about a member no space declares tests nothing (a `cannot` passes, and so
+    /// does a typo): a warning with the nearest declared name.
+    fn undeclared_members(&mut self, everyone: &HashMap<String, &str>, a: &ast::Assertion) {
+        let named: Vec<&ast::Str> = match &a.query {
+            ast::Query::Can { member, .. } | ast::Query::Why { member, .. } => vec![member],
+            ast::Query::What { member, .. } => vec![member],
+            ast::Query::Who { .. } => a.expected.iter().flatten().collect(),
+        };
+        for member in named {
+            if everyone.contains_key(&member.value.to_ascii_lowercase()) {
+                continue;
+            }
+            let help = match nearest(&member.value, everyone.values().copied()) {
+                Some(n) => format!("did you mean `{n}`?"),
+                None => "declare the member in a space, or fix the name".to_owned(),
+            };
+            self.push(
+                Diagnostic::new(
+                    Code::UndeclaredMember,
+                    format!("no space declares a member named `{}`", member.value),
+                )
+                .with_label(member.span, "not a member of any space")
+                .with_help(help),
+            );
         }
     }
 
@@ -911,6 +1009,39 @@ impl Resolver {
         if let Err(mut problems) = question::resolve_query(ir, q) {
             self.diagnostics.append(&mut problems);
         }
+    }
+}
+
+/// Control, format (zero-width, bidi), and other characters that show as nothing or as a
+/// space; a member name with one could pass for another member.
+fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || (c.is_whitespace() && c != ' ')
+        || matches!(c,
+            '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}'
+            | '\u{17B5}' | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{2800}' | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFB}'
+            | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// `[a-z][a-z0-9_-]*`, the form of an identifier.
+fn is_slug(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_lowercase())
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// `local@domain`: one `@`, something on either side, no spaces.
+fn is_email(name: &str) -> bool {
+    match name.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !name.contains(char::is_whitespace)
+        }
+        None => false,
     }
 }
 

@@ -103,15 +103,20 @@ fn evaluate(
                 .iter()
                 .map(|s| s.value.as_str())
                 .collect();
+            // Member names compare ignoring ASCII case.
+            let key = |names: &[&str]| -> std::collections::HashSet<String> {
+                names.iter().map(|n| n.to_ascii_lowercase()).collect()
+            };
+            let (actual_keys, expected_keys) = (key(&actual), key(&expected));
             let missing: Vec<&str> = expected
                 .iter()
                 .copied()
-                .filter(|e| !actual.contains(e))
+                .filter(|e| !actual_keys.contains(&e.to_ascii_lowercase()))
                 .collect();
             let extra: Vec<&str> = actual
                 .iter()
                 .copied()
-                .filter(|a| !expected.contains(a))
+                .filter(|a| !expected_keys.contains(&a.to_ascii_lowercase()))
                 .collect();
             if missing.is_empty() && extra.is_empty() {
                 return (true, String::new(), Vec::new());

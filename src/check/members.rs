@@ -179,7 +179,7 @@ fn enterprise_console(ir: &Ir, out: &mut Vec<Diagnostic>) {
                 s.enterprise.is_some_and(|(id, _)| id.index() == e)
                     && s.members
                         .iter()
-                        .any(|m| m.name == *admin && m.role.is_some_and(|r| ir.role(r).id == ADMIN))
+                        .any(|m| m.name.eq_ignore_ascii_case(admin) && m.role.is_some_and(|r| ir.role(r).id == ADMIN))
             });
             if !reaches {
                 out.push(

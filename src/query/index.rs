@@ -48,13 +48,33 @@ pub struct SpaceIx {
     pub report_ids: HashMap<String, u32>,
     pub roles: Vec<RoleIx>,
     pub members: Vec<MemberIx>,
-    /// FxHash: hashed on every `can`; flood resistance buys nothing for names read from one's
-    /// own snapshot, and SipHash was half of a name lookup.
+    /// Keyed by the ASCII-lower-cased name: member names compare ignoring ASCII case (SPEC §1);
+    /// look up with [`SpaceIx::member`]. FxHash: hashed on every `can`; flood resistance buys
+    /// nothing for names read from one's own snapshot, and SipHash was half of a name lookup.
     pub member_ids: rustc_hash::FxHashMap<String, u32>,
     /// Member indexes sorted by name, so `who` answers come out sorted.
     pub by_name: Vec<u32>,
     /// Enterprise admins who reach the console for this space's aggregates, sorted.
     pub console_viewers: Vec<String>,
+}
+
+impl SpaceIx {
+    /// The member of this name, ignoring ASCII case. A name without upper-case letters (the
+    /// usual query) is looked up without building a string.
+    pub fn member(&self, name: &str) -> Option<u32> {
+        if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.member_ids.get(&name.to_ascii_lowercase()).copied()
+        } else {
+            self.member_ids.get(name).copied()
+        }
+    }
+
+    /// Whether `name` reaches the console's aggregates of this space.
+    pub fn console_viewer(&self, name: &str) -> bool {
+        self.console_viewers
+            .iter()
+            .any(|v| v.eq_ignore_ascii_case(name))
+    }
 }
 
 /// A snapshot ready for queries.
@@ -177,7 +197,7 @@ impl Index {
                     .members
                     .iter()
                     .enumerate()
-                    .map(|(i, m)| (m.name.clone(), i as u32))
+                    .map(|(i, m)| (m.name.to_ascii_lowercase(), i as u32))
                     .collect();
                 let mut by_name: Vec<u32> = (0..s.members.len() as u32).collect();
                 by_name.sort_by(|a, b| {
@@ -207,7 +227,7 @@ impl Index {
 
 /// Who reaches the Enterprise Console from where: the (enterprise, server, member) triples of
 /// every member who is `admin` of a space of an enterprise. Built in one pass over the members.
-type ConsoleAccess<'a> = std::collections::HashSet<(&'a str, Option<&'a str>, &'a str)>;
+type ConsoleAccess<'a> = std::collections::HashSet<(&'a str, Option<&'a str>, String)>;
 
 fn console_access(snapshot: &Snapshot) -> ConsoleAccess<'_> {
     snapshot
@@ -218,7 +238,7 @@ fn console_access(snapshot: &Snapshot) -> ConsoleAccess<'_> {
             s.members
                 .iter()
                 .filter(|m| m.role == crate::model::builtin::ADMIN)
-                .map(move |m| (e, s.server.as_deref(), m.name.as_str()))
+                .map(move |m| (e, s.server.as_deref(), m.name.to_ascii_lowercase()))
         })
         .collect()
 }
@@ -239,7 +259,13 @@ fn console_viewers(
     let mut out: Vec<String> = ent
         .admins
         .iter()
-        .filter(|admin| access.contains(&(enterprise, space.server.as_deref(), admin.as_str())))
+        .filter(|admin| {
+            access.contains(&(
+                enterprise,
+                space.server.as_deref(),
+                admin.to_ascii_lowercase(),
+            ))
+        })
         .cloned()
         .collect();
     out.sort();
