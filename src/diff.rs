@@ -84,14 +84,15 @@ pub struct EnterpriseDiff {
 /// The whole diff.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Diff {
-    /// How many entries `gained` has: `--fail-on escalation` fails exactly when this is not 0.
+    /// How many entries `gained` has (one line each in human output): `--fail-on escalation`
+    /// fails exactly when this is not 0.
     pub escalations: usize,
     /// How many entries `lost` has.
     pub reductions: usize,
     /// How many edits (`spaces` and `enterprises`) there are.
     pub changes: usize,
-    /// Every query NEW allows that OLD denied, one entry per member, permission, level and
-    /// channel, with the locations and the cause.
+    /// Every query NEW allows that OLD denied: per member, channel, places and cause, the
+    /// grants gained.
     pub gained: Vec<AccessChange>,
     /// Every query OLD allowed that NEW denies.
     pub lost: Vec<AccessChange>,
@@ -690,75 +691,11 @@ fn enterprise_admins(old: &Snapshot, new: &Snapshot) -> Vec<EnterpriseDiff> {
 /// Lines shown per space and direction in human and markdown output; JSON has every entry.
 const SHOWN_PER_SPACE: usize = 50;
 
-/// Access changes merged into lines a person reads: one per space, member, channel, locations
-/// and cause, listing what changed ("view `data`, view `reports`"), in first-seen order.
-fn access_lines(changes: &[AccessChange]) -> Vec<(&str, String)> {
-    type Key<'c> = (
-        &'c str,
-        &'c str,
-        &'c str,
-        bool,
-        bool,
-        &'c [access::LocationReach],
-        &'c str,
-    );
-    let mut order: Vec<Key<'_>> = Vec::new();
-    let mut groups: HashMap<Key<'_>, Vec<&AccessChange>> = HashMap::new();
-    for c in changes {
-        let key = (
-            c.space.as_str(),
-            c.member.as_str(),
-            c.channel,
-            c.everywhere,
-            c.anywhere,
-            c.locations.as_slice(),
-            c.cause.text.as_str(),
-        );
-        let group = groups.entry(key).or_default();
-        if group.is_empty() {
-            order.push(key);
-        }
-        group.push(c);
-    }
-    order
-        .into_iter()
-        .map(|key| {
-            let group = &groups[&key];
-            let first = group[0];
-            let mut what: Vec<String> = Vec::new();
-            for (k, c) in group.iter().enumerate() {
-                // `view` then `edit` of one permission read as one.
-                if k > 0 && c.level == "edit" && group[k - 1].permission == c.permission {
-                    what.pop();
-                    what.push(format!("view and edit `{}`", c.permission));
-                    continue;
-                }
-                what.push(match c.permission.strip_prefix("report ") {
-                    Some(r) => format!("view report `{r}`"),
-                    None => format!("{} `{}`", c.level, c.permission),
-                });
-            }
-            let verb = if first.summary.contains("` can no longer ") {
-                "can no longer"
-            } else {
-                "can now"
-            };
-            let api = if first.channel == "api" {
-                " through the API"
-            } else {
-                ""
-            };
-            (
-                first.space.as_str(),
-                format!(
-                    "`{}` {verb} {}{api}{} ({})",
-                    first.member,
-                    what.join(", "),
-                    access::where_text(&first.locations, first.everywhere, first.anywhere),
-                    first.cause.text
-                ),
-            )
-        })
+/// One line per access change, with its space.
+fn access_lines(changes: &[AccessChange]) -> Vec<(&str, &str)> {
+    changes
+        .iter()
+        .map(|c| (c.space.as_str(), c.summary.as_str()))
         .collect()
 }
 

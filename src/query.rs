@@ -306,12 +306,11 @@ impl Index {
                         "`{member}` is not a member of `{}`: spaces are isolated",
                         entry.id
                     ));
-                    if !self
-                        .snapshot
-                        .spaces
-                        .iter()
-                        .any(|s| s.members.iter().any(|m| m.name.eq_ignore_ascii_case(member)))
-                    {
+                    if !self.snapshot.spaces.iter().any(|s| {
+                        s.members
+                            .iter()
+                            .any(|m| m.name.eq_ignore_ascii_case(member))
+                    }) {
                         reasons.push(format!("no space has a member named `{member}`"));
                     }
                     change = Some(format!(

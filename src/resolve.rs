@@ -886,7 +886,11 @@ impl Resolver {
             } else if !name.contains('@') {
                 format!(
                     "a web user is named by the email address they sign in with; a mobile worker is named by a username: `mobile_worker {}`",
-                    if is_slug(name) { name.as_str() } else { "USERNAME" }
+                    if is_slug(name) {
+                        name.as_str()
+                    } else {
+                        "USERNAME"
+                    }
                 )
             } else {
                 "write it as `local@domain`, without spaces".to_owned()

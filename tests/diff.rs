@@ -208,7 +208,7 @@ space c {{ enterprise {enterprise}  server eu  web_user "cy@x.org" {{ role admin
     assert_eq!(
         (
             gained.member.as_str(),
-            gained.permission.as_str(),
+            gained.grants[0].permission.as_str(),
             gained.cause.kind
         ),
         ("bob@x.org", "enterprise_reports", "enterprise")

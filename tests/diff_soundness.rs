@@ -748,23 +748,12 @@ fn covered(changes: &[AccessChange], ix: &Index) -> BTreeSet<Query> {
             .iter()
             .find(|s| s.id == c.space)
             .expect("space of a change");
-        let key = |at: Option<String>| {
-            (
-                c.space.clone(),
-                c.member.to_ascii_lowercase(),
-                c.permission.clone(),
-                c.level,
-                c.channel,
-                at,
-            )
-        };
+        let mut places: Vec<Option<String>> = Vec::new();
         if c.anywhere {
-            out.insert(key(None));
+            places.push(None);
         }
         if c.everywhere {
-            for l in &space.locations {
-                out.insert(key(Some(l.id.clone())));
-            }
+            places.extend(space.locations.iter().map(|l| Some(l.id.clone())));
         }
         for reach in &c.locations {
             let loc = space
@@ -773,11 +762,22 @@ fn covered(changes: &[AccessChange], ix: &Index) -> BTreeSet<Query> {
                 .find(|l| l.id == reach.id)
                 .expect("location of a change");
             if reach.and_below {
-                for l in &space.locations[loc.enter as usize..loc.exit as usize] {
-                    out.insert(key(Some(l.id.clone())));
-                }
+                let below = &space.locations[loc.enter as usize..loc.exit as usize];
+                places.extend(below.iter().map(|l| Some(l.id.clone())));
             } else {
-                out.insert(key(Some(loc.id.clone())));
+                places.push(Some(loc.id.clone()));
+            }
+        }
+        for g in &c.grants {
+            for at in &places {
+                out.insert((
+                    c.space.clone(),
+                    c.member.to_ascii_lowercase(),
+                    g.permission.clone(),
+                    g.level,
+                    c.channel,
+                    at.clone(),
+                ));
             }
         }
     }

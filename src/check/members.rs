@@ -177,9 +177,10 @@ fn enterprise_console(ir: &Ir, out: &mut Vec<Diagnostic>) {
         for (admin, span) in &enterprise.admins {
             let reaches = ir.spaces.iter().any(|s| {
                 s.enterprise.is_some_and(|(id, _)| id.index() == e)
-                    && s.members
-                        .iter()
-                        .any(|m| m.name.eq_ignore_ascii_case(admin) && m.role.is_some_and(|r| ir.role(r).id == ADMIN))
+                    && s.members.iter().any(|m| {
+                        m.name.eq_ignore_ascii_case(admin)
+                            && m.role.is_some_and(|r| ir.role(r).id == ADMIN)
+                    })
             });
             if !reaches {
                 out.push(

@@ -44,15 +44,22 @@ pub struct Cause {
     pub text: String,
 }
 
-/// The queries one member gained or lost for one permission, level and channel.
+/// One permission at one level.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct AccessChange {
-    pub space: String,
-    pub member: String,
+pub struct Grant {
     /// A permission key, `report ID`, or `enterprise_reports`.
     pub permission: String,
     /// `view`, `edit` or `use`.
     pub level: &'static str,
+}
+
+/// The queries one member gained or lost through one channel, at the same places and for the
+/// same cause: every (grant, location) pair of the entry is one such query.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AccessChange {
+    pub space: String,
+    pub member: String,
+    pub grants: Vec<Grant>,
     /// `web` or `api`.
     pub channel: &'static str,
     /// The query without `at` ("anywhere in the space") changed too.
@@ -308,13 +315,20 @@ fn compare(a: &Index, b: &Index, dir: Direction) -> Vec<AccessChange> {
     for sb in 0..b.spaces.len() as u32 {
         let pair = SpacePair::new(a, b, sb);
         let eb = &b.snapshot.spaces[sb as usize];
-        let ea = pair.sa.map(|sa| &a.snapshot.spaces[sa as usize]);
         let questions = questions(sb, eb);
         for (mb, member) in eb.members.iter().enumerate() {
             let ma = pair
                 .a_members
                 .get(&member.name.to_ascii_lowercase())
                 .copied();
+            let ctx = Context {
+                dir,
+                pair: &pair,
+                mb: mb as u32,
+                ma,
+            };
+            // One entry per channel, places and cause; a member has few of them.
+            let mut groups: Vec<AccessChange> = Vec::new();
             for (qb, permission, level) in &questions {
                 let rb = reach(b, qb, mb as u32);
                 if matches!(rb, Reach::Denied) {
@@ -352,72 +366,73 @@ fn compare(a: &Index, b: &Index, dir: Direction) -> Vec<AccessChange> {
                 } else {
                     pair.compress(&locs)
                 };
-                let ctx = Context {
-                    dir,
-                    b_space: eb,
-                    a_space: ea,
-                    b_member: member,
-                    a_member: ma.zip(ea).map(|(m, e)| &e.members[m as usize]),
+                let cause = ctx.cause(qb, &locs, everywhere);
+                let channel = if qb.channel == Channel::Api {
+                    "api"
+                } else {
+                    "web"
                 };
-                let cause = ctx.cause(qb, &locations, everywhere);
-                out.push(AccessChange {
-                    space: eb.id.clone(),
-                    member: member.name.clone(),
+                let grant = Grant {
                     permission: permission.clone(),
                     level,
-                    channel: if qb.channel == Channel::Api {
-                        "api"
-                    } else {
-                        "web"
-                    },
-                    anywhere,
-                    everywhere,
-                    summary: summary(
-                        dir,
-                        &member.name,
-                        level,
-                        permission,
-                        qb.channel,
-                        where_text(&locations, everywhere, anywhere),
-                        &cause,
-                    ),
-                    locations,
-                    cause,
-                });
+                };
+                match groups.iter_mut().find(|g| {
+                    g.channel == channel
+                        && g.anywhere == anywhere
+                        && g.everywhere == everywhere
+                        && g.locations == locations
+                        && g.cause == cause
+                }) {
+                    Some(g) => g.grants.push(grant),
+                    None => groups.push(AccessChange {
+                        space: eb.id.clone(),
+                        member: member.name.clone(),
+                        grants: vec![grant],
+                        channel,
+                        anywhere,
+                        everywhere,
+                        locations,
+                        cause,
+                        summary: String::new(),
+                    }),
+                }
+            }
+            for mut g in groups {
+                g.summary = summary(dir, &g);
+                out.push(g);
             }
         }
         // The Enterprise Console's aggregates of this space.
-        let before: &[String] = pair
+        let before: std::collections::HashSet<String> = pair
             .sa
-            .map_or(&[], |sa| &a.spaces[sa as usize].console_viewers);
+            .map(|sa| {
+                a.spaces[sa as usize]
+                    .console_viewers
+                    .iter()
+                    .map(|v| v.to_ascii_lowercase())
+                    .collect()
+            })
+            .unwrap_or_default();
         for viewer in &b.spaces[sb as usize].console_viewers {
-            if before
-                .iter()
-                .any(|v| v.eq_ignore_ascii_case(viewer.as_str()))
-            {
+            if before.contains(&viewer.to_ascii_lowercase()) {
                 continue;
             }
-            let cause = console_cause(old, new, dir, &eb.id, viewer);
-            out.push(AccessChange {
+            let mut g = AccessChange {
                 space: eb.id.clone(),
                 member: viewer.clone(),
-                permission: crate::resolve::ENTERPRISE_REPORTS.to_owned(),
-                level: "view",
+                grants: vec![Grant {
+                    permission: crate::resolve::ENTERPRISE_REPORTS.to_owned(),
+                    level: "view",
+                }],
                 channel: "web",
                 anywhere: true,
                 everywhere: false,
                 locations: Vec::new(),
-                summary: summary(
-                    dir,
-                    viewer,
-                    "view",
-                    crate::resolve::ENTERPRISE_REPORTS,
-                    Channel::Web,
-                    String::new(),
-                    &cause,
-                ),
-                cause,
-            });
+                cause: console_cause(old, new, dir, &eb.id, viewer),
+                summary: String::new(),
+            };
+            g.summary = summary(dir, &g);
+            out.push(g);
         }
     }
     out
@@ -439,29 +454,37 @@ fn sorted(mut changes: Vec<AccessChange>) -> Vec<AccessChange> {
     changes
 }
 
-fn summary(
-    dir: Direction,
-    member: &str,
-    level: &str,
-    permission: &str,
-    channel: Channel,
-    at: String,
-    cause: &Cause,
-) -> String {
+/// The entry as a person reads it: "`priya@acme.org` can now view `data` at `pat-01` (...)".
+fn summary(dir: Direction, c: &AccessChange) -> String {
     let verb = match dir {
         Direction::Gained => "can now",
         Direction::Lost => "can no longer",
     };
-    let what = match permission.strip_prefix("report ") {
-        Some(r) => format!("view report `{r}`"),
-        None => format!("{level} `{permission}`"),
-    };
-    let api = if channel == Channel::Api {
+    let mut what: Vec<String> = Vec::new();
+    for (k, g) in c.grants.iter().enumerate() {
+        // `view` then `edit` of one permission read as one.
+        if k > 0 && g.level == "edit" && c.grants[k - 1].permission == g.permission {
+            what.pop();
+            what.push(format!("view and edit `{}`", g.permission));
+            continue;
+        }
+        what.push(match g.permission.strip_prefix("report ") {
+            Some(r) => format!("view report `{r}`"),
+            None => format!("{} `{}`", g.level, g.permission),
+        });
+    }
+    let api = if c.channel == "api" {
         " through the API"
     } else {
         ""
     };
-    format!("`{member}` {verb} {what}{api}{at} ({})", cause.text)
+    format!(
+        "`{}` {verb} {}{api}{} ({})",
+        c.member,
+        what.join(", "),
+        where_text(&c.locations, c.everywhere, c.anywhere),
+        c.cause.text
+    )
 }
 
 /// " at `a`, `b` and below", " at every location", or nothing (space-wide: the query without
@@ -503,10 +526,6 @@ fn value_text(v: Option<&PermissionValue>) -> String {
     }
 }
 
-fn role_of<'s>(space: &'s SpaceEntry, m: &MemberEntry) -> Option<&'s RoleEntry> {
-    space.roles.iter().find(|r| r.id == m.role)
-}
-
 fn effective<'r>(role: Option<&'r RoleEntry>, key: &str) -> Option<&'r PermissionValue> {
     role.and_then(|r| r.permissions.get(key))
 }
@@ -517,17 +536,22 @@ fn declared<'r>(role: Option<&'r RoleEntry>, key: &str) -> Option<&'r Permission
         .or(effective(role, key))
 }
 
+/// The role member `m` of space `s` holds.
+fn role_of(ix: &Index, s: u32, m: u32) -> Option<&RoleEntry> {
+    let r = ix.spaces[s as usize].members.get(m as usize)?.role;
+    ix.snapshot.spaces[s as usize].roles.get(r as usize)
+}
+
 fn cause(kind: &'static str, text: String) -> Cause {
     Cause { kind, text }
 }
 
-/// Both versions of one member, with `a`/`b` as in [`SpacePair`].
+/// One member in both versions, with `a`/`b` as in [`SpacePair`].
 struct Context<'x> {
     dir: Direction,
-    b_space: &'x SpaceEntry,
-    a_space: Option<&'x SpaceEntry>,
-    b_member: &'x MemberEntry,
-    a_member: Option<&'x MemberEntry>,
+    pair: &'x SpacePair<'x>,
+    mb: u32,
+    ma: Option<u32>,
 }
 
 impl Context<'_> {
@@ -539,16 +563,22 @@ impl Context<'_> {
         }
     }
 
-    fn cause(&self, q: &Question, locations: &[LocationReach], everywhere: bool) -> Cause {
-        let space = &self.b_space.id;
-        let Some(a_space) = self.a_space else {
+    /// Why the member gained (or lost) `q` at locations `locs` (of `b`); the first edit, in
+    /// this order, that explains it.
+    fn cause(&self, q: &Question, locs: &[u32], everywhere: bool) -> Cause {
+        let p = self.pair;
+        let b_space = &p.b.snapshot.spaces[p.sb as usize];
+        let space = &b_space.id;
+        let Some(sa) = p.sa else {
             return match self.dir {
                 Direction::Gained => cause("space_added", format!("space `{space}` added")),
                 Direction::Lost => cause("space_removed", format!("space `{space}` removed")),
             };
         };
-        let Some(a_member) = self.a_member else {
-            let role = &self.b_member.role;
+        let a_space = &p.a.snapshot.spaces[sa as usize];
+        let b_member = &b_space.members[self.mb as usize];
+        let Some(ma) = self.ma else {
+            let role = &b_member.role;
             return match self.dir {
                 Direction::Gained => cause(
                     "member_added",
@@ -560,8 +590,9 @@ impl Context<'_> {
                 ),
             };
         };
-        let (om, nm) = self.ordered(a_member, self.b_member);
-        let (os, ns) = self.ordered(a_space, self.b_space);
+        let a_member = &a_space.members[ma as usize];
+        let (om, nm) = self.ordered(a_member, b_member);
+        let (os, ns) = self.ordered(a_space, b_space);
         if om.role != nm.role {
             return cause(
                 "role_assignment",
@@ -583,7 +614,7 @@ impl Context<'_> {
                 ),
             );
         }
-        let (orole, nrole) = (role_of(os, om), role_of(ns, nm));
+        let (orole, nrole) = self.ordered(role_of(p.a, sa, ma), role_of(p.b, p.sb, self.mb));
         // The values that decide this question: the permission itself, the API switch, full
         // organization access (the scope), in that order.
         let mut keys: Vec<&str> = match q.asked {
@@ -628,8 +659,8 @@ impl Context<'_> {
             );
         }
         if let Asked::Report(r) = q.asked {
-            let id = &self.b_space.reports[r as usize].id;
-            if !a_space.reports.iter().any(|x| &x.id == id) {
+            let id = &b_space.reports[r as usize].id;
+            if !p.a.spaces[sa as usize].report_ids.contains_key(id) {
                 return match self.dir {
                     Direction::Gained => cause(
                         "report_added",
@@ -649,62 +680,66 @@ impl Context<'_> {
                 format!("locations changed from {} to {}", shown(om), shown(nm)),
             );
         }
-        if let Some(first) = locations.first().map(|l| l.id.as_str()).or(everywhere
-            .then(|| self.b_space.locations.first().map(|l| l.id.as_str()))
-            .flatten())
+        match locs
+            .first()
+            .copied()
+            .or((everywhere && !b_space.locations.is_empty()).then_some(0))
         {
-            return self.location_cause(first);
+            Some(l) => self.location_cause(l),
+            None => cause("other", "effective access changed".to_owned()),
         }
-        cause("other", "effective access changed".to_owned())
     }
 
-    /// Why location `id` (of the allowing version) is reached now: it, or an ancestor, moved,
-    /// or it is new.
-    fn location_cause(&self, id: &str) -> Cause {
-        let b = self.b_space;
-        let Some(a) = self.a_space else {
+    /// Why location `l` (of `b`) is reached now: it, or an ancestor, moved, or it is new.
+    fn location_cause(&self, l: u32) -> Cause {
+        let p = self.pair;
+        let Some(sa) = p.sa else {
             return cause("other", "effective access changed".to_owned());
         };
-        let parent_of = |s: &SpaceEntry, id: &str| -> Option<Option<String>> {
-            s.locations
-                .iter()
-                .find(|l| l.id == id)
-                .map(|l| l.parent.clone())
-        };
-        let mut cur = Some(id.to_owned());
+        let (ib, eb) = (
+            &p.b.spaces[p.sb as usize],
+            &p.b.snapshot.spaces[p.sb as usize],
+        );
+        let (ia, ea) = (&p.a.spaces[sa as usize], &p.a.snapshot.spaces[sa as usize]);
+        let id = |l: u32| eb.locations[l as usize].id.as_str();
+        let mut cur = Some(l);
+        // Walks up `b`'s tree: its depth is bounded by the location count.
         while let Some(l) = cur {
-            let pb = parent_of(b, &l).flatten();
-            match parent_of(a, &l) {
+            let pb = ib.locations[l as usize].parent;
+            let pb_id = pb.map(id);
+            match ia.location_ids.get(id(l)) {
                 None => {
-                    let under = pb
-                        .as_ref()
-                        .map(|p| format!(" under `{p}`"))
-                        .unwrap_or_default();
+                    let under = pb_id.map(|p| format!(" under `{p}`")).unwrap_or_default();
                     return match self.dir {
                         Direction::Gained => {
-                            cause("location_added", format!("new location `{l}`{under}"))
+                            cause("location_added", format!("new location `{}`{under}", id(l)))
                         }
-                        Direction::Lost => {
-                            cause("location_removed", format!("location `{l}`{under} removed"))
-                        }
-                    };
-                }
-                Some(pa) if pa != pb => {
-                    let (po, pn) = self.ordered(pa, pb);
-                    let shown = |p: &Option<String>| match p {
-                        Some(p) => format!("under `{p}`"),
-                        None => "to the top".to_owned(),
-                    };
-                    return cause(
-                        "location_moved",
-                        format!(
-                            "`{l}` moved {}, was {}",
-                            shown(&pn),
-                            shown(&po).replace("to the top", "at the top")
+                        Direction::Lost => cause(
+                            "location_removed",
+                            format!("location `{}`{under} removed", id(l)),
                         ),
-                    );
+                    };
                 }
-                Some(_) => cur = pb,
+                Some(&x) => {
+                    let pa_id = ea.locations[x as usize].parent.as_deref();
+                    if pa_id != pb_id {
+                        let (po, pn) = self.ordered(pa_id, pb_id);
+                        let under = |p: Option<&str>, top: &str| match p {
+                            Some(p) => format!("under `{p}`"),
+                            None => top.to_owned(),
+                        };
+                        return cause(
+                            "location_moved",
+                            format!(
+                                "`{}` moved {}, was {}",
+                                id(l),
+                                under(pn, "to the top"),
+                                under(po, "at the top")
+                            ),
+                        );
+                    }
+                    cur = pb;
+                }
             }
         }
         cause("other", "effective access changed".to_owned())
