@@ -55,6 +55,26 @@ pub(crate) fn test(args: &CheckArgs, filter: Option<&str>) -> u8 {
         }
         return 1;
     }
+    if let Some(f) = filter
+        && !compiled.ir.tests.iter().any(|t| t.name.value.contains(f))
+    {
+        // A filter that selects nothing would pass while testing nothing.
+        let names: Vec<String> = compiled
+            .ir
+            .tests
+            .iter()
+            .map(|t| format!("  \"{}\"", t.name.value))
+            .collect();
+        eprintln!(
+            "error: no test name contains `{f}`{}",
+            if names.is_empty() {
+                " (the policy has no tests)".to_owned()
+            } else {
+                format!("; the tests are:\n{}", names.join("\n"))
+            }
+        );
+        return 2;
+    }
     let index = Index::new(charter::emit::emit(&compiled.ir, &sources));
     let results = charter::testing::run(&compiled.ir.tests, &index, &sources, filter);
     let failed: Vec<_> = results.iter().filter(|r| !r.passed).collect();
@@ -70,7 +90,16 @@ pub(crate) fn test(args: &CheckArgs, filter: Option<&str>) -> u8 {
     };
     match args.format {
         DiagFormat::Sarif => print!("{}", render::sarif(&sources, diagnostics, &extra())),
-        DiagFormat::Github => print!("{}", render::github(&sources, diagnostics, &extra())),
+        DiagFormat::Github => {
+            print!("{}", render::github(&sources, diagnostics, &extra()));
+            if failed.is_empty() {
+                // Something to see in the run's summary when all is well.
+                println!(
+                    "::notice title=charter test::{passed} passed, 0 failed ({} tests)",
+                    compiled.ir.tests.len()
+                );
+            }
+        }
         DiagFormat::Json => {
             let failures: Vec<_> = failed
                 .iter()

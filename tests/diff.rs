@@ -143,15 +143,18 @@ fn tree_moves_and_enterprise_moves_are_escalations() {
     for entry in std::fs::read_dir(root.join("policies/acme")).unwrap() {
         let entry = entry.unwrap();
         let text = std::fs::read_to_string(entry.path()).unwrap();
-        let text = text
-            .replace(
-                r#"district pat "Patna" { facility pat-01 "Patna PHC" }"#,
-                r#"district pat "Patna""#,
-            )
-            .replace(
-                r#"facility lko-02 "Lucknow CHC 2""#,
-                "facility lko-02 \"Lucknow CHC 2\"\n          facility pat-01 \"Patna PHC\"",
-            );
+        // `pat-01` leaves Patna for Lucknow.
+        let text: String = text
+            .lines()
+            .filter(|l| !l.contains(r#"facility pat-01 "Patna PHC""#))
+            .map(|l| {
+                if l.contains(r#"facility lko-02 "Lucknow CHC 2""#) {
+                    format!("{l}\nfacility pat-01 \"Patna PHC\"\n")
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect();
         std::fs::write(moved.join(entry.file_name()), text).unwrap();
     }
     let acme = root.join("policies/acme");

@@ -145,3 +145,18 @@ fn the_command_checks_writes_and_refuses_broken_files() {
         broken
     );
 }
+
+/// The bundled policies are what `charter fmt` writes (the README and docs/ci.md show
+/// `fmt --check` on them).
+#[test]
+fn the_bundled_policies_are_canonical() {
+    for path in charter_files(&["policies"]) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let formatted = charter::syntax::format(SourceId(0), &text).expect("formats");
+        assert!(
+            formatted == text,
+            "{} is not canonical: run `charter fmt policies`",
+            path.display()
+        );
+    }
+}

@@ -330,3 +330,57 @@ fn the_api_channel_and_the_standard_reports() {
         assert!(err.contains(needle), "{q}: {err}");
     }
 }
+
+/// Tests that test: a filter matching no test is exit 2 with the list; a typo in a member
+/// name is a warning (a `cannot` about nobody passes); GitHub output says when all pass.
+#[test]
+fn tests_that_test_something() {
+    let out = charter(&["test", "policies/acme", "--filter", "nomatch"]);
+    assert_eq!(code(&out), 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no test name contains `nomatch`")
+            && err.contains("\"enterprise admins see aggregates, not data\""),
+        "{err}"
+    );
+
+    let out = charter(&["test", "policies/acme", "--format", "github"]);
+    assert_eq!(code(&out), 0);
+    assert!(
+        stdout(&out).contains("::notice title=charter test::9 passed, 0 failed"),
+        "{}",
+        stdout(&out)
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("p.charter");
+    std::fs::write(
+        &file,
+        r#"space maisha-tz {
+  web_user "halima@maisha.org" { role admin }
+}
+test "only admins" {
+  assert "halma@maisha.org" cannot edit data in maisha-tz
+  assert "HALIMA@maisha.org" can edit data in maisha-tz
+}
+"#,
+    )
+    .unwrap();
+    let out = charter(&["test", file.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("W0212") && err.contains("did you mean `halima@maisha.org`?"),
+        "{err}"
+    );
+    assert!(
+        stdout(&out).ends_with("2 passed, 0 failed\n"),
+        "{}",
+        stdout(&out)
+    );
+    let denied = charter(&["test", file.to_str().unwrap(), "--deny-warnings"]);
+    assert_eq!(
+        code(&denied),
+        1,
+        "--deny-warnings turns the typo into a failure"
+    );
+}
