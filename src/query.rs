@@ -171,6 +171,27 @@ impl Index {
         Decision::ApiDenied { member: m, why }
     }
 
+    /// Whether `q` asks at a location outside restricted member `m`'s locations, about a
+    /// location-scoped permission (so the role's values alone do not decide it).
+    fn outside_scope(&self, q: &Question, m: u32) -> bool {
+        let s = &self.spaces[q.space as usize];
+        let scoped = match q.asked {
+            Asked::Key(p) => p.is_location_scoped(),
+            Asked::Report(_) => true,
+            Asked::EnterpriseReports => false,
+        };
+        match (&s.members[m as usize].scope, q.at) {
+            (Scope::Locations(assigned), Some(at)) if scoped => {
+                let x = s.locations[at as usize].enter;
+                !assigned.iter().any(|&l| {
+                    let l = &s.locations[l as usize];
+                    l.enter <= x && x < l.exit
+                })
+            }
+            _ => false,
+        }
+    }
+
     /// Through the web interface: the role's values within the member's locations.
     fn decide_web(&self, q: &Question, m: u32) -> Decision {
         let s = &self.spaces[q.space as usize];
@@ -267,6 +288,7 @@ impl Index {
         let entry = &self.snapshot.spaces[q.space as usize];
         let mut reasons = Vec::new();
         let mut change = None;
+        let mut fix = Vec::new();
         let role_line = |m: u32, reasons: &mut Vec<String>| {
             let me = &entry.members[m as usize];
             let from = me
@@ -296,10 +318,27 @@ impl Index {
                         Some(e) => format!("`{member}` is not an enterprise admin of `{e}` who is `admin` of a space of `{e}` on server `{}`", entry.server.as_deref().unwrap_or("(none)")),
                         None => format!("`{}` belongs to no enterprise, so has no Enterprise Console aggregates", entry.id),
                     });
-                    if entry.enterprise.is_some() {
+                    if let Some(e) = &entry.enterprise {
                         change = Some(format!(
                             "make `{member}` an enterprise admin and `admin` of a space of the enterprise on the same server"
                         ));
+                        fix = vec![
+                            Step::MakeEnterpriseAdmin {
+                                enterprise: e.clone(),
+                                member: member.to_owned(),
+                            },
+                            match self.spaces[q.space as usize].member(member) {
+                                Some(_) => Step::AssignRole {
+                                    space: entry.id.clone(),
+                                    member: member.to_owned(),
+                                    role: crate::model::builtin::ADMIN.to_owned(),
+                                },
+                                None => Step::AddMember {
+                                    space: entry.id.clone(),
+                                    member: member.to_owned(),
+                                },
+                            },
+                        ];
                     }
                 } else {
                     reasons.push(format!(
@@ -317,6 +356,10 @@ impl Index {
                         "add `{member}` to `{}` with a role that grants it",
                         entry.id
                     ));
+                    fix = vec![Step::AddMember {
+                        space: entry.id.clone(),
+                        member: member.to_owned(),
+                    }];
                 }
             }
             Decision::Granted { member: m, within } => {
@@ -347,10 +390,31 @@ impl Index {
             }
             Decision::RoleLacks { member: m } => {
                 let role = role_line(*m, &mut reasons);
-                let (line, fix) =
-                    self.lack_line(q, role, &entry.members[*m as usize].role_from_upstream);
+                let (line, mut text, mut steps) = self.lack_line(
+                    member,
+                    q,
+                    role,
+                    &entry.members[*m as usize].role_from_upstream,
+                );
                 reasons.push(line);
-                change = Some(fix);
+                // Granted by the role, the question may still be outside the member's locations.
+                let scope_opens = steps.iter().any(|s| {
+                    matches!(s, Step::Set { key, value, .. } if key == "full_organization_access" && value == "on")
+                });
+                if let (Some(at), false) = (q.at, scope_opens)
+                    && q.channel != Channel::Api
+                    && self.outside_scope(q, *m)
+                {
+                    let loc = &entry.locations[at as usize].id;
+                    text.push_str(&format!(", and assign location `{loc}` to `{member}`"));
+                    steps.push(Step::AssignLocation {
+                        space: entry.id.clone(),
+                        member: member.to_owned(),
+                        location: loc.clone(),
+                    });
+                }
+                change = Some(text);
+                fix = steps;
             }
             Decision::ViaApi { member: m } => {
                 let role = role_line(*m, &mut reasons);
@@ -383,15 +447,17 @@ impl Index {
                             want: Want::View,
                             ..*q
                         };
-                        let (line, fix) = self.lack_line(&apis, role, from);
+                        let (line, text, steps) = self.lack_line(member, &apis, role, from);
                         reasons.push(format!("{line}: the member has no API access"));
-                        change = Some(fix);
+                        change = Some(text);
+                        fix = steps;
                     }
                     ApiDenial::DataLevel => {
                         reasons.push(format!("role `{}` has `access_apis = on`", role.id));
-                        let (line, fix) = self.lack_line(q, role, from);
+                        let (line, text, steps) = self.lack_line(member, q, role, from);
                         reasons.push(line);
-                        change = Some(fix);
+                        change = Some(text);
+                        fix = steps;
                     }
                 }
             }
@@ -423,12 +489,18 @@ impl Index {
                     "assign location `{}` to `{member}`",
                     entry.locations[*at as usize].id
                 ));
+                fix = vec![Step::AssignLocation {
+                    space: entry.id.clone(),
+                    member: member.to_owned(),
+                    location: entry.locations[*at as usize].id.clone(),
+                }];
             }
         }
         Explanation {
             allowed: d.allowed(),
             reasons,
             change,
+            fix,
         }
     }
 
@@ -472,18 +544,28 @@ impl Index {
         }
     }
 
-    /// What the role lacks, and the smallest change to the role that would grant it.
+    /// What the role lacks, and the smallest change to the role that would grant it, in words
+    /// and as steps.
     fn lack_line(
         &self,
+        member: &str,
         q: &Question,
         role: &crate::snapshot::RoleEntry,
         from: &Option<String>,
-    ) -> (String, String) {
+    ) -> (String, String, Vec<Step>) {
         let where_ = from
             .as_ref()
             .map(|u| format!(" in upstream space `{u}`"))
             .unwrap_or_default();
         let entry = &self.snapshot.spaces[q.space as usize];
+        // A received role is changed where it is declared.
+        let home = from.clone().unwrap_or_else(|| entry.id.clone());
+        let set = |key: &str, value: &str| Step::Set {
+            space: home.clone(),
+            role: role.id.clone(),
+            key: key.to_owned(),
+            value: value.to_owned(),
+        };
         match q.asked {
             Asked::Report(r) => {
                 let id = &entry.reports[r as usize].id;
@@ -497,6 +579,11 @@ impl Index {
                             .unwrap_or_default()
                     ),
                     format!("add `{id}` to `reports` of role `{}`{where_}", role.id),
+                    vec![Step::AddReport {
+                        space: home.clone(),
+                        role: role.id.clone(),
+                        report: id.clone(),
+                    }],
                 )
             }
             Asked::Key(p) => {
@@ -513,33 +600,59 @@ impl Index {
                 };
                 let mut line = format!("role `{}` has `{p} = {value}`", role.id);
                 let reason = role.reasons.get(p.key());
-                let fix = if let Some(r) = reason {
+                let raise = |plan: &str| Step::RaisePlan {
+                    space: entry.id.clone(),
+                    plan: plan.to_owned(),
+                };
+                let (text, steps) = if let Some(r) = reason {
                     let declared = value_text(&r.declared);
                     if let Some(by) = &r.hidden_by {
                         line.push_str(&format!(" (declared `{declared}`, hidden by `{by} = off`)"));
-                        format!(
-                            "set `full_organization_access = on` on role `{}`{where_}",
-                            role.id
+                        (
+                            format!(
+                                "set `full_organization_access = on` on role `{}`{where_}",
+                                role.id
+                            ),
+                            vec![set("full_organization_access", "on")],
                         )
                     } else if let Some(plan) = &r.requires_plan {
                         line.push_str(&format!(
                             " (declared `{declared}`, but the `{}` plan lacks it)",
                             entry.plan
                         ));
-                        format!("raise `{}` to `plan {plan}`", entry.id)
+                        (
+                            format!("raise `{}` to `plan {plan}`", entry.id),
+                            vec![raise(plan)],
+                        )
                     } else if let Some(req) = &r.requires {
                         line.push_str(&format!(" (declared `{declared}`, but it needs `{req}`)"));
-                        format!("grant `{req}` on role `{}`{where_}", role.id)
+                        let grant = if req == "reports" { "all" } else { "edit" };
+                        (
+                            format!("grant `{req}` on role `{}`{where_}", role.id),
+                            vec![set(req, grant)],
+                        )
                     } else {
-                        format!("set `{p} = {needed}` on role `{}`{where_}", role.id)
+                        (
+                            format!("set `{p} = {needed}` on role `{}`{where_}", role.id),
+                            vec![set(p.key(), needed)],
+                        )
                     }
                 } else if p == Permission::RolesAndPermissions && q.want == Want::Edit {
-                    "only `admin` edits roles: give the member the `admin` role".to_owned()
+                    (
+                        "only `admin` edits roles: give the member the `admin` role".to_owned(),
+                        vec![Step::AssignRole {
+                            space: entry.id.clone(),
+                            member: member.to_owned(),
+                            role: crate::model::builtin::ADMIN.to_owned(),
+                        }],
+                    )
                 } else {
                     let mut changes = vec![format!("`{p} = {needed}`")];
+                    let mut steps = vec![set(p.key(), needed)];
                     let parent = crate::model::rules::sub_permission_parent(p);
                     if let Some(parent) = parent {
                         changes.push(format!("`{parent} = edit`"));
+                        steps.push(set(parent.key(), "edit"));
                     }
                     let foa_off = matches!(role.permissions.get("full_organization_access"), Some(PermissionValue::Word(w)) if w == "off");
                     let hidden = [Some(p), parent]
@@ -549,8 +662,9 @@ impl Index {
                     if hidden && foa_off {
                         line.push_str(" (and it is hidden: full organization access is off)");
                         changes.push("`full_organization_access = on`".to_owned());
+                        steps.push(set("full_organization_access", "on"));
                     }
-                    let mut fix = format!(
+                    let mut text = format!(
                         "set {} on role `{}`{where_}",
                         changes.join(" and "),
                         role.id
@@ -558,17 +672,18 @@ impl Index {
                     if let Some(plan) = crate::model::rules::required_plan(p)
                         && crate::model::Plan::parse(&entry.plan).is_some_and(|have| have < plan)
                     {
-                        fix.push_str(&format!(
+                        text.push_str(&format!(
                             ", and raise `{}` to `plan {}`",
                             entry.id,
                             plan.as_str()
                         ));
+                        steps.push(raise(plan.as_str()));
                     }
-                    fix
+                    (text, steps)
                 };
-                (line, fix)
+                (line, text, steps)
             }
-            Asked::EnterpriseReports => (String::new(), String::new()),
+            Asked::EnterpriseReports => (String::new(), String::new(), Vec::new()),
         }
     }
 
@@ -615,6 +730,47 @@ pub struct Explanation {
     /// For a denial: the smallest change that would allow it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change: Option<String>,
+    /// The same change as steps a tool can apply (every step is needed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fix: Vec<Step>,
+}
+
+/// One edit of the policy, as `why` proposes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step {
+    /// Set `key = value` on role `role`, declared in space `space` (an upstream space for a
+    /// received role).
+    Set {
+        space: String,
+        role: String,
+        key: String,
+        value: String,
+    },
+    /// Add `report` to the `reports` list of a role.
+    AddReport {
+        space: String,
+        role: String,
+        report: String,
+    },
+    /// Raise the plan of `space` to `plan`.
+    RaisePlan { space: String, plan: String },
+    /// Assign `location` to `member` of `space`.
+    AssignLocation {
+        space: String,
+        member: String,
+        location: String,
+    },
+    /// Give `member` of `space` the role `role`.
+    AssignRole {
+        space: String,
+        member: String,
+        role: String,
+    },
+    /// Add `member` to `space` (with a role that grants what was asked).
+    AddMember { space: String, member: String },
+    /// Make `member` an admin of `enterprise`.
+    MakeEnterpriseAdmin { enterprise: String, member: String },
 }
 
 /// The answer to `what can "u" do in S`.
