@@ -595,8 +595,7 @@ pub(crate) fn fmt(path: &Path, check: bool) -> u8 {
             Err(mut d) => unformattable.append(&mut d),
             Ok(formatted) if formatted != *file.text => {
                 if !check
-                    && let Err(e) =
-                        charter::output::write_atomic(Path::new(&file.name), formatted.as_bytes())
+                    && let Err(e) = charter::output::write_atomic(&file.path, formatted.as_bytes())
                 {
                     return fail(format_args!("cannot write `{}`: {e}", file.name));
                 }

@@ -1,0 +1,223 @@
+//! Loading policy files from the file system and from git, writing them back (`fmt`, `build
+//! -o`), and output to closed pipes: end-to-end runs of the binary on hostile file trees.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use charter::source::SourceSet;
+
+fn charter_in(dir: &Path, args: &[&str]) -> Output {
+    charter_cmd(dir, args).output().expect("run charter")
+}
+
+fn charter_cmd(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_charter"));
+    cmd.args(args).current_dir(dir).env("NO_COLOR", "1");
+    cmd
+}
+
+/// Runs charter, killing it after `limit`: a hang is a test failure, not a stuck test run.
+fn charter_bounded(dir: &Path, args: &[&str], limit: Duration) -> Output {
+    let mut child = charter_cmd(dir, args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run charter");
+    let start = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if start.elapsed() > limit {
+            child.kill().ok();
+            panic!("charter {args:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exit code")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+const SPACE_A: &str = "space a \"A\" {\n  plan standard\n}\n";
+const SPACE_B: &str = "space b \"B\" {\n  plan standard\n}\n";
+/// SPACE_B, not in the canonical format.
+const SPACE_B_LOOSE: &str = "space   b \"B\" {\n  plan    standard\n}\n";
+
+/// A temporary folder holding a policy folder `p` with `a.charter`.
+fn policy() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("p")).unwrap();
+    std::fs::write(tmp.path().join("p/a.charter"), SPACE_A).unwrap();
+    tmp
+}
+
+#[cfg(unix)]
+mod special_files {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn a_link_to_a_device_is_refused_by_name_without_reading_it() {
+        let tmp = policy();
+        symlink("/dev/zero", tmp.path().join("p/z.charter")).unwrap();
+        let out = charter_bounded(tmp.path(), &["check", "p"], Duration::from_secs(20));
+        assert_eq!(code(&out), 2, "{}", stderr(&out));
+        assert!(stderr(&out).contains("`p/z.charter`"), "{}", stderr(&out));
+        assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    }
+
+    #[test]
+    fn a_named_pipe_is_refused_without_blocking() {
+        let tmp = policy();
+        let fifo = tmp.path().join("p/p.charter");
+        let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+        assert!(made.success());
+        for command in ["check", "fmt"] {
+            let out = charter_bounded(tmp.path(), &[command, "p"], Duration::from_secs(20));
+            assert_eq!(code(&out), 2, "{}", stderr(&out));
+            assert_eq!(
+                stderr(&out).trim(),
+                "error: `p/p.charter` is a named pipe, not a regular file"
+            );
+        }
+        // Named on the command line, too.
+        let out = charter_bounded(
+            tmp.path(),
+            &["check", "p/p.charter"],
+            Duration::from_secs(20),
+        );
+        assert_eq!(code(&out), 2, "{}", stderr(&out));
+    }
+
+    #[test]
+    fn a_socket_is_refused() {
+        let tmp = policy();
+        let _socket = std::os::unix::net::UnixListener::bind(tmp.path().join("p/s.charter"))
+            .expect("bind a socket");
+        let out = charter_bounded(tmp.path(), &["check", "p"], Duration::from_secs(20));
+        assert_eq!(code(&out), 2, "{}", stderr(&out));
+        assert!(stderr(&out).contains("`p/s.charter` is a socket"));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_link_out_of_the_policy_never_shows_what_it_points_to() {
+        let tmp = policy();
+        symlink("/proc/self/environ", tmp.path().join("p/e.charter")).unwrap();
+        let out = charter_cmd(tmp.path(), &["check", "p", "--format", "json"])
+            .env("CHARTER_TEST_SECRET", "do-not-print-me")
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 2, "{}", stderr(&out));
+        let all = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(!all.contains("do-not-print-me"), "{all}");
+        assert!(stderr(&out).contains("`p/e.charter` is a symbolic link that leads outside `p`"));
+    }
+
+    #[test]
+    fn links_are_followed_only_to_regular_files_inside_the_policy() {
+        let tmp = policy();
+        let p = tmp.path().join("p");
+        std::fs::write(tmp.path().join("outside.charter"), SPACE_B).unwrap();
+        std::fs::create_dir(p.join("sub")).unwrap();
+        for (link, target, problem) in [
+            ("o.charter", "../outside.charter", "leads outside `p`"),
+            (
+                "sub/o.charter",
+                "../../outside.charter",
+                "leads outside `p`",
+            ),
+            ("n.charter", "missing.charter", "is a broken symbolic link"),
+            (
+                "d.charter",
+                "sub",
+                "to something that is not a regular file",
+            ),
+        ] {
+            symlink(target, p.join(link)).unwrap();
+            let out = charter_in(tmp.path(), &["check", "p"]);
+            assert_eq!(code(&out), 2, "{link}: {}", stderr(&out));
+            let message = stderr(&out);
+            assert!(message.contains(&format!("`p/{link}`")), "{message}");
+            assert!(message.contains(problem), "{message}");
+            std::fs::remove_file(p.join(link)).unwrap();
+        }
+        // A single file named on the command line: its folder is the root.
+        symlink("../outside.charter", p.join("o.charter")).unwrap();
+        let out = charter_in(&p, &["check", "o.charter"]);
+        assert_eq!(code(&out), 2, "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("leads outside `.`"),
+            "{}",
+            stderr(&out)
+        );
+        std::fs::remove_file(p.join("o.charter")).unwrap();
+
+        // Inside the policy: followed, and the target is loaded once, under its own name.
+        std::fs::write(p.join("sub/b.charter"), SPACE_B).unwrap();
+        symlink("sub/b.charter", p.join("b.charter")).unwrap();
+        let out = charter_in(tmp.path(), &["check", "p"]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("ok: 2 files, 2 spaces"),
+            "{}",
+            stderr(&out)
+        );
+        let (sources, _) = SourceSet::load(&p).unwrap();
+        let names: Vec<_> = sources.files().map(|(_, f)| f.relative.clone()).collect();
+        assert_eq!(names, ["a.charter", "sub/b.charter"]);
+        // A link to a file that is not loaded otherwise keeps the link's name.
+        std::fs::remove_file(p.join("b.charter")).unwrap();
+        std::fs::rename(p.join("sub"), p.join(".hidden")).unwrap();
+        symlink(".hidden/b.charter", p.join("b.charter")).unwrap();
+        let (sources, _) = SourceSet::load(&p).unwrap();
+        let names: Vec<_> = sources.files().map(|(_, f)| f.relative.clone()).collect();
+        assert_eq!(names, ["a.charter", "b.charter"]);
+    }
+
+    /// Linux file systems take any bytes but `/` and NUL in a name (macOS's do not).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn fmt_writes_a_non_utf8_file_name_back_to_the_same_file() {
+        use std::os::unix::ffi::OsStrExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let name = std::ffi::OsStr::from_bytes(b"b\xff.charter");
+        std::fs::write(tmp.path().join(name), SPACE_B_LOOSE).unwrap();
+        let out = charter_in(tmp.path(), &["fmt", "."]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let names: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, [name.to_owned()], "no second file left behind");
+        assert_eq!(
+            std::fs::read_to_string(tmp.path().join(name)).unwrap(),
+            SPACE_B
+        );
+    }
+}
+
+#[test]
+fn a_file_edited_after_loading_is_seen_as_changed() {
+    let tmp = policy();
+    let (sources, _) = SourceSet::load(&tmp.path().join("p")).unwrap();
+    let (_, file) = sources.files().next().unwrap();
+    assert!(file.unchanged_on_disk().unwrap());
+    std::fs::write(
+        tmp.path().join("p/a.charter"),
+        format!("{SPACE_A}# edited\n"),
+    )
+    .unwrap();
+    assert!(!file.unchanged_on_disk().unwrap());
+    std::fs::write(tmp.path().join("p/a.charter"), "").unwrap();
+    assert!(!file.unchanged_on_disk().unwrap());
+}
