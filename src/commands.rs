@@ -590,14 +590,33 @@ pub(crate) fn fmt(path: &Path, check: bool) -> u8 {
     };
     let mut unformattable = problems;
     let mut changed = Vec::new();
+    // Files that could not be written: reported after the others are done, exit 2.
+    let mut unwritten = Vec::new();
     for (id, file) in sources.files().filter(|(_, f)| !f.undecodable) {
         match charter::syntax::format(id, &file.text) {
             Err(mut d) => unformattable.append(&mut d),
             Ok(formatted) if formatted != *file.text => {
-                if !check
-                    && let Err(e) = charter::output::write_atomic(&file.path, formatted.as_bytes())
-                {
-                    return fail(format_args!("cannot write `{}`: {e}", file.name));
+                if !check {
+                    // Written to the file that was read (a link's target, by its exact name),
+                    // and only if nobody edited it while it was formatted.
+                    let written =
+                        charter::output::write_atomic_if(&file.path, formatted.as_bytes(), || {
+                            file.unchanged_on_disk()
+                        });
+                    match written {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            unwritten.push(format!(
+                                "`{}` changed while formatting; nothing written",
+                                file.name
+                            ));
+                            continue;
+                        }
+                        Err(e) => {
+                            unwritten.push(format!("cannot write `{}`: {e}", file.name));
+                            continue;
+                        }
+                    }
                 }
                 changed.push(file.name.clone());
             }
@@ -614,6 +633,9 @@ pub(crate) fn fmt(path: &Path, check: bool) -> u8 {
             }
         );
     }
+    for problem in &unwritten {
+        fail(problem);
+    }
     if !unformattable.is_empty() {
         diagnostic::sort(&mut unformattable);
         eprint!(
@@ -621,6 +643,9 @@ pub(crate) fn fmt(path: &Path, check: bool) -> u8 {
             render::human(&sources, &unformattable, style(Color::Auto))
         );
         return fail("some files have syntax errors and were left as they are");
+    }
+    if !unwritten.is_empty() {
+        return USAGE;
     }
     u8::from(check && !changed.is_empty())
 }

@@ -204,6 +204,39 @@ mod special_files {
             SPACE_B
         );
     }
+
+    #[test]
+    fn fmt_and_build_write_through_a_link_and_keep_it() {
+        let tmp = policy();
+        let p = tmp.path().join("p");
+        // The target is in a hidden folder, so that it is loaded through the link only.
+        std::fs::create_dir(p.join(".real")).unwrap();
+        std::fs::write(p.join(".real/b.charter"), SPACE_B_LOOSE).unwrap();
+        symlink(".real/b.charter", p.join("b.charter")).unwrap();
+        let out = charter_in(tmp.path(), &["fmt", "p"]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert_eq!(stdout(&out), "formatted p/b.charter\n");
+        let link = std::fs::symlink_metadata(p.join("b.charter")).unwrap();
+        assert!(link.file_type().is_symlink(), "the link is still a link");
+        assert_eq!(
+            std::fs::read_to_string(p.join(".real/b.charter")).unwrap(),
+            SPACE_B
+        );
+
+        std::fs::create_dir(tmp.path().join("out")).unwrap();
+        std::fs::write(tmp.path().join("out/snap.json"), "old").unwrap();
+        symlink("out/snap.json", tmp.path().join("snap.json")).unwrap();
+        let out = charter_in(tmp.path(), &["build", "p", "-o", "snap.json"]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let link = std::fs::symlink_metadata(tmp.path().join("snap.json")).unwrap();
+        assert!(link.file_type().is_symlink(), "the link is still a link");
+        let written = std::fs::read_to_string(tmp.path().join("out/snap.json")).unwrap();
+        assert!(written.contains("\"format_version\""), "{written}");
+        assert_eq!(
+            std::fs::read_dir(tmp.path().join("out")).unwrap().count(),
+            1
+        );
+    }
 }
 
 #[test]
