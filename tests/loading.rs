@@ -254,3 +254,228 @@ fn a_file_edited_after_loading_is_seen_as_changed() {
     std::fs::write(tmp.path().join("p/a.charter"), "").unwrap();
     assert!(!file.unchanged_on_disk().unwrap());
 }
+
+/// A temporary git repository, isolated from the machine's git configuration.
+struct Repo {
+    dir: tempfile::TempDir,
+}
+
+impl Repo {
+    fn new() -> Repo {
+        let repo = Repo {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        repo.git(&["init", "-q"]);
+        repo
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn git(&self, args: &[&str]) {
+        let status = Command::new("git")
+            .args([
+                "-c",
+                "user.name=charter",
+                "-c",
+                "user.email=charter@example.org",
+            ])
+            .args(["-c", "commit.gpgsign=false", "-c", "core.autocrlf=false"])
+            .args(args)
+            .current_dir(self.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .status()
+            .expect("git is installed");
+        assert!(status.success(), "git {args:?}");
+    }
+
+    fn write(&self, name: &str, id: &str) {
+        let path = self.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(
+            path,
+            format!("space {id} \"{id}\" {{\n  plan standard\n}}\n"),
+        )
+        .unwrap();
+    }
+
+    fn commit(&self) {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", "policy"]);
+    }
+
+    /// `charter diff ... --format json` in `dir` (below the repository), English messages.
+    fn diff(&self, dir: &str, old: &str, new: &str) -> Output {
+        let args = ["diff", "--format", "json", "--", old, new];
+        charter_cmd(&self.path().join(dir), &args)
+            .env("LC_ALL", "C")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+            .unwrap()
+    }
+}
+
+/// `(space, status)` of a JSON diff, sorted.
+fn spaces(out: &Output) -> Vec<(String, String)> {
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    let mut spaces: Vec<_> = v["spaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let field = |k: &str| s[k].as_str().unwrap().to_owned();
+            (field("space"), field("status"))
+        })
+        .collect();
+    spaces.sort();
+    spaces
+}
+
+fn added(ids: &[&str]) -> Vec<(String, String)> {
+    let mut v: Vec<_> = ids
+        .iter()
+        .map(|i| (i.to_string(), "added".into()))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_git_revision_gives_exactly_the_files_the_working_tree_loader_reads() {
+    let repo = Repo::new();
+    repo.write("p/base.charter", "base");
+    repo.commit();
+    // Names git would quote without `-z`, one that looks like an option, a folder; and what
+    // the loader skips: hidden files and folders, other extensions.
+    repo.write("p/clínica.charter", "clinica");
+    repo.write("p/say \"hi\".charter", "quote");
+    repo.write("p/back\\slash.charter", "backslash");
+    repo.write("p/tab\there.charter", "tab");
+    repo.write("p/-n.charter", "dash");
+    repo.write("p/sub/deep.charter", "deep");
+    repo.write("p/.hidden.charter", "hidden");
+    repo.write("p/.drafts/draft.charter", "draft");
+    repo.write("p/notes.txt", "notes");
+    repo.write("other/elsewhere.charter", "elsewhere");
+    repo.commit();
+
+    let out = repo.diff(".", "HEAD~1:p", "HEAD:p");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let expected = added(&["clinica", "quote", "backslash", "tab", "dash", "deep"]);
+    assert_eq!(spaces(&out), expected);
+
+    // The same files as the working tree: an unchanged clean tree shows no change.
+    let out = repo.diff(".", "HEAD:p", "p");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(spaces(&out), []);
+    let (sources, _) = SourceSet::load(&repo.path().join("p")).unwrap();
+    assert_eq!(sources.len(), 7);
+}
+
+#[test]
+fn a_git_path_is_read_as_git_reads_it() {
+    let repo = Repo::new();
+    repo.write("p/a.charter", "a");
+    repo.write("p/sub/b.charter", "b");
+    repo.commit();
+    // From the repository root, wherever charter runs; `./` and `../` from where it runs.
+    for (dir, old, new) in [
+        ("p/sub", "HEAD:p/sub", "HEAD:p"),
+        ("p/sub", "HEAD:./", "HEAD:../"),
+        ("p/sub", "HEAD:.", "HEAD:.."),
+        ("p", "HEAD:./sub", "HEAD:"),
+        ("p", "HEAD:p/sub/b.charter", "HEAD:./a.charter"),
+    ] {
+        let out = repo.diff(dir, old, new);
+        assert_eq!(code(&out), 0, "{dir}: {old} {new}: {}", stderr(&out));
+        let want = match new {
+            "HEAD:./a.charter" => {
+                vec![("a".into(), "added".into()), ("b".into(), "removed".into())]
+            }
+            _ => added(&["a"]),
+        };
+        assert_eq!(spaces(&out), want, "{dir}: {old} {new}");
+    }
+    // `sub/b.charter` is not in the root tree: git's message says so.
+    let out = repo.diff("p", "HEAD:sub/b.charter", ".");
+    assert_eq!(code(&out), 2);
+    assert_eq!(
+        stderr(&out).trim(),
+        "error: cannot read `HEAD:sub/b.charter` from git: path 'sub/b.charter' does not exist \
+         in 'HEAD'"
+    );
+}
+
+#[test]
+fn a_git_failure_is_one_line_with_the_real_cause() {
+    let repo = Repo::new();
+    repo.write("p/a.charter", "a");
+    repo.write("p/notes.txt", "notes");
+    repo.commit();
+    for (rev, message) in [
+        ("nope:p", "error: unknown git revision `nope`"),
+        ("--output=x:p", "error: `--output=x` is not a git revision"),
+        (
+            "HEAD:p/notes.txt",
+            "error: `HEAD:p/notes.txt` is not a `.charter` file",
+        ),
+    ] {
+        let out = repo.diff(".", rev, "p");
+        assert_eq!(code(&out), 2, "{rev}");
+        assert_eq!(stderr(&out).trim(), message, "{rev}");
+    }
+    assert!(!repo.path().join("x").exists());
+
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::create_dir(outside.path().join("p")).unwrap();
+    std::fs::write(outside.path().join("p/a.charter"), SPACE_A).unwrap();
+    let out = charter_cmd(outside.path(), &["diff", "HEAD:p", "p"])
+        .env("LC_ALL", "C")
+        .env("GIT_CEILING_DIRECTORIES", outside.path().parent().unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2);
+    assert_eq!(
+        stderr(&out).trim(),
+        "error: cannot read `HEAD:p` from git: not a git repository (or any of the parent \
+         directories): .git"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn git_links_follow_the_working_tree_rules() {
+    use std::os::unix::fs::symlink;
+    let repo = Repo::new();
+    repo.write("p/a.charter", "a");
+    repo.write("p/.shared/s.charter", "shared");
+    repo.write("outside.charter", "outside");
+    symlink(".shared/s.charter", repo.path().join("p/s.charter")).unwrap();
+    symlink("a.charter", repo.path().join("p/alias.charter")).unwrap();
+    repo.commit();
+    let out = repo.diff(".", "HEAD:p", "p");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(spaces(&out), []);
+    let (sources, _) = SourceSet::load(&repo.path().join("p")).unwrap();
+    assert_eq!(sources.len(), 2, "the alias of a.charter is loaded once");
+
+    symlink("../outside.charter", repo.path().join("p/o.charter")).unwrap();
+    repo.commit();
+    let out = repo.diff(".", "HEAD:p", "p");
+    assert_eq!(code(&out), 2);
+    let message = stderr(&out);
+    assert_eq!(message.lines().count(), 2, "{message}");
+    assert!(message.contains("`HEAD:p/o.charter` is a symbolic link that leads outside `HEAD:p`"));
+    assert!(message.contains("`p/o.charter` is a symbolic link that leads outside `p`"));
+    // A single file: its folder is the root.
+    let out = repo.diff(".", "HEAD:p/o.charter", "HEAD:p/a.charter");
+    assert_eq!(code(&out), 2);
+    assert_eq!(
+        stderr(&out).trim(),
+        "error: `HEAD:p/o.charter` is a symbolic link that leads outside `HEAD:p`; only links \
+         to files inside the policy directory are followed"
+    );
+}
