@@ -69,8 +69,8 @@ pub(crate) fn test(args: &CheckArgs, filter: Option<&str>) -> u8 {
             .collect()
     };
     match args.format {
-        DiagFormat::Sarif => print!("{}", render::sarif(&sources, diagnostics, &extra())),
-        DiagFormat::Github => print!("{}", render::github(&sources, diagnostics, &extra())),
+        DiagFormat::Sarif => out!("{}", render::sarif(&sources, diagnostics, &extra())),
+        DiagFormat::Github => out!("{}", render::github(&sources, diagnostics, &extra())),
         DiagFormat::Json => {
             let failures: Vec<_> = failed
                 .iter()
@@ -84,7 +84,7 @@ pub(crate) fn test(args: &CheckArgs, filter: Option<&str>) -> u8 {
                 })
                 .collect();
             let out = json!({ "passed": passed, "failed": failed.len(), "failures": failures });
-            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+            outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         }
         DiagFormat::Human => {
             if !diagnostics.is_empty() {
@@ -94,13 +94,13 @@ pub(crate) fn test(args: &CheckArgs, filter: Option<&str>) -> u8 {
             let mut current = None;
             for r in &results {
                 if current != Some(&r.test) {
-                    println!("test \"{}\"", r.test);
+                    outln!("test \"{}\"", r.test);
                     current = Some(&r.test);
                 }
-                println!("  {} {}", if r.passed { "ok  " } else { "FAIL" }, r.text);
+                outln!("  {} {}", if r.passed { "ok  " } else { "FAIL" }, r.text);
             }
             for r in &failed {
-                print!(
+                out!(
                     "\n{}",
                     render::failure(
                         &sources,
@@ -113,14 +113,14 @@ pub(crate) fn test(args: &CheckArgs, filter: Option<&str>) -> u8 {
                 );
             }
             if results.is_empty() {
-                println!(
+                outln!(
                     "no assertions ran{}",
                     filter
                         .map(|f| format!(" (no test matches `{f}`)"))
                         .unwrap_or_default()
                 );
             }
-            println!("{passed} passed, {} failed", failed.len());
+            outln!("{passed} passed, {} failed", failed.len());
         }
     }
     u8::from(!failed.is_empty())
@@ -329,12 +329,12 @@ pub(crate) fn query(
     let answer = Answer::new(&index, &q, false);
     match format {
         OutputFormat::Json => {
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&answer.json(&index)).unwrap_or_default()
             )
         }
-        OutputFormat::Human => print!("{}", answer.human(&index)),
+        OutputFormat::Human => out!("{}", answer.human(&index)),
     }
     u8::from(!answer.holds())
 }
@@ -347,7 +347,7 @@ fn query_error(sources: &SourceSet, problems: &[Diagnostic], format: OutputForma
                 .map(|d| d.message.clone())
                 .collect::<Vec<_>>()
                 .join("; ");
-            println!("{}", json!({ "error": msg }));
+            outln!("{}", json!({ "error": msg }));
         }
         OutputFormat::Human => eprint!("{}", render::human(sources, problems, style(Color::Auto))),
     }
@@ -383,12 +383,13 @@ fn run_batch(index: &Index, batch: &Path) -> u8 {
                 json!({ "error": msg })
             }
         };
-        if writeln!(out, "{value}").is_err() {
-            return USAGE;
+        if let Err(e) = writeln!(out, "{value}") {
+            crate::stdout::failed(e);
+            break;
         }
     }
-    if out.flush().is_err() {
-        return USAGE;
+    if let Err(e) = out.flush() {
+        crate::stdout::failed(e);
     }
     if all_answered { 0 } else { USAGE }
 }
@@ -448,7 +449,7 @@ pub(crate) fn report_enterprise(
             Err(e) => fail(format_args!("cannot write `{}`: {e}", out.display())),
         },
         None => {
-            print!("{text}");
+            out!("{text}");
             0
         }
     }
@@ -876,10 +877,10 @@ pub(crate) fn diff(
                         && std::env::var_os("NO_COLOR").is_none()
                 }
             };
-            print!("{}", d.human(color));
+            out!("{}", d.human(color));
         }
-        DiffFormat::Json => println!("{}", serde_json::to_string_pretty(&d).unwrap_or_default()),
-        DiffFormat::Markdown => print!("{}", d.markdown()),
+        DiffFormat::Json => outln!("{}", serde_json::to_string_pretty(&d).unwrap_or_default()),
+        DiffFormat::Markdown => out!("{}", d.markdown()),
     }
     match fail_on {
         Some(FailOn::Escalation) if d.escalations > 0 => 1,
@@ -928,7 +929,7 @@ pub(crate) fn fmt(path: &Path, check: bool) -> u8 {
         }
     }
     for name in &changed {
-        println!(
+        outln!(
             "{}{name}",
             if check {
                 "would reformat "

@@ -479,3 +479,94 @@ fn git_links_follow_the_working_tree_rules() {
          to files inside the policy directory are followed"
     );
 }
+
+/// Commands with output on standard output, run on the bundled policies; `batch` is a file of
+/// queries.
+fn printing(batch: &Path) -> Vec<Vec<String>> {
+    let batch = batch.to_str().unwrap();
+    let commands: [&[&str]; 8] = [
+        &[
+            "report",
+            "enterprise",
+            "policies/two-enterprises",
+            "--enterprise",
+            "healthbridge",
+        ],
+        &["test", "policies/acme"],
+        &["test", "policies/acme", "--format", "json"],
+        &["check", "policies/national-health", "--format", "sarif"],
+        &[
+            "query",
+            "policies/acme",
+            "who can view reports in acme-prod",
+        ],
+        &["query", "policies/acme", "--batch", batch],
+        &["diff", "policies/acme", "policies/national-health"],
+        &["fmt", "policies", "--check"],
+    ];
+    commands
+        .iter()
+        .map(|c| c.iter().map(|a| a.to_string()).collect())
+        .collect()
+}
+
+/// A file of many queries (more output than a pipe holds).
+fn batch_file() -> tempfile::NamedTempFile {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let queries = "\"ravi@acme.org\" can view reports in acme-prod\n".repeat(5000);
+    std::fs::write(file.path(), queries).unwrap();
+    file
+}
+
+fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn a_closed_pipe_ends_every_command_quietly_with_its_own_exit_code() {
+    let batch = batch_file();
+    for args in printing(batch.path()) {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let full = charter_in(repo_root(), &args);
+        assert!(!full.stdout.is_empty(), "{args:?} prints something");
+        // The reading end is closed before charter writes: every write fails with EPIPE.
+        let mut child = charter_cmd(repo_root(), &args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(code(&out), code(&full), "{args:?}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out),
+            stderr(&full),
+            "{args:?}: nothing more is said"
+        );
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_on_standard_output_is_one_line_and_exit_2() {
+    let batch = batch_file();
+    for args in printing(batch.path()) {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = charter_cmd(repo_root(), &args)
+            .env("LC_ALL", "C")
+            .stdout(full)
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        let last = stderr(&out).lines().last().unwrap_or_default().to_owned();
+        assert_eq!(
+            last, "error: cannot write to standard output: No space left on device (os error 28)",
+            "{args:?}"
+        );
+        assert!(!stderr(&out).contains("panicked"), "{args:?}");
+    }
+}
