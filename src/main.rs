@@ -1,10 +1,30 @@
 //! The `charter` command line: parses arguments, calls the library, renders, sets the exit code.
 
+// Standard output goes through `out!`/`outln!` (see `stdout`): `print!` panics on a closed pipe.
+#![deny(clippy::print_stdout)]
+
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+
+/// `print!` that a closed pipe or a full disk cannot turn into a panic (see [`stdout`]).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::stdout::print(format_args!($($arg)*))
+    };
+}
+
+/// `println!`, likewise.
+macro_rules! outln {
+    () => {
+        $crate::stdout::print(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::stdout::print(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
 
 mod commands;
 
@@ -167,7 +187,7 @@ fn main() -> ExitCode {
     // of defence against deep input on platforms with small default stacks.
     let worker = std::thread::Builder::new()
         .stack_size(64 * 1024 * 1024)
-        .spawn(move || run(cli));
+        .spawn(move || stdout::finish(run(cli)));
     match worker.map(|h| h.join()) {
         Ok(Ok(code)) => ExitCode::from(code),
         _ => {
@@ -214,6 +234,70 @@ fn run(cli: Cli) -> u8 {
             output.as_deref(),
             format,
         ),
+    }
+}
+
+/// Standard output of every command. A reader that stops early (`| head -1`) is normal: the
+/// command runs to its end, writes nothing more, and exits with its own code, without a word.
+/// Any other write error (`> /dev/full`) is reported once, at the end, as exit 2: the output
+/// is incomplete. (`print!` would panic in both cases.)
+pub(crate) mod stdout {
+    use std::io::Write;
+    use std::sync::{Mutex, MutexGuard, PoisonError};
+
+    enum State {
+        Open,
+        /// The reader went away (`BrokenPipe`).
+        Closed,
+        Failed(std::io::Error),
+    }
+
+    static STATE: Mutex<State> = Mutex::new(State::Open);
+
+    fn state() -> MutexGuard<'static, State> {
+        STATE.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn record(state: &mut State, e: std::io::Error) {
+        if matches!(state, State::Open) {
+            *state = if e.kind() == std::io::ErrorKind::BrokenPipe {
+                State::Closed
+            } else {
+                State::Failed(e)
+            };
+        }
+    }
+
+    /// Writes to standard output, unless an earlier write failed.
+    pub(crate) fn print(args: std::fmt::Arguments<'_>) {
+        let mut state = state();
+        if matches!(*state, State::Open)
+            && let Err(e) = std::io::stdout().lock().write_fmt(args)
+        {
+            record(&mut state, e);
+        }
+    }
+
+    /// Records a write error of standard output met by a writer of its own (`--batch`).
+    pub(crate) fn failed(e: std::io::Error) {
+        record(&mut state(), e);
+    }
+
+    /// Flushes standard output; returns `code`, or, when output was lost other than to a closed
+    /// pipe, exit 2 after a one-line error.
+    pub(crate) fn finish(code: u8) -> u8 {
+        let flushed = std::io::stdout().lock().flush();
+        let mut state = state();
+        if let Err(e) = flushed {
+            record(&mut state, e);
+        }
+        match &*state {
+            State::Failed(e) => {
+                eprintln!("error: cannot write to standard output: {e}");
+                super::USAGE
+            }
+            State::Open | State::Closed => code,
+        }
     }
 }
 
@@ -283,15 +367,15 @@ pub(crate) fn print_diagnostics(
 ) -> bool {
     match args.format {
         DiagFormat::Json => {
-            print!("{}", render::json(sources, diagnostics));
+            out!("{}", render::json(sources, diagnostics));
             false
         }
         DiagFormat::Sarif => {
-            print!("{}", render::sarif(sources, diagnostics, &[]));
+            out!("{}", render::sarif(sources, diagnostics, &[]));
             false
         }
         DiagFormat::Github => {
-            print!("{}", render::github(sources, diagnostics, &[]));
+            out!("{}", render::github(sources, diagnostics, &[]));
             false
         }
         DiagFormat::Human => {

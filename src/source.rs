@@ -4,6 +4,7 @@
 //! column only when rendered. Files are loaded in a deterministic order (sorted by path), so the
 //! snapshot does not depend on the order in which the file system lists them.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -46,15 +47,37 @@ impl Span {
 /// One loaded policy file.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
-    /// The path as a user would open it from the current directory.
+    /// The path as a user would open it from the current directory; lossy UTF-8, for display
+    /// only (write to [`SourceFile::path`]).
     pub name: String,
     /// The path relative to the policy root, with `/` separators; used for the source digest so
     /// that it does not depend on where the policy was checked out.
     pub relative: String,
+    /// The file the text was read from, exactly as the file system names it: the path itself,
+    /// or the canonical target of a symbolic link. `fmt` writes here. For in-memory files and
+    /// files read from git, the name.
+    pub path: PathBuf,
     pub text: Arc<str>,
     pub lines: LineIndex,
     /// The file could not be decoded (too large, not UTF-8): it is reported, not compiled.
     pub undecodable: bool,
+}
+
+impl SourceFile {
+    /// Whether [`SourceFile::path`] still holds exactly the loaded text, read again by the
+    /// loader's rules (opened without blocking, a regular file, at most one byte more than the
+    /// text is read). `fmt` asks this just before replacing the file.
+    pub fn unchanged_on_disk(&self) -> std::io::Result<bool> {
+        let file = open_for_reading(&self.path)?;
+        if !file.metadata()?.is_file() {
+            return Ok(false);
+        }
+        let expected = self.text.as_bytes();
+        let mut bytes = Vec::with_capacity(expected.len());
+        file.take(expected.len() as u64 + 1)
+            .read_to_end(&mut bytes)?;
+        Ok(bytes == expected)
+    }
 }
 
 /// All files of one policy, in path order.
@@ -70,6 +93,24 @@ pub enum LoadError {
     Io(PathBuf, std::io::Error),
     Empty(PathBuf),
     NotCharter(PathBuf),
+    /// A named pipe, socket or device: never opened for reading (a pipe would block forever, a
+    /// device never ends). The second field says which.
+    NotRegular(PathBuf, &'static str),
+    /// A symbolic link that is not followed.
+    Link(PathBuf, LinkProblem),
+    /// The file was replaced between the check of its type and the read.
+    Replaced(PathBuf),
+}
+
+/// Why a symbolic link is not followed.
+#[derive(Debug)]
+pub enum LinkProblem {
+    /// It points to nothing.
+    Broken,
+    /// It leads outside the policy root (shown as given).
+    Outside(PathBuf),
+    /// It leads to a directory, a pipe, a device or a socket.
+    NotRegular,
 }
 
 impl std::fmt::Display for LoadError {
@@ -83,8 +124,39 @@ impl std::fmt::Display for LoadError {
             LoadError::NotCharter(p) => {
                 write!(f, "`{}` is not a `.charter` file", p.display())
             }
+            LoadError::NotRegular(p, kind) => {
+                write!(f, "`{}` is {kind}, not a regular file", p.display())
+            }
+            // The target is not named: it is the link's name that the user can act on, and a
+            // link's target may be anything.
+            LoadError::Link(p, LinkProblem::Broken) => {
+                write!(f, "`{}` is a broken symbolic link", p.display())
+            }
+            LoadError::Link(p, LinkProblem::Outside(root)) => write!(
+                f,
+                "`{}` is a symbolic link that leads outside `{}`; only links to files inside \
+                 the policy directory are followed",
+                p.display(),
+                root.display()
+            ),
+            LoadError::Link(p, LinkProblem::NotRegular) => write!(
+                f,
+                "`{}` is a symbolic link to something that is not a regular file",
+                p.display()
+            ),
+            LoadError::Replaced(p) => {
+                write!(f, "`{}` was replaced while it was being read", p.display())
+            }
         }
     }
+}
+
+/// What reading one policy file gave: its bytes, or, over the size limit, only its size (when
+/// known: a file that grows while it is read is cut off at the limit).
+#[derive(Debug)]
+pub enum FileContents {
+    Bytes(Vec<u8>),
+    TooLarge(Option<u64>),
 }
 
 impl SourceSet {
@@ -95,12 +167,46 @@ impl SourceSet {
         let id = SourceId(self.files.len() as u32);
         self.files.push(SourceFile {
             relative: name.clone(),
+            path: PathBuf::from(&name),
             name,
             lines: LineIndex::new(&text),
             text,
             undecodable: false,
         });
         id
+    }
+
+    /// Adds a file read by the caller (from a git revision, say), decoded by the same rules as
+    /// [`SourceSet::load`]: an oversized or non-UTF-8 file is added as undecodable, and the
+    /// diagnostic saying so is returned.
+    pub fn add_contents(
+        &mut self,
+        name: String,
+        relative: String,
+        path: PathBuf,
+        contents: FileContents,
+        max_file_bytes: usize,
+    ) -> Option<Diagnostic> {
+        let (text, problem) = match contents {
+            FileContents::Bytes(bytes) => decode(bytes, max_file_bytes),
+            FileContents::TooLarge(len) => (
+                String::new(),
+                Some(DecodeProblem::TooLarge {
+                    len,
+                    limit: max_file_bytes,
+                }),
+            ),
+        };
+        let id = SourceId(self.files.len() as u32);
+        self.files.push(SourceFile {
+            name,
+            relative,
+            path,
+            lines: LineIndex::new(&text),
+            text: text.into(),
+            undecodable: problem.is_some(),
+        });
+        problem.map(|p| p.into_diagnostic(id))
     }
 
     pub fn get(&self, id: SourceId) -> &SourceFile {
@@ -130,10 +236,15 @@ impl SourceSet {
             .unwrap_or("")
     }
 
-    /// Loads a `.charter` file, or every `.charter` file under a directory, sorted by path.
+    /// Loads a `.charter` file, or every `.charter` file under a directory (skipping hidden
+    /// files and folders), sorted by path.
     ///
-    /// Files that are too large or not UTF-8 are still added (as empty text) and reported as
-    /// diagnostics, so that one bad file does not hide the problems of the others.
+    /// Only regular files are read. A pipe, socket or device is refused without being opened
+    /// for reading, and a symbolic link is followed only to a regular file inside the policy
+    /// root (the directory, or a single file's folder): a policy under review cannot make the
+    /// compiler read, and quote in a diagnostic, a file from elsewhere. Files that are too
+    /// large or not UTF-8 are still added (as empty text) and reported as diagnostics, so that
+    /// one bad file does not hide the problems of the others.
     pub fn load(path: &Path) -> Result<(SourceSet, Vec<Diagnostic>), LoadError> {
         SourceSet::load_with_limit(path, MAX_FILE_BYTES)
     }
@@ -162,55 +273,260 @@ impl SourceSet {
             (root, vec![path.to_path_buf()])
         };
         paths.sort();
+        let root = Root::new(root)?;
 
         let mut set = SourceSet::default();
         let mut diagnostics = Vec::new();
-        for p in paths {
-            // An oversized file is not read at all: its size alone is reported.
-            let size = std::fs::metadata(&p).map(|m| m.len() as usize).unwrap_or(0);
-            let bytes = if size > max_file_bytes {
-                Vec::new()
-            } else {
-                std::fs::read(&p).map_err(|e| LoadError::Io(p.clone(), e))?
-            };
-            let name = display_path(&p);
-            let relative = p
-                .strip_prefix(&root)
-                .unwrap_or(&p)
+        let checked = paths
+            .iter()
+            .map(|p| check_policy_file(p, &root))
+            .collect::<Result<Vec<_>, _>>()?;
+        for c in distinct(&checked).into_iter().map(|i| &checked[i]) {
+            let contents = read_checked(c, max_file_bytes)?;
+            let relative = c
+                .path
+                .strip_prefix(&root.given)
+                .unwrap_or(&c.path)
                 .components()
                 .map(|c| c.as_os_str().to_string_lossy())
                 .collect::<Vec<_>>()
                 .join("/");
-            let (text, problem) = if size > max_file_bytes {
-                (
-                    String::new(),
-                    Some(DecodeProblem::TooLarge {
-                        len: size,
-                        limit: max_file_bytes,
-                    }),
-                )
-            } else {
-                decode(bytes, max_file_bytes)
-            };
-            let id = SourceId(set.files.len() as u32);
-            set.files.push(SourceFile {
+            let name = display_path(&c.path);
+            diagnostics.extend(set.add_contents(
                 name,
                 relative,
-                lines: LineIndex::new(&text),
-                text: text.into(),
-                undecodable: problem.is_some(),
-            });
-            if let Some(problem) = problem {
-                diagnostics.push(problem.into_diagnostic(id));
-            }
+                c.target.clone(),
+                contents,
+                max_file_bytes,
+            ));
         }
         Ok((set, diagnostics))
     }
 }
 
+/// The policy root: as given (for relative names and messages) and canonical (to tell whether
+/// a symbolic link stays inside it).
+struct Root {
+    given: PathBuf,
+    canonical: PathBuf,
+}
+
+impl Root {
+    fn new(given: PathBuf) -> Result<Root, LoadError> {
+        let dir = if given.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            &given
+        };
+        let canonical = std::fs::canonicalize(dir).map_err(|e| LoadError::Io(dir.into(), e))?;
+        Ok(Root { given, canonical })
+    }
+
+    fn shown(&self) -> PathBuf {
+        if self.given.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            self.given.clone()
+        }
+    }
+}
+
+/// A policy file whose type has been checked, not yet opened.
+struct Checked {
+    /// The path as walked (or given).
+    path: PathBuf,
+    /// The file to read: `path`, or the canonical target of a link.
+    target: PathBuf,
+    meta: std::fs::Metadata,
+    link: bool,
+}
+
+/// Checks one policy file by the rules of [`SourceSet::load`], without opening it.
+fn check_policy_file(p: &Path, root: &Root) -> Result<Checked, LoadError> {
+    let io = |e| LoadError::Io(p.to_path_buf(), e);
+    // The type is checked before the file is opened: opening a pipe for reading blocks until a
+    // writer comes, and a device such as /dev/zero never ends.
+    let own = std::fs::symlink_metadata(p).map_err(io)?;
+    if own.file_type().is_symlink() {
+        let target = match std::fs::canonicalize(p) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(LoadError::Link(p.to_path_buf(), LinkProblem::Broken));
+            }
+            Err(e) => return Err(io(e)),
+        };
+        if !target.starts_with(&root.canonical) {
+            return Err(LoadError::Link(
+                p.to_path_buf(),
+                LinkProblem::Outside(root.shown()),
+            ));
+        }
+        let meta = std::fs::metadata(&target).map_err(io)?;
+        if !meta.is_file() {
+            return Err(LoadError::Link(p.to_path_buf(), LinkProblem::NotRegular));
+        }
+        Ok(Checked {
+            path: p.to_path_buf(),
+            target,
+            meta,
+            link: true,
+        })
+    } else if own.is_file() {
+        Ok(Checked {
+            path: p.to_path_buf(),
+            target: p.to_path_buf(),
+            meta: own,
+            link: false,
+        })
+    } else {
+        Err(LoadError::NotRegular(p.to_path_buf(), kind_of(&own)))
+    }
+}
+
+/// The indexes of `checked` to load: the same file reached twice (a link to a file that is also
+/// loaded, a hard link) is loaded once, since its declarations would otherwise all be
+/// duplicates; under its own name when it is loaded directly, else under the first link's.
+fn distinct(checked: &[Checked]) -> Vec<usize> {
+    let mut chosen: std::collections::HashMap<FileKey, usize> = Default::default();
+    for (i, c) in checked.iter().enumerate() {
+        let slot = chosen.entry(file_key(c)).or_insert(i);
+        if checked[*slot].link && !c.link {
+            *slot = i;
+        }
+    }
+    let mut keep: Vec<usize> = chosen.into_values().collect();
+    keep.sort_unstable();
+    keep
+}
+
+/// What identifies a file: device and inode on unix, else its canonical path.
+#[cfg(unix)]
+type FileKey = (u64, u64);
+#[cfg(not(unix))]
+type FileKey = PathBuf;
+
+fn file_key(c: &Checked) -> FileKey {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        (c.meta.dev(), c.meta.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::canonicalize(&c.target).unwrap_or_else(|_| c.target.clone())
+    }
+}
+
+/// Reads a checked file: at most the size limit, and only if it is still the file checked.
+fn read_checked(c: &Checked, max_file_bytes: usize) -> Result<FileContents, LoadError> {
+    let io = |e| LoadError::Io(c.path.clone(), e);
+    // Between the check and the open the entry may have been replaced: the open does not block
+    // (on unix), and the opened file must be the one that was checked.
+    let file = open_for_reading(&c.target).map_err(io)?;
+    let opened = file.metadata().map_err(io)?;
+    if !opened.is_file() || !same_file(&opened, &c.meta) {
+        return Err(LoadError::Replaced(c.path.clone()));
+    }
+    // An oversized file is not read at all: its size alone is reported.
+    if opened.len() > max_file_bytes as u64 {
+        return Ok(FileContents::TooLarge(Some(opened.len())));
+    }
+    // The limit counts the bytes actually read, not the size the file system reports (which a
+    // growing file or a kernel file such as /proc's does not keep).
+    read_limited(file, max_file_bytes).map_err(io)
+}
+
+/// At most `limit` bytes of `reader`, or `TooLarge` when there are more.
+fn read_limited(reader: impl Read, limit: usize) -> std::io::Result<FileContents> {
+    let mut bytes = Vec::new();
+    reader.take(limit as u64 + 1).read_to_end(&mut bytes)?;
+    Ok(if bytes.len() > limit {
+        FileContents::TooLarge(None)
+    } else {
+        FileContents::Bytes(bytes)
+    })
+}
+
+/// Opens a file for reading; on unix without blocking, so that a pipe put in the place of a
+/// checked file cannot hang the command (reads of a regular file ignore the flag).
+fn open_for_reading(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, O_NONBLOCK);
+    options.open(path)
+}
+
+/// `O_NONBLOCK`, spelled out to keep `libc` out of the dependency list. Where its value is not
+/// listed here, no flag is passed, and the check of the opened file's type still refuses
+/// anything but a regular file (only the open itself could then block, in a lost race).
+#[cfg(unix)]
+const O_NONBLOCK: i32 = if cfg!(all(
+    any(target_os = "linux", target_os = "android"),
+    not(any(
+        target_arch = "mips",
+        target_arch = "mips64",
+        target_arch = "sparc",
+        target_arch = "sparc64"
+    ))
+)) {
+    0o4000
+} else if cfg!(any(
+    target_vendor = "apple",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd",
+    target_os = "dragonfly"
+)) {
+    0x4
+} else {
+    0
+};
+
+/// Whether two metadata describe the same file (device and inode on unix).
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        a.dev() == b.dev() && a.ino() == b.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (a, b);
+        true
+    }
+}
+
+/// What a non-regular file is, in words.
+fn kind_of(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a named pipe";
+        } else if t.is_socket() {
+            return "a socket";
+        } else if t.is_block_device() || t.is_char_device() {
+            return "a device";
+        }
+    }
+    if meta.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    }
+}
+
 enum DecodeProblem {
-    TooLarge { len: usize, limit: usize },
-    NotUtf8 { offset: usize },
+    /// `len` is `None` when the file grew past the limit while it was read.
+    TooLarge {
+        len: Option<u64>,
+        limit: usize,
+    },
+    NotUtf8 {
+        offset: usize,
+    },
 }
 
 impl DecodeProblem {
@@ -218,7 +534,14 @@ impl DecodeProblem {
         match self {
             DecodeProblem::TooLarge { len, limit } => Diagnostic::new(
                 Code::FileTooLarge,
-                format!("file is too large to compile ({len} bytes; the limit is {limit} bytes)"),
+                match len {
+                    Some(len) => format!(
+                        "file is too large to compile ({len} bytes; the limit is {limit} bytes)"
+                    ),
+                    None => format!(
+                        "file is too large to compile (more than the limit of {limit} bytes)"
+                    ),
+                },
             )
             .with_label(Span::new(id, 0, 0), "this file")
             .with_help(
@@ -243,7 +566,7 @@ fn decode(bytes: Vec<u8>, max_file_bytes: usize) -> (String, Option<DecodeProble
         return (
             String::new(),
             Some(DecodeProblem::TooLarge {
-                len: bytes.len(),
+                len: Some(bytes.len() as u64),
                 limit: max_file_bytes,
             }),
         );
@@ -260,6 +583,16 @@ fn decode(bytes: Vec<u8>, max_file_bytes: usize) -> (String, Option<DecodeProble
     }
 }
 
+/// Whether a name is hidden: it starts with `.`. Hidden files and folders are not loaded.
+pub fn is_hidden(name: &std::ffi::OsStr) -> bool {
+    name.as_encoded_bytes().first() == Some(&b'.')
+}
+
+/// Whether a file name is that of a policy file (`*.charter`).
+pub fn is_charter_name(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "charter")
+}
+
 fn collect_charter_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
     // Iterative walk: directory depth is user-controlled.
     let mut pending = vec![dir.to_path_buf()];
@@ -267,15 +600,19 @@ fn collect_charter_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadE
         let entries = std::fs::read_dir(&dir).map_err(|e| LoadError::Io(dir.clone(), e))?;
         for entry in entries {
             let entry = entry.map_err(|e| LoadError::Io(dir.clone(), e))?;
+            if is_hidden(&entry.file_name()) {
+                continue;
+            }
             let path = entry.path();
-            let hidden = entry.file_name().to_string_lossy().starts_with('.');
             // `file_type` does not follow symlinks: a symlinked directory cannot loop the walk.
+            // Anything else named `*.charter` (a link, a pipe, a device) is collected so that
+            // it is refused by name rather than silently skipped.
             let Ok(kind) = entry.file_type() else {
                 continue;
             };
-            if kind.is_dir() && !hidden {
+            if kind.is_dir() {
                 pending.push(path);
-            } else if !hidden && path.extension().is_some_and(|e| e == "charter") {
+            } else if is_charter_name(&path) {
                 out.push(path);
             }
         }
@@ -339,6 +676,16 @@ mod tests {
         assert_eq!(idx.line_col(text, 3), (2, 1));
         assert_eq!(idx.line_col(text, 5), (2, 2));
         assert_eq!(idx.line_col(text, 7), (3, 1));
+    }
+
+    #[test]
+    fn the_size_limit_counts_the_bytes_read() {
+        // An endless reader stands for /dev/zero or a file that keeps growing: reading stops
+        // one byte past the limit.
+        let contents = read_limited(std::io::repeat(0), 1024).unwrap();
+        assert!(matches!(contents, FileContents::TooLarge(None)));
+        let contents = read_limited(&b"space a {}"[..], 10).unwrap();
+        assert!(matches!(contents, FileContents::Bytes(b) if b == b"space a {}"));
     }
 
     #[test]
