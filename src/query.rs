@@ -352,14 +352,48 @@ impl Index {
                     }) {
                         reasons.push(format!("no space has a member named `{member}`"));
                     }
-                    change = Some(format!(
+                    if q.channel == Channel::Api && q.asked != Asked::Key(Permission::Data) {
+                        // Membership would not help: nothing to propose.
+                        reasons.push("and the API reaches `data` only, whoever asks".to_owned());
+                        return Explanation {
+                            allowed: false,
+                            reasons,
+                            change: None,
+                            fix: Vec::new(),
+                        };
+                    }
+                    let mut text = format!(
                         "add `{member}` to `{}` with a role that grants it",
                         entry.id
-                    ));
+                    );
                     fix = vec![Step::AddMember {
                         space: entry.id.clone(),
                         member: member.to_owned(),
                     }];
+                    // No role grants a permission (or the API) below the plan that has it.
+                    let gates = [
+                        match q.asked {
+                            Asked::Key(p) => crate::model::rules::required_plan(p),
+                            _ => None,
+                        },
+                        (q.channel == Channel::Api)
+                            .then(|| crate::model::rules::required_plan(Permission::AccessApis))
+                            .flatten(),
+                    ];
+                    if let Some(plan) = gates.into_iter().flatten().max()
+                        && crate::model::Plan::parse(&entry.plan).is_some_and(|have| have < plan)
+                    {
+                        text.push_str(&format!(
+                            ", and raise `{}` to `plan {}`",
+                            entry.id,
+                            plan.as_str()
+                        ));
+                        fix.push(Step::RaisePlan {
+                            space: entry.id.clone(),
+                            plan: plan.as_str().to_owned(),
+                        });
+                    }
+                    change = Some(text);
                 }
             }
             Decision::Granted { member: m, within } => {
@@ -447,8 +481,19 @@ impl Index {
                             want: Want::View,
                             ..*q
                         };
-                        let (line, text, steps) = self.lack_line(member, &apis, role, from);
+                        let (line, mut text, mut steps) =
+                            self.lack_line(member, &apis, role, from);
                         reasons.push(format!("{line}: the member has no API access"));
+                        // The API reaches data at the role's level: that may be lacking too.
+                        let ix = &self.spaces[q.space as usize];
+                        let bits = &ix.roles[ix.members[*m as usize].role as usize];
+                        let level = if q.want == Want::Edit { bits.edit } else { bits.view };
+                        if level & (1 << Permission::Data as u32) == 0 {
+                            let (line, more, more_steps) = self.lack_line(member, q, role, from);
+                            reasons.push(line);
+                            text.push_str(&format!(", and {more}"));
+                            steps.extend(more_steps);
+                        }
                         change = Some(text);
                         fix = steps;
                     }
@@ -569,6 +614,43 @@ impl Index {
         match q.asked {
             Asked::Report(r) => {
                 let id = &entry.reports[r as usize].id;
+                let mut text = format!("add `{id}` to `reports` of role `{}`{where_}", role.id);
+                let mut steps = vec![Step::AddReport {
+                    space: home.clone(),
+                    role: role.id.clone(),
+                    report: id.clone(),
+                }];
+                // The space declaring the role, and every space receiving it, must declare the
+                // report it lists (E0102, E0212).
+                let home_entry = self
+                    .space_ids
+                    .get(&home)
+                    .map(|&h| &self.snapshot.spaces[h as usize]);
+                let lacking: Vec<&str> = home_entry
+                    .into_iter()
+                    .chain(
+                        home_entry
+                            .into_iter()
+                            .flat_map(|h| &h.downstream)
+                            .filter_map(|d| {
+                                self.space_ids
+                                    .get(d)
+                                    .map(|&i| &self.snapshot.spaces[i as usize])
+                            }),
+                    )
+                    .filter(|d| !d.reports.iter().any(|r| &r.id == id))
+                    .map(|d| d.id.as_str())
+                    .collect();
+                if !lacking.is_empty() {
+                    text.push_str(&format!(
+                        ", and declare report `{id}` in `{}`",
+                        lacking.join("`, `")
+                    ));
+                    steps.extend(lacking.iter().map(|d| Step::DeclareReport {
+                        space: (*d).to_owned(),
+                        report: id.clone(),
+                    }));
+                }
                 (
                     format!(
                         "role `{}` does not reach report `{id}` (`reports = {}`)",
@@ -578,12 +660,8 @@ impl Index {
                             .map(value_text)
                             .unwrap_or_default()
                     ),
-                    format!("add `{id}` to `reports` of role `{}`{where_}", role.id),
-                    vec![Step::AddReport {
-                        space: home.clone(),
-                        role: role.id.clone(),
-                        report: id.clone(),
-                    }],
+                    text,
+                    steps,
                 )
             }
             Asked::Key(p) => {
@@ -606,15 +684,22 @@ impl Index {
                 };
                 let (text, steps) = if let Some(r) = reason {
                     let declared = value_text(&r.declared);
+                    // The declared value may itself be short of what is asked.
+                    let declared_grants = match (p.kind(), declared.as_str()) {
+                        (_, "edit" | "on" | "all") => true,
+                        (Kind::Level | Kind::AdminOnlyEdit, "view") => q.want == Want::View,
+                        (Kind::Reports, list) => list.starts_with('[') && list != "[]",
+                        _ => false,
+                    };
                     if let Some(by) = &r.hidden_by {
                         line.push_str(&format!(" (declared `{declared}`, hidden by `{by} = off`)"));
-                        (
-                            format!(
-                                "set `full_organization_access = on` on role `{}`{where_}",
-                                role.id
-                            ),
-                            vec![set("full_organization_access", "on")],
-                        )
+                        let mut steps = vec![set("full_organization_access", "on")];
+                        let mut text = "set `full_organization_access = on`".to_owned();
+                        if !declared_grants {
+                            text.push_str(&format!(" and `{p} = {needed}`"));
+                            steps.push(set(p.key(), needed));
+                        }
+                        (format!("{text} on role `{}`{where_}", role.id), steps)
                     } else if let Some(plan) = &r.requires_plan {
                         line.push_str(&format!(
                             " (declared `{declared}`, but the `{}` plan lacks it)",
@@ -653,6 +738,16 @@ impl Index {
                     if let Some(parent) = parent {
                         changes.push(format!("`{parent} = edit`"));
                         steps.push(set(parent.key(), "edit"));
+                    }
+                    let needs_report = crate::model::rules::RULES.iter().any(|r| {
+                        r.target == p
+                            && r.kind == crate::model::rules::RuleKind::NeedsReachableReport
+                    });
+                    if needs_report
+                        && matches!(role.permissions.get("reports"), Some(PermissionValue::Word(w)) if w == "none")
+                    {
+                        changes.push("`reports = all`".to_owned());
+                        steps.push(set("reports", "all"));
                     }
                     let foa_off = matches!(role.permissions.get("full_organization_access"), Some(PermissionValue::Word(w)) if w == "off");
                     let hidden = [Some(p), parent]
@@ -753,6 +848,8 @@ pub enum Step {
         role: String,
         report: String,
     },
+    /// Declare `report` in `space` (a downstream space receiving a role that lists it).
+    DeclareReport { space: String, report: String },
     /// Raise the plan of `space` to `plan`.
     RaisePlan { space: String, plan: String },
     /// Assign `location` to `member` of `space`.
