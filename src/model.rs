@@ -5,6 +5,7 @@
 //! this module; it uses none of them.
 
 pub mod builtin;
+pub mod hq;
 pub mod rules;
 
 use std::fmt;

@@ -84,9 +84,24 @@ pub fn unknown_permission<'a>(
     key: &Ident,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Diagnostic {
-    let help = match nearest(&key.name, candidates) {
-        Some(k) => format!("did you mean `{k}`?"),
-        None => "see the permission table in docs/language.md".to_owned(),
+    let help = if let Some(n) = crate::model::hq::lookup(&key.name) {
+        match n.value {
+            Some(v) => format!(
+                "`{}` is CommCare HQ's name for it: write `{} = {v}`",
+                key.name,
+                n.key.key()
+            ),
+            None => format!(
+                "`{}` is CommCare HQ's name for it: write `{}`",
+                key.name,
+                n.key.key()
+            ),
+        }
+    } else {
+        match nearest(&key.name, candidates) {
+            Some(k) => format!("did you mean `{k}`?"),
+            None => "see the permission table in docs/language.md".to_owned(),
+        }
     };
     Diagnostic::new(
         Code::UnknownPermission,
@@ -110,10 +125,28 @@ pub fn unknown_name<'a>(
         let mut names: Vec<&str> = candidates.into_iter().collect();
         names.sort_unstable();
         names.dedup();
-        match names.len() {
-            0 => format!("declare it first: no {what} is declared {scope}"),
-            n if n <= 8 => format!("{scope} declares {}", one_of(&names)),
-            n => format!("{scope} declares {n} of them, e.g. {}", one_of(&names[..5])),
+        // A name that contains the one written (`supervisor` in `district-supervisor`).
+        let containing: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|n| id.name.len() >= 3 && n.contains(id.name.as_str()))
+            .collect();
+        let plural = |n: usize| {
+            if n == 1 {
+                what.to_owned()
+            } else {
+                format!("{what}s")
+            }
+        };
+        match (containing.len(), names.len()) {
+            (1..=3, _) => format!("did you mean {}?", one_of(&containing)),
+            (_, 0) => format!("declare it first: no {what} is declared {scope}"),
+            (_, n) if n <= 8 => format!("the {} {scope}: {}", plural(n), one_of(&names)),
+            (_, n) => format!(
+                "{n} {} are declared {scope}, among them {}",
+                plural(n),
+                one_of(&names[..5])
+            ),
         }
     };
     Diagnostic::new(Code::UnknownName, format!("unknown {what} `{}`", id.name))
@@ -708,13 +741,21 @@ impl Resolver {
                     explicit[permission as usize] = Some(s.span);
                 }
                 Err((e, span, word)) => {
-                    let help = match word.and_then(|w| nearest(w, e.expected.iter().copied())) {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None => format!(
-                            "`{}` takes {}",
-                            permission.key(),
-                            permission.kind().describe_values()
-                        ),
+                    let kind = permission.kind();
+                    let help = if let Some(s) =
+                        word.and_then(|w| crate::model::hq::synonym(kind, w))
+                    {
+                        format!("did you mean `{s}`?")
+                    } else if let (Kind::Reports, Some(w)) = (kind, word) {
+                        // One report is still a list.
+                        format!("a list of reports is written in brackets: `[{w}]`")
+                    } else {
+                        match word.and_then(|w| nearest(w, e.expected.iter().copied())) {
+                            Some(s) => format!("did you mean `{s}`?"),
+                            None => {
+                                format!("`{}` takes {}", permission.key(), kind.describe_values())
+                            }
+                        }
                     };
                     let label = if permission.kind() == Kind::RoleList {
                         "expected a list of role ids".to_owned()
