@@ -61,18 +61,6 @@ pub fn lookup(word: &str) -> Option<&'static HqName> {
     HQ_NAMES.iter().find(|n| n.hq == word)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn no_hq_name_is_a_charter_key() {
-        for n in HQ_NAMES {
-            assert!(Permission::from_key(n.hq).is_none(), "{}", n.hq);
-        }
-    }
-}
-
 /// Words people write for a switch or a level, and the value they mean: `no` is `off`, not
 /// the nearest spelling `on`.
 pub fn synonym(kind: super::Kind, word: &str) -> Option<&'static str> {
@@ -97,5 +85,17 @@ pub fn synonym(kind: super::Kind, word: &str) -> Option<&'static str> {
         (Kind::Reports, "yes" | "true" | "on" | "every" | "any") => Some("all"),
         (Kind::Reports, "no" | "false" | "off") => Some("none"),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_hq_name_is_a_charter_key() {
+        for n in HQ_NAMES {
+            assert!(Permission::from_key(n.hq).is_none(), "{}", n.hq);
+        }
     }
 }
