@@ -77,6 +77,7 @@ codes! {
     UnreachableMember = "E0210", "location-restricted member without a location";
     UpstreamRoleRedefined = "E0211", "downstream space redefines an upstream role";
     UpstreamReportMissing = "E0212", "upstream role lists a report the downstream space lacks";
+    UpstreamEnterprise = "E0213", "upstream space in another enterprise";
     HiddenPermission = "W0201", "permission hidden by full organization access";
     ApiBypassesLocations = "W0202", "API access bypasses the location restriction";
     SubPermissionNoEffect = "W0203", "sub-permission without its parent permission";

@@ -72,7 +72,9 @@ pub fn check(ir: &Ir, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let up = ir.space(up_id);
-        if let Some((further, further_span)) = up.upstream {
+        // An upstream on a cycle is reported with the cycle (E0205); a chain through it would
+        // advise linking into the cycle.
+        if let Some((further, further_span)) = up.upstream.filter(|_| !on_cycle[up_id.index()]) {
             out.push(
                 Diagnostic::new(
                     Code::UpstreamChain,
@@ -125,6 +127,39 @@ pub fn check(ir: &Ir, out: &mut Vec<Diagnostic>) {
             }
             out.push(d.with_help(
                 "linked spaces must live on the same server: set the same `server` on both",
+            ));
+        }
+        let enterprise = space
+            .enterprise
+            .as_ref()
+            .map(|(e, _)| ir.enterprises[e.index()].id.as_str());
+        let up_enterprise = up
+            .enterprise
+            .as_ref()
+            .map(|(e, _)| ir.enterprises[e.index()].id.as_str());
+        if enterprise != up_enterprise {
+            let shown = |e: Option<&str>| match e {
+                Some(e) => format!("enterprise `{e}`"),
+                None => "no enterprise".to_owned(),
+            };
+            let mut d = Diagnostic::new(
+                Code::UpstreamEnterprise,
+                format!(
+                    "`{}` is in {} but its upstream `{}` is in {}",
+                    space.id,
+                    shown(enterprise),
+                    up.id,
+                    shown(up_enterprise)
+                ),
+            )
+            .with_label(up_span, "linked here");
+            for (s, e) in [(up, &up.enterprise), (space, &space.enterprise)] {
+                if let Some((_, span)) = e {
+                    d = d.with_label(*span, format!("`{}`'s enterprise", s.id));
+                }
+            }
+            out.push(d.with_help(
+                "linked spaces belong to one enterprise account: set the same `enterprise` on both",
             ));
         }
         environments(space, up, up_span, out);

@@ -9,8 +9,8 @@ use crate::source::Span;
 
 pub fn check(ir: &Ir, out: &mut Vec<Diagnostic>) {
     for (i, space) in ir.spaces.iter().enumerate() {
-        space_plan_gates(ir, space, out);
         let space_id = SpaceId(i as u32);
+        space_plan_gates(ir, space_id, out);
         for (r, role) in space
             .roles
             .iter()
@@ -51,7 +51,8 @@ fn plan_error(feature: &str, needs: Plan, space: &Space, span: Span) -> Diagnost
     ))
 }
 
-fn space_plan_gates(ir: &Ir, space: &Space, out: &mut Vec<Diagnostic>) {
+fn space_plan_gates(ir: &Ir, space_id: SpaceId, out: &mut Vec<Diagnostic>) {
+    let space = ir.space(space_id);
     if let Some(span) = space
         .location_types_span
         .filter(|_| space.plan < Plan::Advanced)
@@ -85,6 +86,35 @@ fn space_plan_gates(ir: &Ir, space: &Space, out: &mut Vec<Diagnostic>) {
                 d = d.with_label(plan_span, format!("`{}`'s plan", up.id));
             }
             out.push(d.with_help(format!("raise `{}` to `plan pro` or higher", up.id)));
+        }
+        // A received location-restricted role needs `advanced` here: said at the link, before
+        // any member holds it (E0210 and the location plan gate would otherwise chase each other).
+        if space.plan < Plan::Advanced {
+            for received in ir.received_roles(space_id) {
+                let role = ir.role(received);
+                if role.declared.switch(P::FullOrganizationAccess) {
+                    continue;
+                }
+                let mut d = Diagnostic::new(
+                    Code::PlanTooLow,
+                    format!(
+                        "`{}` receives role `{}` from `{}`, which is location-restricted (`full_organization_access = off`): that needs the `advanced` plan, but `{}` is on `{}`",
+                        space.id,
+                        role.id,
+                        up.id,
+                        space.id,
+                        space.plan.as_str()
+                    ),
+                )
+                .with_label(span, format!("`{}` receives `{}` here", space.id, role.id));
+                if let Some(foa) = role.explicit(P::FullOrganizationAccess) {
+                    d = d.with_label(foa, "location-restricted here");
+                }
+                out.push(d.with_help(format!(
+                    "raise `{}` to `plan advanced` or higher, or give role `{}` full organization access in `{}`",
+                    space.id, role.id, up.id
+                )));
+            }
         }
     }
 }
