@@ -404,10 +404,14 @@ impl Default for RoleValues {
 
 impl RoleValues {
     /// Every permission at its highest: the `admin` role.
+    /// `admin`: every permission at its highest, except `non_admin_editable`: admins are
+    /// assigned by admins only.
     pub fn admin() -> RoleValues {
-        RoleValues {
+        let mut values = RoleValues {
             values: Permission::ALL.iter().map(|p| p.max_value()).collect(),
-        }
+        };
+        values.set(Permission::NonAdminEditable, Value::Switch(false));
+        values
     }
 
     pub fn get(&self, p: Permission) -> &Value {

@@ -422,6 +422,14 @@ impl Index {
                     );
                 }
             }
+            Decision::RoleLacks { member: m } if role_is_admin(&entry.members[*m as usize]) => {
+                // `admin` lacks one thing only, and no edit gives it: nothing to propose.
+                role_line(*m, &mut reasons);
+                reasons.push(
+                    "`admin` is assigned by admins only, so it is never `non_admin_editable`"
+                        .to_owned(),
+                );
+            }
             Decision::RoleLacks { member: m } => {
                 let role = role_line(*m, &mut reasons);
                 let (line, mut text, mut steps) = self.lack_line(
@@ -808,6 +816,10 @@ impl Index {
             api,
         })
     }
+}
+
+fn role_is_admin(m: &crate::snapshot::MemberEntry) -> bool {
+    m.role == crate::model::builtin::ADMIN && m.role_from_upstream.is_none()
 }
 
 fn value_text(v: &PermissionValue) -> String {

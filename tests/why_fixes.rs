@@ -192,6 +192,11 @@ fn questions(ix: &Index, rng: &mut Rng) -> Vec<(String, Question)> {
     for (s, space) in ix.snapshot.spaces.iter().enumerate() {
         let mut asks: Vec<(Asked, Want)> = Vec::new();
         for &p in Permission::ALL {
+            if p == Permission::NonAdminEditable {
+                // A setting of the role (who may assign it), not something `admin` grants: the
+                // `add_member` step, applied here with `admin`, cannot allow it.
+                continue;
+            }
             match p.kind() {
                 Kind::Level | Kind::AdminOnlyEdit => {
                     asks.push((Asked::Key(p), Want::View));
