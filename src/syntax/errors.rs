@@ -142,13 +142,56 @@ pub(super) fn from_pest(
                 "close the string with `\"` on the same line; write `\\\"` for a quote inside it",
             );
     }
+    let open = innermost_open_block(text, pos);
     if found == "end of file" && positives.contains(&Rule::close) {
+        let mut d = Diagnostic::new(
+            Code::SyntaxError,
+            match &open {
+                Some((_, header)) => format!("unexpected end of file: `{header}` is not closed"),
+                None => "unexpected end of file: a block is not closed".to_owned(),
+            },
+        )
+        .with_label(span, "the file ends here");
+        if let Some((at, header)) = &open {
+            d = d.with_label(
+                Span::new(source, *at, *at + 1),
+                format!("`{header}` opens here"),
+            );
+        }
+        return d.with_help("add the missing `}`: every `{` needs its `}`");
+    }
+    // A statement of an enclosing block where the innermost block's own statements go: that
+    // block was not closed (`web_user` inside a `role`, `space` inside a `space`).
+    let word = found.trim_matches('`');
+    // The statement's first word: the token found, or (for `web_user "a"` read as a setting
+    // missing its `=`) the one word before it on the line.
+    let line_start = text[..pos].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+    let before = text[line_start..pos].trim();
+    let (first_word, first_span) = if before.is_empty() {
+        (word, span)
+    } else if !before.contains(char::is_whitespace) {
+        let start = line_start + text[line_start..pos].find(before).unwrap_or(0);
+        (before, Span::new(source, start, start + before.len()))
+    } else {
+        ("", span)
+    };
+    if let Some((at, header)) = &open
+        && belongs_outside(first_word, header)
+    {
+        let word = first_word;
         return Diagnostic::new(
             Code::SyntaxError,
-            "unexpected end of file: a block is not closed",
+            format!("`{header}` is not closed before `{word}`"),
         )
-        .with_label(span, "the file ends here")
-        .with_help("add the missing `}`: every `{` needs its `}`");
+        .with_label(
+            first_span,
+            format!("`{word}` does not go inside `{header}`"),
+        )
+        .with_label(
+            Span::new(source, *at, *at + 1),
+            format!("`{header}` opens here"),
+        )
+        .with_help(format!("add `}}` to close `{header}` before this line"));
     }
     let starts_upper = found.chars().nth(1).is_some_and(|c| c.is_ascii_uppercase());
     if starts_upper
@@ -164,7 +207,6 @@ pub(super) fn from_pest(
     } else if found == "`\"`" && positives.contains(&Rule::ident) {
         help = Some("ids are written without quotes; strings are for names and emails".to_owned());
     }
-    let word = found.trim_matches('`');
     let help = help
         .or_else(|| {
             let keywords = positives
@@ -189,6 +231,81 @@ pub(super) fn from_pest(
     )
     .with_label(span, format!("expected {}", expected[0]))
     .with_help(help)
+}
+
+/// The innermost `{` still open at `pos`, and the words before it on its line (`role nurse`).
+fn innermost_open_block(text: &str, pos: usize) -> Option<(usize, String)> {
+    let prefix = &text[..pos.min(text.len())];
+    let mut open: Vec<usize> = Vec::new();
+    super::scan(prefix, |mark| match mark {
+        super::Mark::Open(at) => open.push(at),
+        super::Mark::Close => {
+            open.pop();
+        }
+        super::Mark::Comment { .. } => {}
+    });
+    let at = open
+        .into_iter()
+        .rev()
+        .find(|&at| prefix.as_bytes()[at] == b'{')?;
+    let line_start = prefix[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+    let header: String = prefix[line_start..at]
+        .trim()
+        .rsplit([';', ','])
+        .next()
+        .unwrap_or("")
+        .trim()
+        .chars()
+        .take(60)
+        .collect();
+    (!header.is_empty()).then_some((at, header))
+}
+
+/// Whether statement keyword `word` cannot appear in the block headed `header`.
+fn belongs_outside(word: &str, header: &str) -> bool {
+    let block = header.split_whitespace().next().unwrap_or("");
+    let inside: &[&str] = match block {
+        "space" => &[
+            "enterprise",
+            "plan",
+            "server",
+            "upstream",
+            "environment",
+            "security",
+            "location_types",
+            "locations",
+            "group",
+            "report",
+            "role",
+            "web_user",
+            "mobile_worker",
+        ],
+        "enterprise" => &["admins"],
+        "test" => &["assert"],
+        "web_user" | "mobile_worker" => &["role", "locations", "groups"],
+        // Role settings, location and type declarations are words, not statement keywords.
+        _ => &[],
+    };
+    let statement = matches!(
+        word,
+        "enterprise"
+            | "space"
+            | "test"
+            | "admins"
+            | "plan"
+            | "server"
+            | "upstream"
+            | "environment"
+            | "security"
+            | "location_types"
+            | "group"
+            | "report"
+            | "role"
+            | "web_user"
+            | "mobile_worker"
+            | "assert"
+    );
+    statement && !inside.contains(&word)
 }
 
 /// For `key = <error>`: the values that key takes, in the language's words.
