@@ -337,12 +337,49 @@ fn check(args: &CheckArgs, output: Option<&Path>) -> u8 {
     }
 
     if print_diagnostics(args, &sources, diagnostics) {
+        if let Some(note) = one_file_of_many(&args.path, diagnostics) {
+            eprintln!("{note}");
+        }
         eprintln!(
             "{}",
             summary(&sources, &compiled.ir, diagnostics, failed, written)
         );
     }
     u8::from(failed)
+}
+
+/// For one file of a policy directory with unknown names: they may be declared in the other
+/// files, which all share one namespace.
+fn one_file_of_many(path: &Path, diagnostics: &[Diagnostic]) -> Option<String> {
+    let unknown = diagnostics
+        .iter()
+        .any(|d| d.code == diagnostic::Code::UnknownName);
+    if !unknown || !path.is_file() {
+        return None;
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let others = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let p = e.path();
+            p.extension().is_some_and(|x| x == "charter")
+                && !e.file_name().to_string_lossy().starts_with('.')
+                && p.file_name() != path.file_name()
+        })
+        .count();
+    (others > 0).then(|| {
+        format!(
+            "note: `{}` is one of {} `.charter` files in `{}`, which share one namespace: names declared in the others are unknown here; check `{}` instead",
+            path.display(),
+            others + 1,
+            dir.display(),
+            dir.display()
+        )
+    })
 }
 
 /// The style of human output for the `--color` choice.

@@ -429,3 +429,20 @@ fn snapshots_are_ordinary_files_not_private_temporaries() {
         0o640
     );
 }
+
+/// Checking one file of a policy directory: unknown names may be declared in its siblings.
+#[test]
+fn one_file_of_a_directory_hints_at_its_siblings() {
+    let out = Command::new(env!("CARGO_BIN_EXE_charter"))
+        .args(["check", "policies/acme/prod.charter"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("is one of 4 `.charter` files in `policies/acme`")
+            && err.contains("check `policies/acme` instead"),
+        "{err}"
+    );
+}
