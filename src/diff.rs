@@ -406,7 +406,10 @@ fn space_changes<'a>(
     ];
     for (key, a, b) in settings {
         if a != b {
-            let shown = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".to_owned());
+            let shown = |v: &Option<String>| match v {
+                Some(v) => format!("`{v}`"),
+                None => "(none)".to_owned(),
+            };
             let class = if key == "two_factor" && a.as_deref() == Some("required") {
                 Class::Widens
             } else {
@@ -418,8 +421,9 @@ fn space_changes<'a>(
                 format!("`{key}` changed from {} to {}", shown(&a), shown(&b)),
             );
             c.permission = Some(key.to_owned());
-            c.old = Some(shown(&a));
-            c.new = Some(shown(&b));
+            let raw = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".to_owned());
+            c.old = Some(raw(&a));
+            c.new = Some(raw(&b));
             out.push(c);
         }
     }

@@ -142,11 +142,15 @@ pub fn unknown_name<'a>(
             (1..=3, _) => format!("did you mean {}?", one_of(&containing)),
             (_, 0) => format!("declare it first: no {what} is declared {scope}"),
             (_, n) if n <= 8 => format!("the {} {scope}: {}", plural(n), one_of(&names)),
-            (_, n) => format!(
-                "{n} {} are declared {scope}, among them {}",
-                plural(n),
-                one_of(&names[..5])
-            ),
+            (_, n) => {
+                let some: Vec<String> = names[..5].iter().map(|n| format!("`{n}`")).collect();
+                format!(
+                    "{n} {} are declared {scope}, among them {} and {}",
+                    plural(n),
+                    some[..4].join(", "),
+                    some[4]
+                )
+            }
         }
     };
     Diagnostic::new(Code::UnknownName, format!("unknown {what} `{}`", id.name))
