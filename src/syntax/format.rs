@@ -164,7 +164,7 @@ impl<'a> Printer<'a> {
                 cursor = c.end;
             }
             let blank_before = self.has_blank_line(cursor, start);
-            let end = child.as_span().end();
+            let end = content_end(child);
             let limit = children.get(i + 1).map_or(to, |n| n.as_span().start());
             let trailing = self.take_trailing(end, limit);
             pos = trailing.map_or(end, |c| c.end);
@@ -350,6 +350,22 @@ impl<'a> Printer<'a> {
         }
         self.line(depth, &close);
     }
+}
+
+/// Where a statement's last token ends. A rule ending in an optional part that did not match
+/// (`country` of `country [in region]`) has pest's implicit whitespace, comments included, in
+/// its span: the span's end would swallow a trailing comment.
+fn content_end(pair: &Pair<'_, Rule>) -> usize {
+    let mut last = pair.clone();
+    // Iterative: nesting is bounded, but a walk need not rely on it.
+    while !matches!(
+        last.as_rule(),
+        Rule::string | Rule::ident_list | Rule::string_list
+    ) && let Some(inner) = last.clone().into_inner().last()
+    {
+        last = inner;
+    }
+    last.as_span().end()
 }
 
 /// The key of a `key = value` setting.
