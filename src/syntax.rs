@@ -128,6 +128,17 @@ pub(crate) fn scan(text: &str, mut on: impl FnMut(Mark)) {
     }
 }
 
+/// The comments of a text, `#` included, in order (the lexical scan `fmt` keeps them by).
+pub fn comments(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    scan(text, |mark| {
+        if let Mark::Comment { start, end } = mark {
+            out.push(&text[start..end]);
+        }
+    });
+    out
+}
+
 /// The bare pest parse of a file, without lowering: the baseline the benchmarks compare a full
 /// build against. Returns whether the file parsed.
 pub fn bare_parse(text: &str) -> bool {

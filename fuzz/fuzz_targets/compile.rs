@@ -1,5 +1,5 @@
 //! Any bytes as a policy file: parse, resolve, check; when it compiles, also emit, sign,
-//! query, and format (which must be idempotent). Must never panic, hang or overflow the stack.
+//! query, and format (which must be idempotent and keep every comment). Must never panic, hang or overflow the stack.
 #![no_main]
 
 use charter::source::SourceSet;
@@ -23,6 +23,7 @@ fuzz_target!(|data: &[u8]| {
                     want: charter::query::Want::View,
                     asked: charter::query::Asked::Key(p),
                     at: None,
+                    channel: charter::query::Channel::Any,
                 };
                 let _ = index.who(&q);
             }
@@ -31,5 +32,12 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(once) = charter::syntax::format(id, &text) {
         let twice = charter::syntax::format(id, &once).expect("formatted text parses");
         assert_eq!(once, twice, "fmt is idempotent");
+        // Never a comment lost or invented (a role's settings may be reordered with theirs).
+        let sorted = |t: &str| {
+            let mut c: Vec<String> = charter::syntax::comments(t).iter().map(|c| c.trim_end().to_owned()).collect();
+            c.sort();
+            c
+        };
+        assert_eq!(sorted(&text), sorted(&once), "fmt keeps every comment");
     }
 });
