@@ -520,8 +520,12 @@ fn space_changes<'a>(
         ));
     }
     // Members.
-    let members = |s: &'a SpaceEntry| -> BTreeMap<&'a str, &'a MemberEntry> {
-        s.members.iter().map(|m| (m.name.as_str(), m)).collect()
+    // Names compare ignoring ASCII case, as in the verdict.
+    let members = |s: &'a SpaceEntry| -> BTreeMap<String, &'a MemberEntry> {
+        s.members
+            .iter()
+            .map(|m| (m.name.to_ascii_lowercase(), m))
+            .collect()
     };
     // Location intervals of the new version, for scope comparisons.
     let intervals: HashMap<&str, (u32, u32)> = n
@@ -530,8 +534,9 @@ fn space_changes<'a>(
         .map(|l| (l.id.as_str(), (l.enter, l.exit)))
         .collect();
     let (om, nm) = (members(o), members(n));
-    for (name, m) in &nm {
-        match om.get(name) {
+    for (key, m) in &nm {
+        let name = m.name.as_str();
+        match om.get(key) {
             None => out.push(member_added(n, m)),
             Some(before) => {
                 if before.role != m.role || before.role_from_upstream != m.role_from_upstream {
@@ -560,7 +565,7 @@ fn space_changes<'a>(
                         format!("`{name}` moved from role `{}` to `{}`", before.role, m.role)
                     };
                     let mut c = change(class, "member_role", summary);
-                    c.member = Some((*name).to_owned());
+                    c.member = Some(name.to_owned());
                     c.old = Some(before.role.clone());
                     c.new = Some(m.role.clone());
                     out.push(c);
@@ -581,7 +586,7 @@ fn space_changes<'a>(
                             scope_text(&m.scope)
                         ),
                     );
-                    c.member = Some((*name).to_owned());
+                    c.member = Some(name.to_owned());
                     c.old = Some(scope_text(&before.scope));
                     c.new = Some(scope_text(&m.scope));
                     out.push(c);
@@ -589,13 +594,18 @@ fn space_changes<'a>(
             }
         }
     }
-    for (name, m) in om.iter().filter(|(name, _)| !nm.contains_key(*name)) {
+    for m in om
+        .iter()
+        .filter(|(key, _)| !nm.contains_key(*key))
+        .map(|(_, m)| m)
+    {
+        let name = m.name.as_str();
         let mut c = change(
             Class::Narrows,
             "member_removed",
             format!("`{name}` removed (was role `{}`)", m.role),
         );
-        c.member = Some((*name).to_owned());
+        c.member = Some(name.to_owned());
         c.old = Some(m.role.clone());
         out.push(c);
     }

@@ -318,7 +318,18 @@ impl Index {
                         Some(e) => format!("`{member}` is not an enterprise admin of `{e}` who is `admin` of a space of `{e}` on server `{}`", entry.server.as_deref().unwrap_or("(none)")),
                         None => format!("`{}` belongs to no enterprise, so has no Enterprise Console aggregates", entry.id),
                     });
-                    if let Some(e) = &entry.enterprise {
+                    let mobile = !member.contains('@')
+                        || self.spaces[q.space as usize]
+                            .member(member)
+                            .is_some_and(|m| {
+                                entry.members[m as usize].kind
+                                    == crate::snapshot::MemberKindEntry::MobileWorker
+                            });
+                    if mobile {
+                        reasons.push(format!(
+                            "`{member}` is a mobile worker's name: the Enterprise Console is for web users"
+                        ));
+                    } else if let Some(e) = &entry.enterprise {
                         change = Some(format!(
                             "make `{member}` an enterprise admin and `admin` of a space of the enterprise on the same server"
                         ));

@@ -925,6 +925,38 @@ impl Resolver {
             );
             return;
         }
+        if name.is_empty() || name.starts_with(' ') || name.ends_with(' ') {
+            self.push(
+                Diagnostic::new(
+                    Code::InvisibleCharacter,
+                    if name.is_empty() {
+                        "member name is empty".to_owned()
+                    } else {
+                        format!("member name `{name}` starts or ends with a space")
+                    },
+                )
+                .with_label(m.name.span, "this name")
+                .with_help(
+                    "write the name without surrounding spaces: `asha` and `asha ` would look alike in every listing",
+                ),
+            );
+            return;
+        }
+        if m.kind == ast::MemberKind::MobileWorker
+            && let Some(c) = name.chars().find(|c| !is_username_char(*c))
+        {
+            self.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!("mobile worker username {name:?} contains {c:?}"),
+                )
+                .with_label(m.name.span, "not a username")
+                .with_help(
+                    "a username is letters, digits and `.`, `_`, `-`, `+`, `@` (as CommCare allows)",
+                ),
+            );
+            return;
+        }
         if m.kind == ast::MemberKind::WebUser && !is_email(name) {
             let help = if name.is_empty() {
                 "a web user is named by the email address they sign in with".to_owned()
@@ -1071,7 +1103,9 @@ fn is_invisible(c: char) -> bool {
             | '\u{17B5}' | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}'
             | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{2800}' | '\u{3164}'
             | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFB}'
-            | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
+            | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}'
+            | '\u{0600}'..='\u{0605}' | '\u{06DD}' | '\u{070F}' | '\u{08E2}' | '\u{110BD}'
+            | '\u{110CD}' | '\u{13430}'..='\u{1343F}' | '\u{1BCA0}'..='\u{1BCA3}')
 }
 
 /// `[a-z][a-z0-9_-]*`, the form of an identifier.
@@ -1081,17 +1115,31 @@ fn is_slug(s: &str) -> bool {
         && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
-/// `local@domain`: one `@`, something on either side, no spaces.
+/// `local@domain`: one `@`, something on either side, no spaces, quotes, backslashes or markup
+/// characters (a name is shown in Markdown and terminals), a domain of dot-separated labels.
 fn is_email(name: &str) -> bool {
+    let forbidden = |c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '"' | '\\' | '`' | '<' | '>' | '|' | ',' | ';' | '(' | ')' | '[' | ']' | ':'
+            )
+    };
     match name.split_once('@') {
         Some((local, domain)) => {
             !local.is_empty()
                 && !domain.is_empty()
                 && !domain.contains('@')
-                && !name.contains(char::is_whitespace)
+                && !name.contains(forbidden)
+                && domain.split('.').all(|label| !label.is_empty())
         }
         None => false,
     }
+}
+
+/// A character CommCare allows in a mobile worker's username.
+fn is_username_char(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '@')
 }
 
 /// Role names visible in a space, built once per space (members are many, roles few).

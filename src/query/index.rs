@@ -237,7 +237,12 @@ fn console_access(snapshot: &Snapshot) -> ConsoleAccess<'_> {
         .flat_map(|(s, e)| {
             s.members
                 .iter()
-                .filter(|m| m.role == crate::model::builtin::ADMIN)
+                // The console is a web user's: a mobile worker named like an admin's email is
+                // another account.
+                .filter(|m| {
+                    m.role == crate::model::builtin::ADMIN
+                        && m.kind == crate::snapshot::MemberKindEntry::WebUser
+                })
                 .map(move |m| (e, s.server.as_deref(), m.name.to_ascii_lowercase()))
         })
         .collect()
