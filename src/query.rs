@@ -171,6 +171,45 @@ impl Index {
         Decision::ApiDenied { member: m, why }
     }
 
+    /// The first role of the space (in declaration order, `admin` last) that grants `q` to an
+    /// unrestricted holder: a member just added has no locations.
+    fn role_granting(&self, q: &Question) -> &str {
+        let s = &self.spaces[q.space as usize];
+        let entry = &self.snapshot.spaces[q.space as usize];
+        let grants = |r: &index::RoleIx| {
+            let bit = |bits: u32, p: Permission| bits & (1 << p as u32) != 0;
+            let level = |p: Permission| {
+                if q.want == Want::Edit && p.kind() != Kind::Switch {
+                    bit(r.edit, p)
+                } else {
+                    bit(r.view, p)
+                }
+            };
+            let web = match q.asked {
+                Asked::Key(p) => level(p),
+                Asked::Report(rep) => {
+                    r.reports_all || r.reports[rep as usize / 64] & (1 << (rep % 64)) != 0
+                }
+                Asked::EnterpriseReports => false,
+            };
+            let api = q.asked == Asked::Key(Permission::Data)
+                && bit(r.view, Permission::AccessApis)
+                && level(Permission::Data);
+            r.full_access
+                && match q.channel {
+                    Channel::Web => web,
+                    Channel::Api => api,
+                    Channel::Any => web || api,
+                }
+        };
+        s.roles
+            .iter()
+            .zip(&entry.roles)
+            .filter(|(_, e)| e.id != crate::model::builtin::ADMIN)
+            .find(|(r, _)| grants(r))
+            .map_or(crate::model::builtin::ADMIN, |(_, e)| e.id.as_str())
+    }
+
     /// Whether `q` asks at a location outside restricted member `m`'s locations, about a
     /// location-scoped permission (so the role's values alone do not decide it).
     fn outside_scope(&self, q: &Question, m: u32) -> bool {
@@ -347,6 +386,7 @@ impl Index {
                                 None => Step::AddMember {
                                     space: entry.id.clone(),
                                     member: member.to_owned(),
+                                    role: crate::model::builtin::ADMIN.to_owned(),
                                 },
                             },
                         ];
@@ -373,13 +413,12 @@ impl Index {
                             fix: Vec::new(),
                         };
                     }
-                    let mut text = format!(
-                        "add `{member}` to `{}` with a role that grants it",
-                        entry.id
-                    );
+                    let role = self.role_granting(q);
+                    let mut text = format!("add `{member}` to `{}` with role `{role}`", entry.id);
                     fix = vec![Step::AddMember {
                         space: entry.id.clone(),
                         member: member.to_owned(),
+                        role: role.to_owned(),
                     }];
                     // No role grants a permission (or the API) below the plan that has it.
                     let gates = [
@@ -433,7 +472,10 @@ impl Index {
                     );
                 }
             }
-            Decision::RoleLacks { member: m } if role_is_admin(&entry.members[*m as usize]) => {
+            Decision::RoleLacks { member: m }
+                if role_is_admin(&entry.members[*m as usize])
+                    && q.asked == Asked::Key(Permission::NonAdminEditable) =>
+            {
                 // `admin` lacks one thing only, and no edit gives it: nothing to propose.
                 role_line(*m, &mut reasons);
                 reasons.push(
@@ -466,6 +508,8 @@ impl Index {
                         location: loc.clone(),
                     });
                 }
+                let from = &entry.members[*m as usize].role_from_upstream;
+                let (text, steps) = self.as_redefinition(role, from, text, steps);
                 change = Some(text);
                 fix = steps;
             }
@@ -513,6 +557,7 @@ impl Index {
                             text.push_str(&format!(", and {more}"));
                             steps.extend(more_steps);
                         }
+                        let (text, steps) = self.as_redefinition(role, from, text, steps);
                         change = Some(text);
                         fix = steps;
                     }
@@ -520,6 +565,7 @@ impl Index {
                         reasons.push(format!("role `{}` has `access_apis = on`", role.id));
                         let (line, text, steps) = self.lack_line(member, q, role, from);
                         reasons.push(line);
+                        let (text, steps) = self.as_redefinition(role, from, text, steps);
                         change = Some(text);
                         fix = steps;
                     }
@@ -753,7 +799,15 @@ impl Index {
                 } else {
                     let mut changes = vec![format!("`{p} = {needed}`")];
                     let mut steps = vec![set(p.key(), needed)];
-                    let parent = crate::model::rules::sub_permission_parent(p);
+                    let mut parent = crate::model::rules::sub_permission_parent(p);
+                    let foa_off = matches!(role.permissions.get("full_organization_access"), Some(PermissionValue::Word(w)) if w == "off");
+                    if parent.is_some_and(|x| x.is_hidden_without_full_access()) && foa_off {
+                        // `mobile_workers = edit` grants the sub-permission by itself, and keeps
+                        // the role inside its locations (opening the hidden parent would not).
+                        changes = vec!["`mobile_workers = edit`".to_owned()];
+                        steps = vec![set("mobile_workers", "edit")];
+                        parent = None;
+                    }
                     if let Some(parent) = parent {
                         changes.push(format!("`{parent} = edit`"));
                         steps.push(set(parent.key(), "edit"));
@@ -768,11 +822,12 @@ impl Index {
                         changes.push("`reports = all`".to_owned());
                         steps.push(set("reports", "all"));
                     }
-                    let foa_off = matches!(role.permissions.get("full_organization_access"), Some(PermissionValue::Word(w)) if w == "off");
-                    let hidden = [Some(p), parent]
+                    let p_hidden = p.is_hidden_without_full_access();
+                    let hidden = [p_hidden.then_some(p), parent]
                         .into_iter()
                         .flatten()
-                        .any(|x| x.is_hidden_without_full_access());
+                        .next()
+                        .is_some();
                     if hidden && foa_off {
                         line.push_str(" (and it is hidden: full organization access is off)");
                         changes.push("`full_organization_access = on`".to_owned());
@@ -799,6 +854,86 @@ impl Index {
             }
             Asked::EnterpriseReports => (String::new(), String::new(), Vec::new()),
         }
+    }
+
+    /// A change to a built-in role is a redefinition, which starts from the custom defaults:
+    /// it keeps the built-in's own values too, and needs `plan standard`.
+    fn as_redefinition(
+        &self,
+        role: &crate::snapshot::RoleEntry,
+        from: &Option<String>,
+        mut text: String,
+        mut steps: Vec<Step>,
+    ) -> (String, Vec<Step>) {
+        let Some(builtin) = crate::model::builtin::BuiltinRole::find(&role.id)
+            .filter(|_| role.origin == "builtin" && from.is_none())
+        else {
+            return (text, steps);
+        };
+        let Some(space) = steps.iter().find_map(|s| match s {
+            Step::Set { space, role: r, .. } | Step::AddReport { space, role: r, .. }
+                if *r == role.id =>
+            {
+                Some(space.clone())
+            }
+            _ => None,
+        }) else {
+            return (text, steps);
+        };
+        let set_here: Vec<String> = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Set { key, role: r, .. } if *r == role.id => Some(key.clone()),
+                Step::AddReport { role: r, .. } if *r == role.id => Some("reports".to_owned()),
+                _ => None,
+            })
+            .collect();
+        let kept: Vec<(&str, &str)> = builtin
+            .words()
+            .iter()
+            .copied()
+            .filter(|(k, _)| !set_here.iter().any(|s| s == k))
+            // A value the plan voids is implicit in the built-in, an error when written (E0209).
+            .filter(|(k, _)| {
+                role.reasons
+                    .get(*k)
+                    .is_none_or(|r| r.requires_plan.is_none())
+            })
+            .collect();
+        if !kept.is_empty() {
+            let shown: Vec<String> = kept.iter().map(|(k, v)| format!("`{k} = {v}`")).collect();
+            text.push_str(&format!(
+                " (this redefines the built-in role: keep its {} too)",
+                shown.join(", ")
+            ));
+            for (k, v) in kept {
+                steps.push(Step::Set {
+                    space: space.clone(),
+                    role: role.id.clone(),
+                    key: k.to_owned(),
+                    value: v.to_owned(),
+                });
+            }
+        }
+        let entry = self
+            .space_ids
+            .get(&space)
+            .map(|&s| &self.snapshot.spaces[s as usize]);
+        if let Some(entry) = entry
+            && crate::model::Plan::parse(&entry.plan)
+                .is_some_and(|p| p < crate::model::Plan::Standard)
+            && !steps.iter().any(|s| matches!(s, Step::RaisePlan { .. }))
+        {
+            text.push_str(&format!(
+                ", and raise `{}` to `plan standard` (redefining a built-in role needs it)",
+                entry.id
+            ));
+            steps.push(Step::RaisePlan {
+                space: entry.id.clone(),
+                plan: "standard".to_owned(),
+            });
+        }
+        (text, steps)
     }
 
     /// `what can "u" do in S`: every effective permission and the member's scope.
@@ -887,8 +1022,12 @@ pub enum Step {
         member: String,
         role: String,
     },
-    /// Add `member` to `space` (with a role that grants what was asked).
-    AddMember { space: String, member: String },
+    /// Add `member` to `space` with `role`.
+    AddMember {
+        space: String,
+        member: String,
+        role: String,
+    },
     /// Make `member` an admin of `enterprise`.
     MakeEnterpriseAdmin { enterprise: String, member: String },
 }

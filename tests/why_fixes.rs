@@ -80,7 +80,13 @@ fn apply(p: &mut Policy, steps: &[Step]) -> Result<(), String> {
             }
             Step::RaisePlan { space, plan } => {
                 let s = space_of(p, space)?;
+                const ORDER: [&str; 5] = ["community", "standard", "pro", "advanced", "enterprise"];
+                let rank = |p: &str| ORDER.iter().position(|x| *x == p);
+                if rank(plan) <= rank(p.spaces[s].plan) {
+                    continue; // raise, never lower
+                }
                 p.spaces[s].plan = match plan.as_str() {
+                    "community" => "community",
                     "standard" => "standard",
                     "pro" => "pro",
                     "advanced" => "advanced",
@@ -120,8 +126,11 @@ fn apply(p: &mut Policy, steps: &[Step]) -> Result<(), String> {
                     .ok_or(format!("no member `{member}`"))?;
                 m.role = Some(role.clone());
             }
-            Step::AddMember { space, member } => {
-                // "with a role that grants it": `admin` grants everything.
+            Step::AddMember {
+                space,
+                member,
+                role,
+            } => {
                 let s = space_of(p, space)?;
                 let space = &mut p.spaces[s];
                 if !space
@@ -132,7 +141,7 @@ fn apply(p: &mut Policy, steps: &[Step]) -> Result<(), String> {
                     space.members.push(common::Member {
                         name: member.clone(),
                         mobile: !member.contains('@'),
-                        role: Some("admin".to_owned()),
+                        role: Some(role.clone()),
                         locations: Vec::new(),
                     });
                 }

@@ -68,6 +68,12 @@ impl BuiltinRole {
         BUILTIN_ROLES.iter().find(|r| r.id == id)
     }
 
+    /// The values that differ from the custom defaults, as policy words (`admin`: none listed,
+    /// it holds everything).
+    pub fn words(&self) -> &'static [(&'static str, &'static str)] {
+        self.values
+    }
+
     /// The role's values as declared (before effective rules).
     pub fn values(&self) -> RoleValues {
         if self.id == ADMIN {

@@ -107,7 +107,8 @@ impl Policy {
                 plan: if tree {
                     pick(rng, &["advanced", "enterprise"])
                 } else {
-                    pick(rng, &["standard", "pro", "enterprise"])
+                    // `community`: built-in roles only.
+                    pick(rng, &["community", "standard", "pro", "enterprise"])
                 },
                 server: pick(rng, &SERVERS),
                 upstream: None,
@@ -147,7 +148,12 @@ impl Policy {
             }
         }
         for i in 0..p.spaces.len() {
-            for k in 0..1 + rng.below(3) {
+            let roles = if p.spaces[i].plan == "community" {
+                0
+            } else {
+                1 + rng.below(3)
+            };
+            for k in 0..roles {
                 let restricted = p.may_restrict(i) && rng.chance(70);
                 let mut role = Role {
                     id: format!("s{i}-r{k}"),
@@ -185,7 +191,7 @@ impl Policy {
         if let Some(j) = j {
             let (server, enterprise) = (self.spaces[j].server, self.spaces[j].enterprise);
             for k in [i, j] {
-                if self.spaces[k].plan == "standard" {
+                if matches!(self.spaces[k].plan, "community" | "standard") {
                     self.spaces[k].plan = "pro";
                 }
             }
@@ -429,6 +435,8 @@ impl Policy {
                     let linked = self.spaces[i].upstream.is_some() || self.has_downstream(i);
                     self.spaces[i].plan = if linked {
                         pick(rng, &["pro", "enterprise"])
+                    } else if self.spaces[i].roles.is_empty() {
+                        pick(rng, &["community", "standard", "pro", "enterprise"])
                     } else {
                         pick(rng, &["standard", "pro", "enterprise"])
                     };
