@@ -254,6 +254,16 @@ impl Permission {
         Permission::ALL.iter().map(|p| p.key())
     }
 
+    /// The levels a query may ask of this permission; none for the role's settings (its
+    /// landing page, who may assign it: `assignable_by`, `non_admin_editable`), which are not
+    /// something its holders can do.
+    pub fn query_levels(self) -> &'static [&'static str] {
+        if self == Permission::NonAdminEditable {
+            return &[];
+        }
+        self.kind().query_levels()
+    }
+
     pub fn is_location_scoped(self) -> bool {
         LOCATION_SCOPED.contains(&self)
     }

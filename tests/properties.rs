@@ -33,7 +33,7 @@ fn questions(index: &Index) -> Vec<Question> {
             .chain((0..space.locations.len() as u32).step_by(step).map(Some))
             .collect();
         for &p in Permission::ALL {
-            if p.kind().query_levels().is_empty() {
+            if p.query_levels().is_empty() {
                 continue;
             }
             for want in [Want::View, Want::Edit] {

@@ -282,7 +282,7 @@ fn the_api_channel_and_the_standard_reports() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         (v["passed"].as_u64(), v["failed"].as_u64()),
-        (Some(20), Some(0)),
+        (Some(18), Some(0)),
         "{v}"
     );
     assert_eq!(code(&out), 0);

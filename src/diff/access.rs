@@ -88,7 +88,10 @@ enum Reach<'a> {
 fn questions(space: u32, entry: &SpaceEntry) -> Vec<(Question, String, &'static str)> {
     let mut out = Vec::new();
     for channel in [Channel::Web, Channel::Api] {
-        for &p in Permission::ALL {
+        for &p in Permission::ALL
+            .iter()
+            .filter(|p| !p.query_levels().is_empty())
+        {
             let wants: &[Want] = match p.kind() {
                 Kind::Level | Kind::AdminOnlyEdit => &[Want::View, Want::Edit],
                 Kind::Switch | Kind::Reports => &[Want::View],
@@ -402,6 +405,7 @@ fn compare(a: &Index, b: &Index, dir: Direction) -> Vec<AccessChange> {
                 out.push(g);
             }
         }
+        out.extend(assignments(&pair, dir));
         // The Enterprise Console's aggregates of this space.
         let before: std::collections::HashSet<String> = pair
             .sa
@@ -438,6 +442,171 @@ fn compare(a: &Index, b: &Index, dir: Direction) -> Vec<AccessChange> {
     out
 }
 
+/// Whether member `m` (not an admin) of space `s` may assign role `r` (SPEC §3): the role is
+/// `non_admin_editable` and the member manages users (`web_users = edit` or `mobile_workers =
+/// edit`), or the role lists the member's role in `assignable_by`. Admins assign every role;
+/// that is part of being `admin` and not counted here.
+pub fn can_assign(ix: &Index, s: u32, m: u32, r: u32) -> bool {
+    let space = &ix.spaces[s as usize];
+    let entry = &ix.snapshot.spaces[s as usize];
+    let Some(member) = space.members.get(m as usize) else {
+        return false;
+    };
+    let (Some(holder), Some(holder_entry), Some(target), Some(target_entry)) = (
+        space.roles.get(member.role as usize),
+        entry.roles.get(member.role as usize),
+        space.roles.get(r as usize),
+        entry.roles.get(r as usize),
+    ) else {
+        return false;
+    };
+    if holder_entry.id == crate::model::builtin::ADMIN
+        || target_entry.id == crate::model::builtin::ADMIN
+    {
+        return false;
+    }
+    let edit = |p: Permission| holder.edit & (1 << p as u32) != 0;
+    let opened = target.view & (1 << Permission::NonAdminEditable as u32) != 0
+        && (edit(Permission::WebUsers) || edit(Permission::MobileWorkers));
+    let listed = matches!(
+        target_entry.permissions.get(Permission::AssignableBy.key()),
+        Some(PermissionValue::List(ids)) if ids.contains(&holder_entry.id)
+    );
+    opened || listed
+}
+
+/// Roles a member newly may assign: one entry per member and cause, each role a grant.
+fn assignments(pair: &SpacePair<'_>, dir: Direction) -> Vec<AccessChange> {
+    let (a, b) = (pair.a, pair.b);
+    let eb = &b.snapshot.spaces[pair.sb as usize];
+    let ea = pair.sa.map(|sa| &a.snapshot.spaces[sa as usize]);
+    let a_roles: HashMap<&str, u32> = ea
+        .map(|e| {
+            e.roles
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.id.as_str(), i as u32))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for (mb, member) in eb.members.iter().enumerate() {
+        let ma = pair
+            .a_members
+            .get(&member.name.to_ascii_lowercase())
+            .copied();
+        let mut groups: Vec<AccessChange> = Vec::new();
+        for (rb, role) in eb.roles.iter().enumerate() {
+            if !can_assign(b, pair.sb, mb as u32, rb as u32) {
+                continue;
+            }
+            let ra = a_roles.get(role.id.as_str()).copied();
+            let before = match (pair.sa, ma, ra) {
+                (Some(sa), Some(ma), Some(ra)) => can_assign(a, sa, ma, ra),
+                _ => false,
+            };
+            if before {
+                continue;
+            }
+            let cause = assignment_cause(pair, dir, mb as u32, ma, role, ra);
+            let grant = Grant {
+                permission: format!("role {}", role.id),
+                level: "assign",
+            };
+            match groups.iter_mut().find(|g| g.cause == cause) {
+                Some(g) => g.grants.push(grant),
+                None => groups.push(AccessChange {
+                    space: eb.id.clone(),
+                    member: member.name.clone(),
+                    grants: vec![grant],
+                    channel: "web",
+                    anywhere: true,
+                    everywhere: false,
+                    locations: Vec::new(),
+                    cause,
+                    summary: String::new(),
+                }),
+            }
+        }
+        for mut g in groups {
+            g.summary = summary(dir, &g);
+            out.push(g);
+        }
+    }
+    out
+}
+
+/// Why a member may now assign `role` (of `b`): the member's own role changed, the role is
+/// new, or one of the values that decide it changed.
+fn assignment_cause(
+    pair: &SpacePair<'_>,
+    dir: Direction,
+    mb: u32,
+    ma: Option<u32>,
+    role: &RoleEntry,
+    ra: Option<u32>,
+) -> Cause {
+    let ctx = Context { dir, pair, mb, ma };
+    let eb = &pair.b.snapshot.spaces[pair.sb as usize];
+    let (Some(sa), Some(ma)) = (pair.sa, ma) else {
+        // A new space or a new member: the causes of any grant.
+        let q = Question {
+            space: pair.sb,
+            want: Want::View,
+            asked: Asked::EnterpriseReports,
+            at: None,
+            channel: Channel::Web,
+        };
+        return ctx.cause(&q, &[], false);
+    };
+    let ea = &pair.a.snapshot.spaces[sa as usize];
+    let (om, nm) = ctx.ordered(&ea.members[ma as usize], &eb.members[mb as usize]);
+    if om.role != nm.role {
+        return cause(
+            "role_assignment",
+            format!("role changed from `{}` to `{}`", om.role, nm.role),
+        );
+    }
+    let Some(ra) = ra else {
+        return match dir {
+            Direction::Gained => cause("role_added", format!("new role `{}`", role.id)),
+            Direction::Lost => cause("role_removed", format!("role `{}` removed", role.id)),
+        };
+    };
+    let (orole, nrole) = ctx.ordered(&ea.roles[ra as usize], role);
+    for key in ["non_admin_editable", "assignable_by"] {
+        let (ov, nv) = (orole.permissions.get(key), nrole.permissions.get(key));
+        if ov != nv {
+            return cause(
+                "role_value",
+                format!(
+                    "role `{}`: `{key}` changed from `{}` to `{}`",
+                    role.id,
+                    value_text(ov),
+                    value_text(nv)
+                ),
+            );
+        }
+    }
+    // The member's own role now manages users.
+    let (oholder, nholder) = ctx.ordered(role_of(pair.a, sa, ma), role_of(pair.b, pair.sb, mb));
+    for key in ["web_users", "mobile_workers"] {
+        let (ov, nv) = (effective(oholder, key), effective(nholder, key));
+        if ov != nv {
+            return cause(
+                "role_value",
+                format!(
+                    "role `{}`: `{key}` changed from `{}` to `{}`",
+                    nm.role,
+                    value_text(ov),
+                    value_text(nv)
+                ),
+            );
+        }
+    }
+    cause("other", "effective access changed".to_owned())
+}
+
 /// Every query NEW allows that OLD denied, by space and member name.
 pub fn gained(old: &Index, new: &Index) -> Vec<AccessChange> {
     sorted(compare(old, new, Direction::Gained))
@@ -468,9 +637,12 @@ fn summary(dir: Direction, c: &AccessChange) -> String {
             what.push(format!("view and edit `{}`", g.permission));
             continue;
         }
-        what.push(match g.permission.strip_prefix("report ") {
-            Some(r) => format!("view report `{r}`"),
-            None => format!("{} `{}`", g.level, g.permission),
+        what.push(if let Some(r) = g.permission.strip_prefix("report ") {
+            format!("view report `{r}`")
+        } else if let Some(r) = g.permission.strip_prefix("role ") {
+            format!("assign role `{r}`")
+        } else {
+            format!("{} `{}`", g.level, g.permission)
         });
     }
     let api = if c.channel == "api" {

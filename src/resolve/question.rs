@@ -204,12 +204,7 @@ fn question_of(
             (Some(Asked::EnterpriseReports), &k.name, k.span, &["view"])
         }
         ast::PermissionRef::Key(k) => match Permission::from_key(&k.name) {
-            Some(p) => (
-                Some(Asked::Key(p)),
-                &k.name,
-                k.span,
-                p.kind().query_levels(),
-            ),
+            Some(p) => (Some(Asked::Key(p)), &k.name, k.span, p.query_levels()),
             None => {
                 problems.push(unknown_permission(
                     k,

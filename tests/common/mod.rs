@@ -244,6 +244,8 @@ impl Policy {
                 "download_and_email_reports",
                 "messaging",
                 "change_location_workers",
+                "non_admin_editable",
+                "assignable_by",
             ],
         );
         let value = match key {
@@ -254,6 +256,13 @@ impl Policy {
                 pick(rng, &["all", "none"]).to_owned()
             }
             "reports" => format!("[{}]", pick(rng, &self.spaces[i].reports)),
+            // Roles of this space, and a built-in that manages workers.
+            "assignable_by" => {
+                let mut ids: Vec<String> =
+                    self.spaces[i].roles.iter().map(|r| r.id.clone()).collect();
+                ids.push("field-implementer".to_owned());
+                format!("[{}]", pick(rng, &ids))
+            }
             _ => pick(rng, &["on", "off"]).to_owned(),
         };
         role.values.insert(key, value);
