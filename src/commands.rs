@@ -65,14 +65,27 @@ pub(crate) fn test(args: &CheckArgs, filter: Option<&str>) -> u8 {
             .iter()
             .map(|t| format!("  \"{}\"", t.name.value))
             .collect();
-        eprintln!(
-            "error: no test name contains `{f}`{}",
+        let message = format!(
+            "no test name contains `{f}`{}",
             if names.is_empty() {
                 " (the policy has no tests)".to_owned()
             } else {
                 format!("; the tests are:\n{}", names.join("\n"))
             }
         );
+        if args.format == DiagFormat::Json {
+            let tests: Vec<&str> = compiled
+                .ir
+                .tests
+                .iter()
+                .map(|t| t.name.value.as_str())
+                .collect();
+            outln!(
+                "{}",
+                json!({ "error": format!("no test name contains `{f}`"), "tests": tests })
+            );
+        }
+        eprintln!("error: {message}");
         return 2;
     }
     let index = Index::new(charter::emit::emit(&compiled.ir, &sources));

@@ -344,6 +344,18 @@ fn tests_that_test_something() {
         "{err}"
     );
 
+    let out = charter(&[
+        "test",
+        "policies/acme",
+        "--filter",
+        "nomatch",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&out), 2);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["tests"].as_array().map(Vec::len), Some(2), "{v}");
+
     let out = charter(&["test", "policies/acme", "--format", "github"]);
     assert_eq!(code(&out), 0);
     assert!(
