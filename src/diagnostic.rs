@@ -180,25 +180,83 @@ pub fn counts(diagnostics: &[Diagnostic]) -> (usize, usize) {
 
 /// Names and spellings, in the words a suggestion needs.
 pub mod suggest {
+    use std::cell::Cell;
+
+    /// Candidates a run may look at for suggestions, in all: n unknown names among n declared
+    /// ones would otherwise cost n² comparisons (issue 10: 20,000 typos took minutes). Past it,
+    /// diagnostics still come, without a suggestion.
+    pub const BUDGET: usize = 1_000_000;
+
+    thread_local! {
+        static LEFT: Cell<usize> = const { Cell::new(BUDGET) };
+    }
+
+    /// Starts a new run's budget (each compile, each batch of queries).
+    pub fn reset_budget() {
+        LEFT.with(|l| l.set(BUDGET));
+    }
+
+    /// Whether the run's budget is spent.
+    pub fn exhausted() -> bool {
+        LEFT.with(|l| l.get() == 0)
+    }
+
+    /// Takes `n` candidates from the budget; false (taking nothing) when fewer are left.
+    pub fn spend(n: usize) -> bool {
+        LEFT.with(|l| {
+            let left = l.get();
+            if left >= n {
+                l.set(left - n);
+                true
+            } else {
+                l.set(0);
+                false
+            }
+        })
+    }
+
     /// The candidate closest to `name` by edit distance, if close enough to be a likely typo.
     pub fn nearest<'a>(
         name: &str,
         candidates: impl IntoIterator<Item = &'a str>,
     ) -> Option<&'a str> {
+        if exhausted() {
+            return None;
+        }
         let limit = (name.chars().count() / 3).clamp(1, 3);
-        let candidates: Vec<&str> = candidates.into_iter().filter(|c| *c != name).collect();
-        let close = candidates
-            .iter()
-            .map(|c| (distance(name, c), *c))
-            .filter(|(d, c)| *d <= limit || c.starts_with(name) && name.len() >= 3)
-            .min_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)))
-            .map(|(_, c)| c);
-        close.or_else(|| {
-            candidates
-                .into_iter()
-                .filter(|c| abbreviates(name, c))
-                .min()
-        })
+        let len = name.chars().count();
+        let mut visited = 0usize;
+        let mut best: Option<(usize, &str)> = None;
+        let mut abbreviation: Option<&str> = None;
+        for c in candidates {
+            visited += 1;
+            if visited % 1024 == 0 && !spend(1024) {
+                return None;
+            }
+            if c == name {
+                continue;
+            }
+            let prefix = c.starts_with(name) && name.len() >= 3;
+            // Cheap bound first: a length difference is a lower bound of the distance.
+            let clen = c.chars().count();
+            let d = if clen.abs_diff(len) > limit && !prefix {
+                usize::MAX
+            } else if name.is_ascii() && c.is_ascii() && !prefix {
+                within(name.as_bytes(), c.as_bytes(), limit).unwrap_or(usize::MAX)
+            } else {
+                distance(name, c)
+            };
+            if (d <= limit || prefix) && best.is_none_or(|(bd, bc)| (d, c) < (bd, bc)) {
+                best = Some((d, c));
+            }
+            if best.is_none() && abbreviation.is_none_or(|a| c < a) && abbreviates(name, c) {
+                abbreviation = Some(c);
+            }
+        }
+        if !spend(visited % 1024) {
+            return None;
+        }
+        best.map(|(_, c)| c).or(abbreviation)
     }
 
     /// Whether each `_`/`-` separated word of `short` starts the matching word of `long`
@@ -218,6 +276,51 @@ pub mod suggest {
         nearest(name, candidates)
             .map(|c| format!("did you mean `{c}`?"))
             .unwrap_or_default()
+    }
+
+    /// [`distance`] of two ASCII strings if it is at most `limit`: a band of the table, given
+    /// up as soon as a row exceeds the limit, on the stack for names of up to 128 bytes.
+    fn within(a: &[u8], b: &[u8], limit: usize) -> Option<usize> {
+        const MAX: usize = 128;
+        if a.len() > MAX || b.len() > MAX {
+            let d = distance(std::str::from_utf8(a).ok()?, std::str::from_utf8(b).ok()?);
+            return (d <= limit).then_some(d);
+        }
+        let far = limit + 1;
+        let mut prev2 = [far; MAX + 1];
+        let mut prev = [far; MAX + 1];
+        let mut cur = [far; MAX + 1];
+        for (j, p) in prev.iter_mut().enumerate().take(b.len() + 1) {
+            *p = j.min(far);
+        }
+        for i in 1..=a.len() {
+            let lo = i.saturating_sub(limit).max(1);
+            let hi = (i + limit).min(b.len());
+            cur[0] = i.min(far);
+            if lo > 1 {
+                cur[lo - 1] = far;
+            }
+            let mut row_min = cur[0];
+            for j in lo..=hi {
+                let cost = usize::from(a[i - 1] != b[j - 1]);
+                let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    v = v.min(prev2[j - 2] + 1);
+                }
+                cur[j] = v.min(far);
+                row_min = row_min.min(cur[j]);
+            }
+            if hi < b.len() {
+                cur[hi + 1] = far;
+            }
+            if row_min > limit {
+                return None;
+            }
+            prev2 = prev;
+            prev = cur;
+        }
+        let d = prev[b.len()];
+        (d <= limit).then_some(d)
     }
 
     /// Optimal string alignment distance (Levenshtein plus adjacent transpositions).
@@ -255,6 +358,36 @@ pub mod suggest {
     #[cfg(test)]
     mod tests {
         use super::*;
+
+        #[test]
+        fn the_banded_distance_agrees_with_the_full_one() {
+            let words = [
+                "",
+                "a",
+                "ab",
+                "ba",
+                "edit",
+                "eidt",
+                "eddit",
+                "view",
+                "none",
+                "data",
+                "district-manager",
+                "district-manger",
+                "field-implementer",
+                "lko-01",
+                "lko-10",
+            ];
+            for a in words {
+                for b in words {
+                    for limit in 1..=3 {
+                        let full = distance(a, b);
+                        let banded = within(a.as_bytes(), b.as_bytes(), limit);
+                        assert_eq!(banded, (full <= limit).then_some(full), "{a} {b} {limit}");
+                    }
+                }
+            }
+        }
 
         #[test]
         fn distance_counts_edits_and_transpositions() {

@@ -57,6 +57,7 @@ impl Compiled {
 /// rule checks are skipped. Resolution errors do not stop the checks: unresolved references
 /// are simply absent from the IR.
 pub fn compile(sources: &SourceSet) -> Compiled {
+    diagnostic::suggest::reset_budget();
     let mut diagnostics = Vec::new();
     let mut resolver = resolve::Resolver::default();
     // Each file is resolved as soon as it is parsed, so only one syntax tree is alive at a time.

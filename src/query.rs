@@ -120,7 +120,7 @@ impl Index {
     pub fn decide(&self, member: &str, q: &Question) -> Decision {
         let s = &self.spaces[q.space as usize];
         if q.asked == Asked::EnterpriseReports {
-            return if s.console_viewer(member) {
+            return if self.console_viewer(q.space, member) {
                 Decision::Console
             } else {
                 Decision::NotMember
@@ -280,7 +280,11 @@ impl Index {
         let s = &self.spaces[q.space as usize];
         let names = &self.snapshot.spaces[q.space as usize].members;
         if q.asked == Asked::EnterpriseReports {
-            return s.console_viewers.iter().map(String::as_str).collect();
+            return self
+                .console_viewers(q.space)
+                .iter()
+                .map(String::as_str)
+                .collect();
         }
         s.by_name
             .iter()

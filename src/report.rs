@@ -52,23 +52,27 @@ pub fn enterprise(
             }
         ));
     };
+    // Sets, not `Vec::contains`: an enterprise may have many thousands of spaces.
+    let of_enterprise: std::collections::HashSet<&str> =
+        ent.spaces.iter().map(String::as_str).collect();
     let spaces: Vec<&SpaceEntry> = snapshot
         .spaces
         .iter()
         .filter(|s| {
-            ent.spaces.contains(&s.id) && server.is_none_or(|srv| s.server.as_deref() == Some(srv))
+            of_enterprise.contains(s.id.as_str())
+                && server.is_none_or(|srv| s.server.as_deref() == Some(srv))
         })
         .collect();
     if let Some(srv) = server
         && !snapshot
             .spaces
             .iter()
-            .any(|s| ent.spaces.contains(&s.id) && s.server.as_deref() == Some(srv))
+            .any(|s| of_enterprise.contains(s.id.as_str()) && s.server.as_deref() == Some(srv))
     {
-        let servers: Vec<&str> = snapshot
+        let servers: std::collections::BTreeSet<&str> = snapshot
             .spaces
             .iter()
-            .filter(|s| ent.spaces.contains(&s.id))
+            .filter(|s| of_enterprise.contains(s.id.as_str()))
             .filter_map(|s| s.server.as_deref())
             .collect();
         let hint = did_you_mean(srv, servers.iter().copied());
@@ -81,10 +85,23 @@ pub fn enterprise(
             }
         ));
     }
-    let role_grants_api = |space: &SpaceEntry, role: &str| {
-        space.roles.iter().any(|r| {
-            r.id == role && matches!(r.permissions.get("access_apis"), Some(PermissionValue::Word(w)) if w == "on")
+    // Per space, once: members are many.
+    let api_roles: std::collections::HashMap<&str, std::collections::HashSet<&str>> = spaces
+        .iter()
+        .map(|s| {
+            let ids = s
+                .roles
+                .iter()
+                .filter(|r| matches!(r.permissions.get("access_apis"), Some(PermissionValue::Word(w)) if w == "on"))
+                .map(|r| r.id.as_str())
+                .collect();
+            (s.id.as_str(), ids)
         })
+        .collect();
+    let role_grants_api = |space: &SpaceEntry, role: &str| {
+        api_roles
+            .get(space.id.as_str())
+            .is_some_and(|ids| ids.contains(role))
     };
     let members = |kind: MemberKindEntry| {
         let mut rows: Vec<(&SpaceEntry, &MemberEntry)> = spaces

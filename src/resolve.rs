@@ -121,6 +121,11 @@ pub fn unknown_name<'a>(
     let suggestion = did_you_mean(&id.name, candidates.clone());
     let help = if !suggestion.is_empty() {
         suggestion
+    } else if crate::diagnostic::suggest::exhausted()
+        || !crate::diagnostic::suggest::spend(candidates.clone().into_iter().count())
+    {
+        // Past the run's suggestion budget (very many unknown names): no listing either.
+        format!("no {what} of this name is declared {scope}: check the spelling")
     } else {
         let mut names: Vec<&str> = candidates.into_iter().collect();
         names.sort_unstable();

@@ -453,12 +453,19 @@ fn one_file_of_a_directory_hints_at_its_siblings() {
 fn a_comment_inside_a_skipped_list_hides_its_braces_from_both_scans() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("p.charter");
-    std::fs::write(&file, format!("space s {{\n  foo [ #{}\n}}\n", "{".repeat(1_000_000))).unwrap();
+    std::fs::write(
+        &file,
+        format!("space s {{\n  foo [ #{}\n}}\n", "{".repeat(1_000_000)),
+    )
+    .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_charter"))
         .args(["check", file.to_str().unwrap(), "--format", "json"])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("E0002") && !text.contains("stack limit"), "{text}");
+    assert!(
+        text.contains("E0002") && !text.contains("stack limit"),
+        "{text}"
+    );
 }

@@ -410,14 +410,13 @@ fn compare(a: &Index, b: &Index, dir: Direction) -> Vec<AccessChange> {
         let before: std::collections::HashSet<String> = pair
             .sa
             .map(|sa| {
-                a.spaces[sa as usize]
-                    .console_viewers
+                a.console_viewers(sa)
                     .iter()
                     .map(|v| v.to_ascii_lowercase())
                     .collect()
             })
             .unwrap_or_default();
-        for viewer in &b.spaces[sb as usize].console_viewers {
+        for viewer in b.console_viewers(sb) {
             if before.contains(&viewer.to_ascii_lowercase()) {
                 continue;
             }

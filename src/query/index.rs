@@ -54,8 +54,19 @@ pub struct SpaceIx {
     pub member_ids: rustc_hash::FxHashMap<String, u32>,
     /// Member indexes sorted by name, so `who` answers come out sorted.
     pub by_name: Vec<u32>,
-    /// Enterprise admins who reach the console for this space's aggregates, sorted.
-    pub console_viewers: Vec<String>,
+    /// Who reaches the console for this space's aggregates: an index into
+    /// [`Index::console_groups`] (one per enterprise and server, shared by its spaces, so that n
+    /// admins of n spaces cost n, not n²).
+    pub console: Option<u32>,
+}
+
+/// The enterprise admins who reach the Enterprise Console of one enterprise on one server.
+#[derive(Debug, Default)]
+pub struct ConsoleGroup {
+    /// Sorted, as declared.
+    pub viewers: Vec<String>,
+    /// Lower-cased: names compare ignoring ASCII case.
+    keys: std::collections::HashSet<String>,
 }
 
 impl SpaceIx {
@@ -68,13 +79,6 @@ impl SpaceIx {
             self.member_ids.get(name).copied()
         }
     }
-
-    /// Whether `name` reaches the console's aggregates of this space.
-    pub fn console_viewer(&self, name: &str) -> bool {
-        self.console_viewers
-            .iter()
-            .any(|v| v.eq_ignore_ascii_case(name))
-    }
 }
 
 /// A snapshot ready for queries.
@@ -83,6 +87,7 @@ pub struct Index {
     pub snapshot: Snapshot,
     pub spaces: Vec<SpaceIx>,
     pub space_ids: HashMap<String, u32>,
+    pub console_groups: Vec<ConsoleGroup>,
 }
 
 fn bit(p: Permission) -> u32 {
@@ -135,17 +140,20 @@ fn role_ix(role: &RoleEntry, report_ids: &HashMap<String, u32>, report_count: us
 impl Index {
     /// Builds the index of a snapshot.
     pub fn new(snapshot: Snapshot) -> Index {
+        // The queries asked of this index share one budget of suggestions (`--batch`).
+        crate::diagnostic::suggest::reset_budget();
         let space_ids: HashMap<String, u32> = snapshot
             .spaces
             .iter()
             .enumerate()
             .map(|(i, s)| (s.id.clone(), i as u32))
             .collect();
-        let access = console_access(&snapshot);
+        let (console, console_groups) = console_groups(&snapshot);
         let spaces = snapshot
             .spaces
             .iter()
-            .map(|s| {
+            .enumerate()
+            .map(|(i, s)| {
                 let location_ids: HashMap<String, u32> = s
                     .locations
                     .iter()
@@ -213,7 +221,7 @@ impl Index {
                     members,
                     member_ids,
                     by_name,
-                    console_viewers: console_viewers(&snapshot, &access, s),
+                    console: console.get(i).copied().flatten(),
                 }
             })
             .collect();
@@ -221,6 +229,7 @@ impl Index {
             snapshot,
             spaces,
             space_ids,
+            console_groups,
         }
     }
 }
@@ -248,31 +257,58 @@ fn console_access(snapshot: &Snapshot) -> ConsoleAccess<'_> {
         .collect()
 }
 
-/// Enterprise admins of the space's enterprise who are `admin` of some space of that enterprise
-/// on the same server: they reach the Enterprise Console and its aggregates of this space.
-fn console_viewers(
-    snapshot: &Snapshot,
-    access: &ConsoleAccess<'_>,
-    space: &crate::snapshot::SpaceEntry,
-) -> Vec<String> {
-    let Some(enterprise) = space.enterprise.as_deref() else {
-        return Vec::new();
-    };
-    let Some(ent) = snapshot.enterprises.iter().find(|e| e.id == enterprise) else {
-        return Vec::new();
-    };
-    let mut out: Vec<String> = ent
-        .admins
+/// The console group of every space: enterprise admins of the space's enterprise who are
+/// `admin` of some space of that enterprise on the same server reach the Enterprise Console and
+/// its aggregates of the space. One group per (enterprise, server), computed once.
+fn console_groups(snapshot: &Snapshot) -> (Vec<Option<u32>>, Vec<ConsoleGroup>) {
+    let access = console_access(snapshot);
+    let enterprises: HashMap<&str, &crate::snapshot::EnterpriseEntry> = snapshot
+        .enterprises
         .iter()
-        .filter(|admin| {
-            access.contains(&(
-                enterprise,
-                space.server.as_deref(),
-                admin.to_ascii_lowercase(),
-            ))
-        })
-        .cloned()
+        .map(|e| (e.id.as_str(), e))
         .collect();
-    out.sort();
-    out
+    let mut ids: HashMap<(&str, Option<&str>), u32> = HashMap::new();
+    let mut groups: Vec<ConsoleGroup> = Vec::new();
+    let of_space = snapshot
+        .spaces
+        .iter()
+        .map(|space| {
+            let enterprise = space.enterprise.as_deref()?;
+            let ent = enterprises.get(enterprise)?;
+            let key = (enterprise, space.server.as_deref());
+            Some(*ids.entry(key).or_insert_with(|| {
+                let mut viewers: Vec<String> = ent
+                    .admins
+                    .iter()
+                    .filter(|admin| access.contains(&(key.0, key.1, admin.to_ascii_lowercase())))
+                    .cloned()
+                    .collect();
+                viewers.sort();
+                viewers.dedup();
+                let keys = viewers.iter().map(|v| v.to_ascii_lowercase()).collect();
+                groups.push(ConsoleGroup { viewers, keys });
+                groups.len() as u32 - 1
+            }))
+        })
+        .collect();
+    (of_space, groups)
+}
+
+impl Index {
+    /// Who reaches the console's aggregates of `space`, sorted.
+    pub fn console_viewers(&self, space: u32) -> &[String] {
+        match self.spaces[space as usize].console {
+            Some(g) => &self.console_groups[g as usize].viewers,
+            None => &[],
+        }
+    }
+
+    /// Whether `name` reaches the console's aggregates of `space`.
+    pub fn console_viewer(&self, space: u32, name: &str) -> bool {
+        self.spaces[space as usize].console.is_some_and(|g| {
+            self.console_groups[g as usize]
+                .keys
+                .contains(&name.to_ascii_lowercase())
+        })
+    }
 }

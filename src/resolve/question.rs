@@ -125,6 +125,17 @@ impl Names for Ir {
     }
 }
 
+/// The names to suggest from: none once the run's suggestion budget is spent, so that a batch
+/// of unknown names does not list every candidate for each (the list is built lazily by the
+/// index's `Names`, but collecting it is already linear).
+fn candidates<'a>(names: impl FnOnce() -> Vec<&'a str>) -> Vec<&'a str> {
+    if crate::diagnostic::suggest::exhausted() {
+        Vec::new()
+    } else {
+        names()
+    }
+}
+
 /// Resolves a parsed query; every unknown name, invalid level, and level that does not fit
 /// its permission is reported (with the nearest spelling).
 pub fn resolve_query(names: &impl Names, q: &ast::Query) -> Result<Query, Vec<Diagnostic>> {
@@ -167,7 +178,12 @@ pub fn resolve_query(names: &impl Names, q: &ast::Query) -> Result<Query, Vec<Di
 fn space_of(names: &impl Names, id: &ast::Ident, problems: &mut Vec<Diagnostic>) -> Option<u32> {
     let space = names.space(&id.name);
     if space.is_none() {
-        problems.push(unknown_name("space", id, names.scope(), names.space_ids()));
+        problems.push(unknown_name(
+            "space",
+            id,
+            names.scope(),
+            candidates(|| names.space_ids()),
+        ));
     }
     space
 }
@@ -220,7 +236,7 @@ fn question_of(
                     "report",
                     id,
                     &in_space,
-                    names.report_ids(space),
+                    candidates(|| names.report_ids(space)),
                 ));
             }
             (
@@ -259,7 +275,7 @@ fn question_of(
                     "location",
                     at,
                     &in_space,
-                    names.location_ids(space),
+                    candidates(|| names.location_ids(space)),
                 ));
             }
             Some(loc?)
