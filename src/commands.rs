@@ -26,7 +26,9 @@ pub(crate) fn compile_path(path: &Path) -> Result<(SourceSet, charter::Compiled)
 
 /// Loads what a query runs on: a snapshot, or a policy compiled to one in memory.
 fn load_index(path: &Path) -> Result<Index, u8> {
-    if path.is_file() && Format::from_path(path).is_some() {
+    // A snapshot by its extension, whatever the file is (a pipe named `s.json` is refused as a
+    // snapshot, unopened, not compiled as a policy); a directory is a policy.
+    if !path.is_dir() && Format::from_path(path).is_some() {
         return format::load(path).map(Index::new).map_err(fail);
     }
     let (sources, compiled) = compile_path(path)?;
