@@ -464,3 +464,321 @@ fn the_size_limit_is_checked_before_reading() {
         stderr(&out)
     );
 }
+
+// ---- signing: keygen, build --sign, --verify-key, verify ----
+
+/// A key pair and the acme policy built to `s.json` signed and `u.json` unsigned, in `dir`.
+fn signed_setup(dir: &Path) {
+    let out = charter_in(dir, &["keygen", "--out", "k"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let acme = root().join("policies/acme");
+    let acme = acme.to_str().unwrap();
+    for (file, sign) in [("s.json", true), ("u.json", false), ("s.yaml", true)] {
+        let mut args = vec!["build", acme, "-o", file];
+        if sign {
+            args.extend(["--sign", "k.key"]);
+        }
+        let out = charter_in(dir, &args);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn keygen_writes_a_private_key_for_its_owner_only_and_never_overwrites() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = charter_in(tmp.path(), &["keygen", "--out", "release"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let secret = std::fs::read_to_string(tmp.path().join("release.key")).unwrap();
+    let public = std::fs::read_to_string(tmp.path().join("release.pub")).unwrap();
+    assert!(secret.starts_with("charter-ed25519-secret:") && secret.len() == 23 + 64 + 1);
+    assert!(public.starts_with("charter-ed25519-public:") && public.len() == 23 + 64 + 1);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(tmp.path().join("release.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let again = charter_in(tmp.path(), &["keygen", "--out", "release"]);
+    assert_eq!(code(&again), 2);
+    assert_eq!(
+        stderr(&again).trim(),
+        "error: `release.key` exists; not overwriting it"
+    );
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("release.key")).unwrap(),
+        secret
+    );
+}
+
+#[test]
+fn verify_key_accepts_its_own_signature_and_refuses_anything_else() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    signed_setup(dir);
+    let q = r#""priya@acme.org" can view data at lko-01 in acme-prod"#;
+    for file in ["s.json", "s.yaml"] {
+        let out = charter_in(dir, &["query", file, q, "--verify-key", "k.pub"]);
+        assert_eq!(code(&out), 0, "{file}: {}", stderr(&out));
+    }
+    // An unsigned snapshot has no signature field at all (the shape of version 1).
+    let unsigned = std::fs::read_to_string(dir.join("u.json")).unwrap();
+    assert!(!unsigned.contains("signature"));
+    let out = charter_in(dir, &["query", "u.json", q, "--verify-key", "k.pub"]);
+    assert_eq!(code(&out), 2);
+    assert_eq!(
+        stderr(&out).trim(),
+        "error: snapshot `u.json` is not signed, and `--verify-key k.pub` requires its signature: build it with `--sign`"
+    );
+    // Another key.
+    assert_eq!(code(&charter_in(dir, &["keygen", "--out", "other"])), 0);
+    let out = charter_in(dir, &["query", "s.json", q, "--verify-key", "other.pub"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("is signed by key `") && stderr(&out).contains("not by `other.pub`"),
+        "{}",
+        stderr(&out)
+    );
+    // Edited, digest recomputed, signature kept: the signature no longer verifies.
+    let mut v: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("s.json")).unwrap()).unwrap();
+    member(&mut v, "acme-prod", "priya@acme.org")["role"] = json!("admin");
+    member(&mut v, "acme-prod", "priya@acme.org")["scope"] = json!("all");
+    let sig = v["signature"]["ed25519"].as_str().unwrap().to_owned();
+    v["signature"]["ed25519"] = json!(format::SIGNATURE_PLACEHOLDER);
+    let resealed = reseal(&v).replacen(format::SIGNATURE_PLACEHOLDER, &sig, 1);
+    std::fs::write(dir.join("e.json"), resealed).unwrap();
+    let plain = charter_in(dir, &["query", "e.json", q]);
+    assert_eq!(
+        code(&plain),
+        0,
+        "digest and validation pass: {}",
+        stderr(&plain)
+    );
+    let out = charter_in(dir, &["query", "e.json", q, "--verify-key", "k.pub"]);
+    assert_eq!(code(&out), 2);
+    assert_eq!(
+        stderr(&out).trim(),
+        "error: snapshot `e.json` names the key of `k.pub`, but its signature does not verify: it was not signed by that key"
+    );
+    // The private key is not a public key, and a policy is not a snapshot.
+    let out = charter_in(dir, &["query", "s.json", q, "--verify-key", "k.key"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("cannot read public key `k.key`"),
+        "{}",
+        stderr(&out)
+    );
+    let acme = root().join("policies/acme");
+    let out = charter_in(
+        dir,
+        &["query", acme.to_str().unwrap(), q, "--verify-key", "k.pub"],
+    );
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("is a policy, not a snapshot"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn diff_and_report_check_signatures_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    signed_setup(dir);
+    let out = charter_in(dir, &["diff", "s.json", "s.yaml", "--verify-key", "k.pub"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = charter_in(dir, &["diff", "s.json", "u.json", "--verify-key", "k.pub"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("`u.json` is not signed"),
+        "{}",
+        stderr(&out)
+    );
+    let report = [
+        "report",
+        "enterprise",
+        "--enterprise",
+        "acme",
+        "--verify-key",
+        "k.pub",
+    ];
+    let out = charter_in(dir, &[&report[..], &["s.json"]].concat());
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = charter_in(dir, &[&report[..], &["u.json"]].concat());
+    assert_eq!(code(&out), 2);
+}
+
+#[test]
+fn verify_checks_digest_validity_signature_and_a_byte_identical_rebuild() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    signed_setup(dir);
+    let acme = root().join("policies/acme");
+    let acme = acme.to_str().unwrap();
+    for file in ["s.json", "s.yaml", "u.json"] {
+        let out = charter_in(
+            dir,
+            &["verify", file, "--policy", acme, "--verify-key", "k.pub"],
+        );
+        if file == "u.json" {
+            assert_eq!(code(&out), 1);
+            assert!(stderr(&out).contains("is not signed"), "{}", stderr(&out));
+            let out = charter_in(dir, &["verify", file, "--policy", acme]);
+            assert_eq!(code(&out), 0, "{}", stderr(&out));
+            assert!(
+                stdout(&out).contains("note: not signed"),
+                "{}",
+                stdout(&out)
+            );
+            continue;
+        }
+        assert_eq!(code(&out), 0, "{file}: {}", stderr(&out));
+        let text = stdout(&out);
+        assert!(text.contains("ok: content digest matches"), "{text}");
+        assert!(text.contains("ok: signed by `k.pub`"), "{text}");
+        assert!(text.contains("rebuilds it byte for byte"), "{text}");
+    }
+    // Another policy does not rebuild it.
+    let other = tmp.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    for f in std::fs::read_dir(root().join("policies/acme")).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, other.join(f.file_name().unwrap())).unwrap();
+    }
+    let prod = other.join("prod.charter");
+    let text = std::fs::read_to_string(&prod).unwrap();
+    std::fs::write(&prod, text.replacen("locations [lko]", "locations [up]", 1)).unwrap();
+    let out = charter_in(dir, &["verify", "s.json", "--policy", "other"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .starts_with("error: `s.json` is not what `other` builds: they differ from line"),
+        "{}",
+        stderr(&out)
+    );
+    // An edited file fails the first check.
+    let edited = std::fs::read_to_string(dir.join("u.json"))
+        .unwrap()
+        .replacen("\"view\"", "\"edit\"", 1);
+    std::fs::write(dir.join("t.json"), edited).unwrap();
+    let out = charter_in(dir, &["verify", "t.json"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("does not match its content digest"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+// ---- query --batch ----
+
+#[test]
+fn batch_answers_carry_line_numbers_skip_comments_and_go_on_after_bad_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("s.json"), reseal(&acme())).unwrap();
+    let mut input: Vec<u8> = Vec::new();
+    input.extend_from_slice(b"# audit of acme-prod\n\n");
+    input.extend_from_slice(b"\"priya@acme.org\" can view data at lko-01 in acme-prod\n");
+    input.extend_from_slice(b"\"priya@acme.org\" can view data in acme-prd\n");
+    input.extend_from_slice(b"\"bad\xff\" can view data in acme-prod\n");
+    input.extend_from_slice(b"   \n  # indented comment\r\n");
+    input.extend_from_slice(b"who can edit data in acme-prod\r\n");
+    input.extend_from_slice(b"not a query");
+    let out = charter_with_input(
+        tmp.path(),
+        &["query", "s.json", "--batch", "-"],
+        Some(&input),
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let lines: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5, "{}", stdout(&out));
+    assert_eq!(lines[0]["line"], 3);
+    assert_eq!(lines[0]["allowed"], true);
+    assert_eq!(lines[1]["line"], 4);
+    assert!(lines[1]["error"].as_str().unwrap().contains("acme-prd"));
+    assert!(
+        lines[1]["help"].as_str().unwrap().contains("acme-prod"),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(lines[2]["line"], 5);
+    assert!(
+        lines[2]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not valid UTF-8")
+    );
+    assert_eq!(lines[3]["line"], 8);
+    assert!(lines[3]["members"].is_array());
+    assert_eq!(lines[4]["line"], 9);
+    assert!(lines[4]["error"].is_string());
+    // Every line answered: exit 0, even with comments and blank lines.
+    std::fs::write(
+        tmp.path().join("q.txt"),
+        "# header\n\nwho can edit data in acme-prod\n",
+    )
+    .unwrap();
+    let out = charter_in(
+        tmp.path(),
+        &["query", "s.json", "--batch", "q.txt", "--format", "json"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().count(), 1);
+}
+
+#[test]
+fn batch_refuses_a_directory_and_human_format_in_one_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("s.json"), reseal(&acme())).unwrap();
+    std::fs::create_dir(tmp.path().join("d")).unwrap();
+    let out = charter_in(tmp.path(), &["query", "s.json", "--batch", "d"]);
+    assert_eq!(code(&out), 2);
+    assert_eq!(
+        stderr(&out).trim(),
+        "error: cannot read `d`: it is a directory, not a file of queries"
+    );
+    let out = charter_in(tmp.path(), &["query", "s.json", "--batch", "missing.txt"]);
+    assert_eq!(code(&out), 2);
+    assert_eq!(stderr(&out).lines().count(), 1);
+    std::fs::write(tmp.path().join("q.txt"), "who can edit data in acme-prod\n").unwrap();
+    let out = charter_in(
+        tmp.path(),
+        &["query", "s.json", "--batch", "q.txt", "--format", "human"],
+    );
+    assert_eq!(code(&out), 2);
+    assert_eq!(
+        stderr(&out).trim(),
+        "error: `--batch` answers one JSON line per query line; `--format human` is for a single query"
+    );
+    assert!(stdout(&out).is_empty());
+}
+
+// ---- SARIF ----
+
+#[test]
+fn sarif_uris_are_percent_encoded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("my policies");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(
+        dir.join("#1 100% é.charter"),
+        "space s {\n  plan pro\n  role r { data = superuser }\n}\n",
+    )
+    .unwrap();
+    let out = charter_in(tmp.path(), &["check", "my policies", "--format", "sarif"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let uri =
+        v["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    assert_eq!(uri, "my%20policies/%231%20100%25%20%C3%A9.charter");
+}

@@ -23,6 +23,7 @@ fuzz_target!(|data: &[u8]| {
                     want: charter::query::Want::View,
                     asked: charter::query::Asked::Key(p),
                     at: None,
+                    channel: charter::query::Channel::Any,
                 };
                 let _ = index.who(&q);
             }

@@ -97,6 +97,46 @@ impl PublicKey {
     }
 }
 
+/// Why a snapshot is not signed by a given key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unsigned {
+    /// It carries no signature.
+    Missing,
+    /// It names another signer: the key id it records.
+    OtherKey(String),
+    /// It names this key, but the signature does not verify.
+    BadSignature,
+}
+
+/// Whether `snapshot` (whose content digest has been checked against its bytes, as
+/// `format::load` does) carries `key`'s signature of its content digest.
+pub fn check(snapshot: &super::Snapshot, key: &PublicKey) -> Result<(), Unsigned> {
+    let Some(sig) = &snapshot.signature else {
+        return Err(Unsigned::Missing);
+    };
+    if sig.key_id != key.key_id() {
+        return Err(Unsigned::OtherKey(sig.key_id.clone()));
+    }
+    if !key.verifies(&snapshot.content_digest, &sig.ed25519) {
+        return Err(Unsigned::BadSignature);
+    }
+    Ok(())
+}
+
+/// Reads and parses a public key file; the error names the file.
+pub fn load_public(path: &std::path::Path) -> Result<PublicKey, String> {
+    read_key_file(path)
+        .and_then(|t| PublicKey::parse(&t))
+        .map_err(|e| format!("cannot read public key `{}`: {e}", path.display()))
+}
+
+/// Reads and parses a private key file; the error names the file.
+pub fn load_secret(path: &std::path::Path) -> Result<SecretKey, String> {
+    read_key_file(path)
+        .and_then(|t| SecretKey::parse(&t))
+        .map_err(|e| format!("cannot read private key `{}`: {e}", path.display()))
+}
+
 fn key_bytes(text: &str, prefix: &str, what: &str) -> Result<[u8; 32], String> {
     let line = text.trim_end_matches(['\n', '\r']);
     let Some(hex) = line.strip_prefix(prefix) else {

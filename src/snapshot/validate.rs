@@ -54,6 +54,17 @@ pub fn validate(snapshot: &Snapshot) -> Result<(), Invalid> {
         }
     }
 
+    if let Some(sig) = &snapshot.signature {
+        let hex = |t: &str, n: usize| {
+            t.len() == n
+                && t.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        };
+        if !hex(&sig.key_id, 16) || !hex(&sig.ed25519, 128) {
+            bail!("`signature` is not a key id of 16 and a signature of 128 hex digits");
+        }
+    }
+
     let spaces = unique(
         "space",
         "the snapshot",
