@@ -511,6 +511,25 @@ fn keygen_writes_a_private_key_for_its_owner_only_and_never_overwrites() {
         std::fs::read_to_string(tmp.path().join("release.key")).unwrap(),
         secret
     );
+    // Signing with the public half is refused before anything is compiled or written.
+    let acme = root().join("policies/acme");
+    let out = charter_in(
+        tmp.path(),
+        &[
+            "build",
+            acme.to_str().unwrap(),
+            "-o",
+            "s.json",
+            "--sign",
+            "release.pub",
+        ],
+    );
+    assert_eq!(code(&out), 2);
+    assert_eq!(
+        stderr(&out).trim(),
+        "error: cannot read private key `release.pub`: this is not a private key file (it holds the other half of the pair)"
+    );
+    assert!(!tmp.path().join("s.json").exists());
 }
 
 #[test]

@@ -199,29 +199,12 @@ fn upstreams(snapshot: &Snapshot, spaces: &HashMap<&str, usize>) -> Result<(), I
             );
         }
     }
-    // Colouring walk: each space is visited once, so the check is linear.
-    let mut state = vec![0u8; up.len()]; // 0 unseen, 1 on the current chain, 2 done
-    for start in 0..up.len() {
-        let mut chain = Vec::new();
-        let mut cur = Some(start);
-        while let Some(c) = cur {
-            match state[c] {
-                2 => break,
-                1 => bail!(
-                    "the upstream of space `{}` leads back to it",
-                    snapshot.spaces[c].id
-                ),
-                _ => {
-                    state[c] = 1;
-                    chain.push(c);
-                    cur = up[c];
-                }
-            }
-        }
-        for c in chain {
-            state[c] = 2;
-        }
-    }
+    forest(&up, |c| {
+        format!(
+            "the upstream of space `{}` leads back to it",
+            snapshot.spaces[c].id
+        )
+    })?;
     Ok(())
 }
 
@@ -353,7 +336,8 @@ fn space(s: &SpaceEntry) -> Result<(), Invalid> {
     Ok(())
 }
 
-/// `parent` pointers form a forest (no cycle); `cycle` names the entry found on one.
+/// `parent` pointers form a forest (no cycle); `cycle` names the entry found on one. A
+/// colouring walk: each entry is visited once, so the check is linear.
 fn forest(parent: &[Option<usize>], cycle: impl Fn(usize) -> String) -> Result<(), Invalid> {
     let mut state = vec![0u8; parent.len()];
     for start in 0..parent.len() {
