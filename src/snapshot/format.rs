@@ -221,21 +221,20 @@ pub fn render_with(snapshot: &Snapshot, format: Format, sign: Sign<'_>) -> Strin
 pub const MAX_NESTING: usize = 64;
 
 /// Whether `text`'s `[`/`{` nesting stays within [`MAX_NESTING`], counted outside strings.
-///
-/// JSON strings are exact. In YAML, a quote opens a string only where a scalar can start (after
-/// the indentation, `- `, `: `, `? `, or inside brackets after `[`, `{` or `,`) and only if it
-/// closes on the same line; `#` after a space starts a comment. Anything else, brackets inside
-/// plain scalars included, is counted: the count can only be higher than the parser's, so
-/// nothing deeper than the limit reaches the parser.
+/// Linear, one pass, no allocation.
 pub fn nesting_ok(text: &str, format: Format) -> bool {
-    let b = text.as_bytes();
+    match format {
+        Format::Json => json_nesting_ok(text.as_bytes()),
+        Format::Yaml => yaml_nesting_ok(text.as_bytes()),
+    }
+}
+
+/// JSON: exact (strings are `"` with `\` escapes; nothing else hides a bracket).
+fn json_nesting_ok(b: &[u8]) -> bool {
     let mut depth = 0usize;
     let mut i = 0;
-    // The last byte outside strings and spaces, on the current line (`\n` at a line start).
-    let mut last = b'\n';
     while i < b.len() {
-        let c = b[i];
-        match c {
+        match b[i] {
             b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_NESTING {
@@ -243,56 +242,74 @@ pub fn nesting_ok(text: &str, format: Format) -> bool {
                 }
             }
             b']' | b'}' => depth = depth.saturating_sub(1),
-            b'"' if format == Format::Json => {
-                if let Some(end) = string_end(b, i, format) {
-                    i = end + 1;
-                    last = c;
-                    continue;
-                }
-            }
-            b'"' | b'\''
-                if format == Format::Yaml
-                    && yaml_scalar_start(last, b.get(i.wrapping_sub(1)).copied(), depth) =>
-            {
-                if let Some(end) = string_end(b, i, format) {
-                    i = end + 1;
-                    last = c;
-                    continue;
-                }
-            }
-            b'#' if format == Format::Yaml
-                && matches!(
-                    b.get(i.wrapping_sub(1)),
-                    None | Some(b' ' | b'\t' | b'\n' | b'\r')
-                ) =>
-            {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-                continue;
-            }
+            b'"' => match string_end(b, i, Format::Json) {
+                Some(end) => i = end,
+                None => return true,
+            },
             _ => {}
-        }
-        if c == b'\n' {
-            last = b'\n';
-        } else if c != b' ' && c != b'\t' && c != b'\r' {
-            last = c;
         }
         i += 1;
     }
     true
 }
 
-/// In YAML, whether a quote can open a quoted scalar here: `last` is the previous significant
-/// byte on the line and `before` the byte just before the quote.
-fn yaml_scalar_start(last: u8, before: Option<u8>, depth: usize) -> bool {
-    let spaced = matches!(before, Some(b' ' | b'\t'));
-    match last {
-        b'[' | b'{' | b',' => depth > 0,
-        b'\n' => depth == 0,
-        b'-' | b':' | b'?' => spaced,
-        _ => false,
+/// YAML, as libyaml scans it: a bracket opens a collection, and a quote a string, only where a
+/// node can start (at a line start, after `[`, `{`, `,`, after `- `, `? ` or `: `, and in flow
+/// also right after `:`, or after an anchor or tag there); a quoted string counts only if it
+/// closes on its line (otherwise its text is scanned too); `#` after a space is a comment.
+/// A bracket inside a plain scalar (`name: Ward [3`) is text. Every way the scanner can be
+/// wrong errs on the side of counting, except a bracket after another token on a line, where
+/// libyaml itself stops at the first one (a parse error), after scanning at most its 1,024
+/// characters of simple-key lookahead.
+fn yaml_nesting_ok(b: &[u8]) -> bool {
+    let blank = |c: Option<&u8>| matches!(c, None | Some(b' ' | b'\t' | b'\r' | b'\n'));
+    let mut depth = 0usize;
+    let mut node_start = true;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'\n' => node_start = true,
+            b' ' | b'\t' | b'\r' => {}
+            b'#' if i == 0 || blank(b.get(i - 1)) => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'[' | b'{' if node_start || depth > 0 => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return false;
+                }
+                node_start = true;
+            }
+            b']' | b'}' if depth > 0 => {
+                depth -= 1;
+                node_start = false;
+            }
+            b',' if depth > 0 => node_start = true,
+            b':' if depth > 0 || blank(b.get(i + 1)) => node_start = true,
+            b'-' | b'?' if node_start && blank(b.get(i + 1)) => node_start = true,
+            b'&' | b'!' if node_start => {
+                // An anchor or a tag: the node starts after it.
+                while i < b.len() && !blank(b.get(i)) {
+                    i += 1;
+                }
+                continue;
+            }
+            b'"' | b'\'' if node_start => {
+                node_start = false;
+                if let Some(end) = string_end(b, i, Format::Yaml) {
+                    i = end + 1;
+                    continue;
+                }
+            }
+            _ => node_start = false,
+        }
+        i += 1;
     }
+    true
 }
 
 /// The index of the quote closing the string opened at `open`; in YAML, on the same line.
@@ -305,6 +322,10 @@ fn string_end(b: &[u8], open: usize, format: Format) -> Option<usize> {
             return None;
         }
         if quote == b'"' && c == b'\\' {
+            // An escaped line break continues the string on the next line: not on this line.
+            if format == Format::Yaml && matches!(b.get(i + 1), Some(b'\n' | b'\r')) {
+                return None;
+            }
             i += 2;
             continue;
         }
@@ -517,24 +538,40 @@ mod tests {
         for f in [Format::Json, Format::Yaml] {
             assert!(nesting_ok(&deep(64), f));
             assert!(!nesting_ok(&deep(65), f));
+            assert!(!nesting_ok(&format!("x: {}", "{a: ".repeat(65)), f));
         }
+        let many = |unit: &str| unit.repeat(70);
         // Brackets in strings do not count, and closing brackets in strings cannot hide depth.
-        assert!(nesting_ok(
-            r#"{"a": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}"#,
-            Format::Json
+        let open_in_string = format!("{{\"a\": \"{}\"}}", "[".repeat(70));
+        assert!(nesting_ok(&open_in_string, Format::Json));
+        assert!(!nesting_ok(&many(r#"["]","#), Format::Json));
+        assert!(!nesting_ok(&many("[']',"), Format::Yaml));
+        // YAML: flow after anchors and tags, JSON-style keys, and the JSON text of a snapshot.
+        assert!(!nesting_ok(&format!("a: {}", many("&x [")), Format::Yaml));
+        assert!(!nesting_ok(&format!("a: {}", many("!t [")), Format::Yaml));
+        assert!(!nesting_ok(&many(r#"{"a":["#), Format::Yaml));
+        assert!(!nesting_ok(&many("[a, "), Format::Yaml));
+        assert!(!nesting_ok(&many("- ["), Format::Yaml));
+        assert!(!nesting_ok(&format!("a: 'x\n{}", many("[")), Format::Yaml));
+        assert!(!nesting_ok(
+            &format!("a: \"x\\\n{}\"", many("[")),
+            Format::Yaml
         ));
-        let hidden = format!(r#"{}"]" {}"#, "[\"]\",".repeat(70), "[".repeat(0));
-        assert!(!nesting_ok(&hidden, Format::Json));
-        assert!(!nesting_ok(&"[']',".repeat(70), Format::Yaml));
-        // A quote inside a YAML plain scalar opens nothing.
-        let plain = format!("a: it's\nb: {}", "[".repeat(65));
-        assert!(!nesting_ok(&plain, Format::Yaml));
-        // An unclosed YAML quote hides nothing past its line.
-        let open = format!("a: 'x\n  {}", "[".repeat(65));
-        assert!(!nesting_ok(&open, Format::Yaml));
-        // A comment hides its line only.
+        // A quote inside a plain scalar opens nothing.
+        assert!(!nesting_ok(
+            &format!("a: it's\nb: {}", many("[")),
+            Format::Yaml
+        ));
+        // Brackets inside plain scalars are text: a hundred `Ward [3` names are fine.
+        assert!(nesting_ok(&"- name: Ward [3\n".repeat(100), Format::Yaml));
         assert!(nesting_ok(
-            "a: 1 # [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n",
+            &"- name: 'Ward [3'\n  id: \"[x\"\n".repeat(100),
+            Format::Yaml
+        ));
+        // A comment hides its line only.
+        assert!(nesting_ok(&format!("a: 1 # {}\n", many("[")), Format::Yaml));
+        assert!(!nesting_ok(
+            &format!("a: 1 # x\nb: {}", many("[")),
             Format::Yaml
         ));
     }
