@@ -437,14 +437,7 @@ pub(crate) fn query(
 
 fn query_error(sources: &SourceSet, problems: &[Diagnostic], format: OutputFormat) -> u8 {
     match format {
-        OutputFormat::Json => {
-            let msg = problems
-                .iter()
-                .map(|d| d.message.clone())
-                .collect::<Vec<_>>()
-                .join("; ");
-            outln!("{}", json!({ "error": msg }));
-        }
+        OutputFormat::Json => outln!("{}", error_json(problems)),
         OutputFormat::Human => eprint!("{}", render::human(sources, problems, style(Color::Auto))),
     }
     USAGE
@@ -533,13 +526,20 @@ fn run_batch(index: &Index, batch: &Path) -> u8 {
     if all_answered { 0 } else { USAGE }
 }
 
-/// The error line of a batch line that is not a query: the messages, and the help (the nearest
-/// valid spelling) when there is one.
+/// The error line of a batch line that is not a query, with its line number.
 fn batch_error(number: usize, problems: &[Diagnostic]) -> serde_json::Value {
+    let mut v = error_json(problems);
+    v["line"] = json!(number);
+    v
+}
+
+/// `{"error": ..., "help"?: ...}` for a query that cannot be answered: the messages, and the
+/// help (the nearest valid spelling) when there is one.
+fn error_json(problems: &[Diagnostic]) -> serde_json::Value {
     let join = |parts: Vec<&str>| parts.join("; ");
     let message = join(problems.iter().map(|d| d.message.as_str()).collect());
     let help = join(problems.iter().filter_map(|d| d.help.as_deref()).collect());
-    let mut v = json!({ "line": number, "error": message });
+    let mut v = json!({ "error": message });
     if !help.is_empty() {
         v["help"] = json!(help);
     }

@@ -749,7 +749,20 @@ fn batch_answers_carry_line_numbers_skip_comments_and_go_on_after_bad_lines() {
         &["query", "s.json", "--batch", "q.txt", "--format", "json"],
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert_eq!(stdout(&out).lines().count(), 1);
+    assert_eq!(stdout(&out).lines().count(), 1); // A single query in JSON keeps the suggestion too.
+    let out = charter_in(
+        tmp.path(),
+        &[
+            "query",
+            "s.json",
+            "who can edit data in acme-prd",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code(&out), 2);
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(v["help"].as_str().unwrap().contains("acme-prod"), "{v}");
 }
 
 #[test]
