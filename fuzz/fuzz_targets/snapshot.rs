@@ -96,10 +96,36 @@ fn replacement(doc: &Value, b: &mut Bytes) -> Value {
     }
 }
 
+/// A value of the same JSON type as `like` (mostly), so that edits get past the parser to
+/// validation and the queries.
+fn same_type(doc: &Value, like: &Value, b: &mut Bytes) -> Value {
+    for _ in 0..4 {
+        let v = replacement(doc, b);
+        let same = matches!(
+            (like, &v),
+            (Value::String(_), Value::String(_))
+                | (Value::Number(_), Value::Number(_))
+                | (Value::Array(_), Value::Array(_))
+                | (Value::Object(_), Value::Object(_))
+                | (Value::Bool(_), Value::Bool(_))
+        );
+        if same {
+            return v;
+        }
+    }
+    replacement(doc, b)
+}
+
 fn edit(doc: &mut Value, b: &mut Bytes) {
     let op = b.next() % 5;
-    let new = replacement(doc, b);
+    let typed = b.next() % 4 != 0;
+    let snapshot = doc.clone();
     let target = walk(doc, b);
+    let new = if typed {
+        same_type(&snapshot, target, b)
+    } else {
+        replacement(&snapshot, b)
+    };
     match (op, target) {
         (0, t) => *t = new,
         (1, Value::Array(a)) if !a.is_empty() => {
