@@ -75,11 +75,39 @@ fn walk<'v>(v: &'v mut Value, b: &mut Bytes) -> &'v mut Value {
 /// a copy of another part of the snapshot.
 fn replacement(doc: &Value, b: &mut Bytes) -> Value {
     const WORDS: &[&str] = &[
-        "admin", "all", "none", "view", "edit", "on", "off", "superuser", "", "acme-prod",
-        "acme-global", "acme", "india", "lko", "pat-01", "lko-01", "priya@acme.org",
-        "PRIYA@acme.org", "district-manager", "supervisor", "visits", "web_user",
-        "mobile_worker", "builtin", "custom", "redefined", "enterprise", "community",
-        "downloads", "full_organization_access", "data", "reports", "sha256:",
+        "admin",
+        "all",
+        "none",
+        "view",
+        "edit",
+        "on",
+        "off",
+        "superuser",
+        "",
+        "acme-prod",
+        "acme-global",
+        "acme",
+        "india",
+        "lko",
+        "pat-01",
+        "lko-01",
+        "priya@acme.org",
+        "PRIYA@acme.org",
+        "district-manager",
+        "supervisor",
+        "visits",
+        "web_user",
+        "mobile_worker",
+        "builtin",
+        "custom",
+        "redefined",
+        "enterprise",
+        "community",
+        "downloads",
+        "full_organization_access",
+        "data",
+        "reports",
+        "sha256:",
     ];
     match b.next() % 8 {
         0 => Value::String(WORDS[b.below(WORDS.len())].to_owned()),
@@ -161,7 +189,10 @@ fn reseal(doc: &mut Value) -> String {
     if let Value::Object(o) = doc {
         o.insert("content_digest".into(), Value::String(PLACEHOLDER.into()));
     }
-    let text = format!("{}\n", serde_json::to_string_pretty(doc).expect("serialises"));
+    let text = format!(
+        "{}\n",
+        serde_json::to_string_pretty(doc).expect("serialises")
+    );
     let digest = format::sha256(text.as_bytes());
     text.replacen(PLACEHOLDER, &digest, 1)
 }
