@@ -115,10 +115,19 @@ fn main() {
     }
     let parse = t.elapsed();
 
-    // Snapshot load: parse, digest check, index.
+    // Snapshot load: read, parse, digest check, validation, index.
     let t = Instant::now();
     let index = Index::new(format::load(&path).expect("load snapshot"));
     let load = t.elapsed();
+    // Validation and the nesting pre-scan alone (both are part of the load above).
+    let t = Instant::now();
+    charter::snapshot::validate::validate(&index.snapshot).expect("valid");
+    let validate = t.elapsed();
+    let text = std::fs::read_to_string(&path).expect("snapshot text");
+    let t = Instant::now();
+    assert!(format::nesting_ok(&text, format::Format::Json));
+    let prescan = t.elapsed();
+    drop(text);
     let _ = std::fs::remove_file(&path);
 
     // Queries: `can` at a location (restricted and full-access members alike), `who` over a space.
@@ -212,8 +221,18 @@ fn main() {
         peak_mb / mb
     );
     println!(
-        "| snapshot load (read, parse, digest, index) | {:.2} s | |",
+        "| snapshot load (read, parse, digest, validation, index) | {:.2} s | |",
         load.as_secs_f64()
+    );
+    println!(
+        "| of which validation | {:.3} s = {:.0}% of the load | |",
+        validate.as_secs_f64(),
+        100.0 * validate.as_secs_f64() / load.as_secs_f64()
+    );
+    println!(
+        "| of which the nesting pre-scan | {:.3} s = {:.0}% of the load | |",
+        prescan.as_secs_f64(),
+        100.0 * prescan.as_secs_f64() / load.as_secs_f64()
     );
     println!(
         "| rebuild (to disk) / load | {:.1}x | >= 5x |",

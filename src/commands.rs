@@ -24,10 +24,63 @@ pub(crate) fn compile_path(path: &Path) -> Result<(SourceSet, charter::Compiled)
     Ok((sources, compiled))
 }
 
-/// Loads what a query runs on: a snapshot, or a policy compiled to one in memory.
-fn load_index(path: &Path) -> Result<Index, u8> {
-    if path.is_file() && Format::from_path(path).is_some() {
-        return format::load(path).map(Index::new).map_err(fail);
+/// Whether a path names a snapshot: by its extension, whatever the file is (a pipe named
+/// `s.json` is refused as a snapshot, unopened, not compiled as a policy); a directory is a
+/// policy.
+fn is_snapshot_path(path: &Path) -> bool {
+    !path.is_dir() && Format::from_path(path).is_some()
+}
+
+/// Loads and validates a snapshot file and, given a public key, refuses it unless that key
+/// signed it.
+fn load_snapshot(path: &Path, key: Option<&Path>) -> Result<charter::snapshot::Snapshot, u8> {
+    let public = key
+        .map(charter::snapshot::sign::load_public)
+        .transpose()
+        .map_err(fail)?;
+    let snapshot = format::load(path).map_err(fail)?;
+    if let (Some(public), Some(key)) = (public, key) {
+        signed_by(path, &snapshot, &public, key).map_err(fail)?;
+    }
+    Ok(snapshot)
+}
+
+/// Whether `public` (read from `key`) signed the snapshot read from `path`; otherwise why not,
+/// in one line naming both files.
+fn signed_by(
+    path: &Path,
+    snapshot: &charter::snapshot::Snapshot,
+    public: &charter::snapshot::sign::PublicKey,
+    key: &Path,
+) -> Result<(), String> {
+    use charter::snapshot::sign::{self, Unsigned};
+    let (p, k) = (path.display(), key.display());
+    sign::check(snapshot, public).map_err(|why| match why {
+        Unsigned::Missing => format!(
+            "snapshot `{p}` is not signed, and `--verify-key {k}` requires its signature: build it with `--sign`"
+        ),
+        Unsigned::OtherKey(id) => format!(
+            "snapshot `{p}` is signed by key `{id}`, not by `{k}` (key `{}`)",
+            public.key_id()
+        ),
+        Unsigned::BadSignature => format!(
+            "snapshot `{p}` names the key of `{k}`, but its signature does not verify: it was not signed by that key"
+        ),
+    })
+}
+
+/// Loads what a query runs on: a snapshot, or a policy compiled to one in memory. With a
+/// public key, the path must be a snapshot signed by it.
+fn load_index(path: &Path, key: Option<&Path>) -> Result<Index, u8> {
+    if is_snapshot_path(path) {
+        return load_snapshot(path, key).map(Index::new);
+    }
+    if let Some(key) = key {
+        return Err(fail(format_args!(
+            "`--verify-key {}` checks a snapshot's signature, and `{}` is a policy, not a snapshot",
+            key.display(),
+            path.display()
+        )));
     }
     let (sources, compiled) = compile_path(path)?;
     let diagnostics = &compiled.diagnostics;
@@ -358,9 +411,17 @@ pub(crate) fn query(
     path: &Path,
     text: Option<&str>,
     batch: Option<&Path>,
-    format: OutputFormat,
+    format: Option<OutputFormat>,
+    key: Option<&Path>,
 ) -> u8 {
-    let index = match load_index(path) {
+    if batch.is_some() && matches!(format, Some(OutputFormat::Human)) {
+        // A million human answers are not read by humans; one JSON line per input line is.
+        return fail(
+            "`--batch` answers one JSON line per query line; `--format human` is for a single query",
+        );
+    }
+    let format = format.unwrap_or(OutputFormat::Human);
+    let index = match load_index(path, key) {
         Ok(i) => i,
         Err(code) => return code,
     };
@@ -389,46 +450,82 @@ pub(crate) fn query(
 
 fn query_error(sources: &SourceSet, problems: &[Diagnostic], format: OutputFormat) -> u8 {
     match format {
-        OutputFormat::Json => {
-            let msg = problems
-                .iter()
-                .map(|d| d.message.clone())
-                .collect::<Vec<_>>()
-                .join("; ");
-            outln!("{}", json!({ "error": msg }));
-        }
+        OutputFormat::Json => outln!("{}", error_json(problems)),
         OutputFormat::Human => eprint!("{}", render::human(sources, problems, style(Color::Auto))),
     }
     USAGE
 }
 
+/// `query --batch`: one JSON answer per query line, each with its 1-based `line`. Blank lines
+/// and `#` comments are skipped; a line that is not UTF-8 or not a query gets an `error` line
+/// (with the diagnostic's `help`, the nearest spelling) and the batch goes on. Exit 0 when every
+/// query line was answered, 2 otherwise. One reused line buffer: nothing is allocated per line
+/// but the answer itself.
 fn run_batch(index: &Index, batch: &Path) -> u8 {
     let reader: Box<dyn BufRead> = if batch == Path::new("-") {
         Box::new(std::io::stdin().lock())
     } else {
+        // A directory opens on unix and fails only at the first read; say what it is instead.
+        // Pipes are fine (`--batch <(generate)`).
+        if std::fs::metadata(batch).is_ok_and(|m| m.is_dir()) {
+            return fail(format_args!(
+                "cannot read `{}`: it is a directory, not a file of queries",
+                batch.display()
+            ));
+        }
         match std::fs::File::open(batch) {
-            Ok(f) => Box::new(std::io::BufReader::new(f)),
+            Ok(f) => Box::new(std::io::BufReader::with_capacity(1 << 16, f)),
             Err(e) => return fail(format_args!("cannot read `{}`: {e}", batch.display())),
         }
     };
+    let mut reader = reader;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut all_answered = true;
-    for line in reader.lines() {
-        let Ok(line) = line else {
-            all_answered = false;
-            break;
-        };
-        let value = match charter::query::parse(index, charter::source::SourceId(0), &line) {
-            Ok(q) => Answer::new(index, &q, true).json(index),
-            Err(problems) => {
+    let mut buf: Vec<u8> = Vec::with_capacity(256);
+    let mut number = 0usize;
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                let _ = out.flush();
+                return fail(format_args!(
+                    "cannot read `{}` after line {number}: {e}",
+                    batch.display()
+                ));
+            }
+        }
+        number += 1;
+        let bytes = buf
+            .strip_suffix(b"\n")
+            .map(|b| b.strip_suffix(b"\r").unwrap_or(b))
+            .unwrap_or(&buf);
+        let value = match std::str::from_utf8(bytes) {
+            Err(e) => {
                 all_answered = false;
-                let msg = problems
-                    .iter()
-                    .map(|d| d.message.clone())
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                json!({ "error": msg })
+                json!({
+                    "line": number,
+                    "error": format!("line {number} is not valid UTF-8 (at byte {})", e.valid_up_to() + 1),
+                })
+            }
+            Ok(line) => {
+                let text = line.trim();
+                if text.is_empty() || text.starts_with('#') {
+                    continue;
+                }
+                match charter::query::parse(index, charter::source::SourceId(0), line) {
+                    Ok(q) => {
+                        let mut v = Answer::new(index, &q, true).json(index);
+                        v["line"] = json!(number);
+                        v
+                    }
+                    Err(problems) => {
+                        all_answered = false;
+                        batch_error(number, &problems)
+                    }
+                }
             }
         };
         if let Err(e) = writeln!(out, "{value}") {
@@ -440,6 +537,26 @@ fn run_batch(index: &Index, batch: &Path) -> u8 {
         crate::stdout::failed(e);
     }
     if all_answered { 0 } else { USAGE }
+}
+
+/// The error line of a batch line that is not a query, with its line number.
+fn batch_error(number: usize, problems: &[Diagnostic]) -> serde_json::Value {
+    let mut v = error_json(problems);
+    v["line"] = json!(number);
+    v
+}
+
+/// `{"error": ..., "help"?: ...}` for a query that cannot be answered: the messages, and the
+/// help (the nearest valid spelling) when there is one.
+fn error_json(problems: &[Diagnostic]) -> serde_json::Value {
+    let join = |parts: Vec<&str>| parts.join("; ");
+    let message = join(problems.iter().map(|d| d.message.as_str()).collect());
+    let help = join(problems.iter().filter_map(|d| d.help.as_deref()).collect());
+    let mut v = json!({ "error": message });
+    if !help.is_empty() {
+        v["help"] = json!(help);
+    }
+    v
 }
 
 /// `--report` of `charter report enterprise`.
@@ -467,9 +584,10 @@ pub(crate) fn report_enterprise(
     report: ReportName,
     output: Option<&Path>,
     format: TableFormat,
+    key: Option<&Path>,
 ) -> u8 {
     use charter::report::EnterpriseReport as R;
-    let index = match load_index(path) {
+    let index = match load_index(path, key) {
         Ok(i) => i,
         Err(code) => return code,
     };
@@ -517,8 +635,9 @@ pub(crate) enum FailOn {
     Escalation,
 }
 
-/// A policy version for `diff`: a path (policy or snapshot) or `REV:PATH` in git.
-fn load_version(spec: &str) -> Result<charter::snapshot::Snapshot, u8> {
+/// A policy version for `diff`: a path (policy or snapshot) or `REV:PATH` in git. With a
+/// public key, a snapshot must be signed by it (policies are read from their sources).
+fn load_version(spec: &str, key: Option<&Path>) -> Result<charter::snapshot::Snapshot, u8> {
     let path = Path::new(spec);
     if !path.exists()
         && let Some((rev, rest)) = spec.split_once(':')
@@ -526,7 +645,10 @@ fn load_version(spec: &str) -> Result<charter::snapshot::Snapshot, u8> {
     {
         return load_from_git(rev, rest);
     }
-    load_index(path).map(|i| i.snapshot)
+    if is_snapshot_path(path) {
+        return load_snapshot(path, key);
+    }
+    load_index(path, None).map(|i| i.snapshot)
 }
 
 /// Runs git with `args` (and `input` on its standard input); on failure, the cause: the first
@@ -909,8 +1031,18 @@ pub(crate) fn diff(
     format: DiffFormat,
     fail_on: Option<FailOn>,
     color: Color,
+    key: Option<&Path>,
 ) -> u8 {
-    let (old, new) = match (load_version(old), load_version(new)) {
+    if let Some(k) = key
+        && !is_snapshot_path(Path::new(old))
+        && !is_snapshot_path(Path::new(new))
+    {
+        return fail(format_args!(
+            "`--verify-key {}` checks snapshots' signatures, and neither `{old}` nor `{new}` is a snapshot",
+            k.display()
+        ));
+    }
+    let (old, new) = match (load_version(old, key), load_version(new, key)) {
         (Ok(o), Ok(n)) => (Index::new(o), Index::new(n)),
         (Err(code), _) | (_, Err(code)) => return code,
     };
@@ -1001,4 +1133,120 @@ pub(crate) fn fmt(path: &Path, check: bool) -> u8 {
         return USAGE;
     }
     u8::from(check && !changed.is_empty())
+}
+
+/// `charter keygen --out NAME`: a new key pair, NAME.key (mode 0600) and NAME.pub.
+pub(crate) fn keygen(name: &Path) -> u8 {
+    use charter::snapshot::sign;
+    let key = match sign::SecretKey::generate() {
+        Ok(k) => k,
+        Err(e) => return fail(e),
+    };
+    match sign::write_key_pair(name, &key) {
+        Ok((secret, public)) => {
+            outln!(
+                "wrote `{}` (private: keep it secret; `build --sign`) and `{}` (public, key `{}`; `--verify-key`)",
+                secret.display(),
+                public.display(),
+                key.public().key_id()
+            );
+            0
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// `charter verify SNAPSHOT [--policy PATH] [--verify-key PUB]`: exit 0 when every check
+/// passes, 1 when one fails (edited, invalid, unsigned or not what the policy builds), 2 when
+/// the command cannot tell (unreadable files, a policy with errors).
+pub(crate) fn verify(path: &Path, policy: Option<&Path>, key: Option<&Path>) -> u8 {
+    use charter::snapshot::format::LoadError;
+    use charter::snapshot::sign;
+    let Some(fmt) = Format::from_path(path) else {
+        return fail(LoadError::UnknownFormat(path.to_path_buf()));
+    };
+    let public = match key.map(sign::load_public).transpose() {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let text = match format::read_text(path, format::MAX_SNAPSHOT_BYTES) {
+        Ok(t) => t,
+        Err(e) => return fail(e),
+    };
+    let failed = |message: &dyn std::fmt::Display| {
+        eprintln!("error: {message}");
+        1
+    };
+    let snapshot = match format::load_text(path, &text, fmt) {
+        Ok(s) => s,
+        Err(e) => return failed(&e),
+    };
+    outln!(
+        "ok: content digest matches: `{}` was not edited since it was written",
+        path.display()
+    );
+    outln!(
+        "ok: valid: every reference resolves, the location tree is a tree, every value is in range"
+    );
+    match (&public, key, &snapshot.signature) {
+        (Some(public), Some(key), _) => {
+            if let Err(e) = signed_by(path, &snapshot, public, key) {
+                return failed(&e);
+            }
+            outln!(
+                "ok: signed by `{}` (key `{}`)",
+                key.display(),
+                public.key_id()
+            );
+        }
+        (_, _, Some(sig)) => outln!(
+            "note: signed by key `{}`, not checked: give `--verify-key PUB` to check it",
+            sig.key_id
+        ),
+        (_, _, None) => outln!("note: not signed"),
+    }
+    let Some(policy) = policy else {
+        return 0;
+    };
+    let (sources, compiled) = match compile_path(policy) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if diagnostic::counts(&compiled.diagnostics).0 > 0 {
+        return fail(format_args!(
+            "`{}` has errors, so it cannot be rebuilt: fix them (`charter check`) first",
+            policy.display()
+        ));
+    }
+    let rebuilt = charter::emit::emit(&compiled.ir, &sources);
+    // The rebuild carries the file's signature as it is (it cannot be made again without the
+    // private key): equal bytes then mean equal contents, and the signature was checked above.
+    let how = match &snapshot.signature {
+        Some(sig) => format::Sign::Copy(sig),
+        None => format::Sign::No,
+    };
+    let bytes = format::render_with(&rebuilt, fmt, how);
+    if bytes != text {
+        let line = bytes
+            .lines()
+            .zip(text.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or_else(|| bytes.lines().count().min(text.lines().count()))
+            + 1;
+        let version = if rebuilt.compiler_version != snapshot.compiler_version {
+            format!(
+                " (it was built by charter {}, this is {})",
+                snapshot.compiler_version, rebuilt.compiler_version
+            )
+        } else {
+            String::new()
+        };
+        return failed(&format_args!(
+            "`{}` is not what `{}` builds: they differ from line {line}{version}",
+            path.display(),
+            policy.display()
+        ));
+    }
+    outln!("ok: `{}` rebuilds it byte for byte", policy.display());
+    0
 }

@@ -18,6 +18,7 @@ pub fn emit(ir: &Ir, sources: &SourceSet) -> Snapshot {
         compiler_version: env!("CARGO_PKG_VERSION").to_owned(),
         source_digest: source_digest(sources),
         content_digest: String::new(),
+        signature: None,
         enterprises: ir
             .enterprises
             .iter()

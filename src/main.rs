@@ -55,6 +55,9 @@ enum Command {
         /// The snapshot file to write; written atomically, never partially.
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
+        /// Sign the snapshot with this private key (`charter keygen`).
+        #[arg(long, value_name = "KEY")]
+        sign: Option<PathBuf>,
     },
     /// Build, then run every assertion of every `test` block.
     Test {
@@ -75,9 +78,30 @@ enum Command {
         /// Answer one query per line of FILE (`-`: standard input), one JSON answer per line.
         #[arg(long, value_name = "FILE", conflicts_with = "query")]
         batch: Option<PathBuf>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
-        format: OutputFormat,
+        /// Output format: `human` (the default) or `json`; `--batch` answers in JSON lines only.
+        #[arg(long, value_enum)]
+        format: Option<OutputFormat>,
+        /// Refuse a snapshot not signed by this public key.
+        #[arg(long, value_name = "PUB")]
+        verify_key: Option<PathBuf>,
+    },
+    /// Check a snapshot: its digest, its validity, its signature, and that a policy rebuilds it
+    /// byte for byte.
+    Verify {
+        /// The snapshot (`.json`, `.yaml`, `.yml`).
+        snapshot: PathBuf,
+        /// The policy it should have been built from: rebuilt in memory and compared.
+        #[arg(long, value_name = "PATH")]
+        policy: Option<PathBuf>,
+        /// The public key it must be signed by.
+        #[arg(long, value_name = "PUB")]
+        verify_key: Option<PathBuf>,
+    },
+    /// Make a key pair for signing snapshots: NAME.key (private, mode 0600) and NAME.pub.
+    Keygen {
+        /// The files' name, without extension.
+        #[arg(long, value_name = "NAME")]
+        out: PathBuf,
     },
     /// Rewrite files in the canonical format, keeping every comment.
     Fmt {
@@ -103,6 +127,9 @@ enum Command {
         /// When to colour human output.
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
+        /// Refuse a snapshot (OLD or NEW) not signed by this public key.
+        #[arg(long, value_name = "PUB")]
+        verify_key: Option<PathBuf>,
     },
     /// Reports in the spirit of the Enterprise Console's, for what a policy knows.
     Report {
@@ -133,6 +160,9 @@ enum ReportCommand {
         /// `csv` (also `human`) or `json` (the same rows as objects).
         #[arg(long, value_enum, default_value_t = commands::TableFormat::Csv)]
         format: commands::TableFormat,
+        /// Refuse a snapshot not signed by this public key.
+        #[arg(long, value_name = "PUB")]
+        verify_key: Option<PathBuf>,
     },
 }
 
@@ -199,15 +229,28 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> u8 {
     match cli.command {
-        Command::Check { args } => check(&args, None),
-        Command::Build { args, output } => check(&args, Some(&output)),
+        Command::Check { args } => check(&args, None, None),
+        Command::Build { args, output, sign } => check(&args, Some(&output), sign.as_deref()),
         Command::Test { args, filter } => commands::test(&args, filter.as_deref()),
         Command::Query {
             path,
             query,
             batch,
             format,
-        } => commands::query(&path, query.as_deref(), batch.as_deref(), format),
+            verify_key,
+        } => commands::query(
+            &path,
+            query.as_deref(),
+            batch.as_deref(),
+            format,
+            verify_key.as_deref(),
+        ),
+        Command::Verify {
+            snapshot,
+            policy,
+            verify_key,
+        } => commands::verify(&snapshot, policy.as_deref(), verify_key.as_deref()),
+        Command::Keygen { out } => commands::keygen(&out),
         Command::Fmt { path, check } => commands::fmt(&path, check),
         Command::Diff {
             old,
@@ -215,7 +258,8 @@ fn run(cli: Cli) -> u8 {
             format,
             fail_on,
             color,
-        } => commands::diff(&old, &new, format, fail_on, color),
+            verify_key,
+        } => commands::diff(&old, &new, format, fail_on, color, verify_key.as_deref()),
         Command::Report {
             report:
                 ReportCommand::Enterprise {
@@ -225,6 +269,7 @@ fn run(cli: Cli) -> u8 {
                     report,
                     output,
                     format,
+                    verify_key,
                 },
         } => commands::report_enterprise(
             &path,
@@ -233,6 +278,7 @@ fn run(cli: Cli) -> u8 {
             report,
             output.as_deref(),
             format,
+            verify_key.as_deref(),
         ),
     }
 }
@@ -306,7 +352,7 @@ pub(crate) fn fail(message: impl std::fmt::Display) -> u8 {
     USAGE
 }
 
-fn check(args: &CheckArgs, output: Option<&Path>) -> u8 {
+fn check(args: &CheckArgs, output: Option<&Path>, sign: Option<&Path>) -> u8 {
     let out_format = match output.map(|o| (o, Format::from_path(o))) {
         Some((o, None)) => {
             return fail(format_args!(
@@ -315,6 +361,12 @@ fn check(args: &CheckArgs, output: Option<&Path>) -> u8 {
             ));
         }
         Some((_, Some(f))) => Some(f),
+        None => None,
+    };
+    // The key first: a build that cannot be signed should not compile the policy in vain.
+    let key = match sign.map(charter::snapshot::sign::load_secret) {
+        Some(Err(e)) => return fail(e),
+        Some(Ok(k)) => Some(k),
         None => None,
     };
     let (sources, compiled) = match commands::compile_path(&args.path) {
@@ -328,8 +380,13 @@ fn check(args: &CheckArgs, output: Option<&Path>) -> u8 {
     let mut written = None;
     if let (Some(path), Some(fmt), false) = (output, out_format, failed) {
         let mut snapshot = charter::emit::emit(&compiled.ir, &sources);
-        let result =
-            charter::output::write_atomic_with(path, |f| format::write(&mut snapshot, fmt, f));
+        let how = match &key {
+            Some(k) => format::Sign::With(k),
+            None => format::Sign::No,
+        };
+        let result = charter::output::write_atomic_with(path, |f| {
+            format::write_with(&mut snapshot, fmt, f, how)
+        });
         if let Err(e) = result {
             return fail(format_args!("cannot write `{}`: {e}", path.display()));
         }

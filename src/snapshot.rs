@@ -5,6 +5,8 @@
 //! Serde derives live here and on nothing else but config.
 
 pub mod format;
+pub mod sign;
+pub mod validate;
 
 use std::collections::BTreeMap;
 
@@ -22,8 +24,21 @@ pub struct Snapshot {
     /// `sha256:` of the written file with this value replaced by `format::PLACEHOLDER`; empty
     /// in a snapshot that was not written.
     pub content_digest: String,
+    /// Ed25519 signature of `content_digest` by the key of `build --sign` (see
+    /// `format::signing_message`); absent in an unsigned snapshot.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub signature: Option<SignatureEntry>,
     pub enterprises: Vec<EnterpriseEntry>,
     pub spaces: Vec<SpaceEntry>,
+}
+
+/// Who signed a snapshot, and the signature.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignatureEntry {
+    /// The first 16 hex digits of SHA-256 of the 32 public-key bytes: names the key.
+    pub key_id: String,
+    /// The 64-byte Ed25519 signature, in 128 lower-case hex digits.
+    pub ed25519: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -449,7 +449,7 @@ fn read_limited(reader: impl Read, limit: usize) -> std::io::Result<FileContents
 
 /// Opens a file for reading; on unix without blocking, so that a pipe put in the place of a
 /// checked file cannot hang the command (reads of a regular file ignore the flag).
-fn open_for_reading(path: &Path) -> std::io::Result<std::fs::File> {
+pub(crate) fn open_for_reading(path: &Path) -> std::io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -484,7 +484,7 @@ const O_NONBLOCK: i32 = if cfg!(all(
 };
 
 /// Whether two metadata describe the same file (device and inode on unix).
-fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+pub(crate) fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
@@ -498,7 +498,7 @@ fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
 }
 
 /// What a non-regular file is, in words.
-fn kind_of(meta: &std::fs::Metadata) -> &'static str {
+pub(crate) fn kind_of(meta: &std::fs::Metadata) -> &'static str {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;

@@ -157,11 +157,13 @@ fn reasons_cover_hidden_and_plan_gated_values() {
     );
     assert!(charter::snapshot::format::verify(
         &text,
-        &snap.content_digest
+        &snap.content_digest,
+        None
     ));
     assert!(!charter::snapshot::format::verify(
         &text.replacen("report_issues: on", "report_issues: off", 1),
-        &snap.content_digest
+        &snap.content_digest,
+        None
     ));
 }
 

@@ -171,9 +171,13 @@ fn batch_answers_every_line_in_order() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines.len(), 3);
-    assert_eq!(lines[0], serde_json::json!({"allowed": true}));
+    assert_eq!(lines[0], serde_json::json!({"allowed": true, "line": 1}));
     assert!(lines[1]["error"].is_string());
-    assert_eq!(lines[2], serde_json::json!({"members": ["ana@acme.org"]}));
+    assert_eq!(lines[1]["line"], 2);
+    assert_eq!(
+        lines[2],
+        serde_json::json!({"members": ["ana@acme.org"], "line": 3})
+    );
     assert_eq!(
         code(&out),
         2,

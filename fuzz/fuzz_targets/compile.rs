@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
         let snapshot = charter::emit::emit(&compiled.ir, &sources);
         let json = charter::snapshot::format::render(&snapshot, charter::snapshot::format::Format::Json);
         let parsed = charter::snapshot::format::parse(&json).expect("own snapshot parses");
-        assert!(charter::snapshot::format::verify(&json, &parsed.content_digest), "own snapshot verifies");
+        assert!(charter::snapshot::format::verify(&json, &parsed.content_digest, None), "own snapshot verifies");
         let index = charter::query::Index::new(parsed);
         for space in 0..index.spaces.len() as u32 {
             for &p in charter::model::Permission::ALL {

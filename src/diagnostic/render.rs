@@ -304,6 +304,25 @@ pub fn failure(
     out
 }
 
+/// A file name as a relative URI reference (RFC 3986): `/` separates segments (on Windows
+/// also `\\`), unreserved characters stay, every other byte of the UTF-8 name is
+/// percent-encoded (`#`, `%`, `?`, spaces, newlines, `:` which would read as a scheme, and
+/// non-ASCII letters), so a viewer opens the file that was meant.
+pub fn uri_path(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for b in name.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            // A Windows separator; on unix a backslash is part of the name.
+            b'\\' if cfg!(windows) => out.push('/'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 /// SARIF 2.1.0 for code-scanning tools: one rule per code (help text from
 /// `docs/diagnostics.md`), one result per diagnostic with its region and related locations.
 /// `extra` results (failing assertions of `charter test`) use the rule `assertion`.
@@ -318,7 +337,7 @@ pub fn sarif(sources: &SourceSet, diagnostics: &[Diagnostic], extra: &[SarifExtr
         let (el, ec) = position(span, span.end);
         json!({
             "physicalLocation": {
-                "artifactLocation": { "uri": sources.get(span.source).name.replace('\\', "/") },
+                "artifactLocation": { "uri": uri_path(&sources.get(span.source).name) },
                 "region": { "startLine": sl, "startColumn": sc, "endLine": el, "endColumn": ec.max(sc) }
             }
         })
@@ -453,4 +472,25 @@ pub fn github(sources: &SourceSet, diagnostics: &[Diagnostic], extra: &[SarifExt
         line("error", Some(e.span), "charter test", &e.message);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn uri_paths_are_percent_encoded() {
+        assert_eq!(
+            super::uri_path("policies/acme/prod.charter"),
+            "policies/acme/prod.charter"
+        );
+        assert_eq!(
+            super::uri_path("my dir/#1 100%?\nü:x.charter"),
+            "my%20dir/%231%20100%25%3F%0A%C3%BC%3Ax.charter"
+        );
+        let backslash = if cfg!(windows) {
+            "a/b.charter"
+        } else {
+            "a%5Cb.charter"
+        };
+        assert_eq!(super::uri_path("a\\b.charter"), backslash);
+    }
 }

@@ -138,8 +138,11 @@ fn role_ix(role: &RoleEntry, report_ids: &HashMap<String, u32>, report_count: us
 }
 
 impl Index {
-    /// Builds the index of a snapshot.
+    /// Builds the index of a snapshot that is valid: emitted from a policy, or loaded by
+    /// `snapshot::format::load`, which refuses anything `snapshot::validate` does not accept
+    /// (the index relies on every reference resolving and on the location tree being a tree).
     pub fn new(snapshot: Snapshot) -> Index {
+        debug_assert_eq!(crate::snapshot::validate::validate(&snapshot), Ok(()));
         // The queries asked of this index share one budget of suggestions (`--batch`).
         crate::diagnostic::suggest::reset_budget();
         let space_ids: HashMap<String, u32> = snapshot
@@ -190,6 +193,7 @@ impl Index {
                     .members
                     .iter()
                     .map(|m| MemberIx {
+                        // Never 0 in a valid snapshot: every member's role resolves.
                         role: role_ids.get(m.role.as_str()).copied().unwrap_or(0),
                         scope: match &m.scope {
                             ScopeEntry::All(_) => Scope::All,

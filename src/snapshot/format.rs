@@ -63,17 +63,58 @@ impl<W: std::io::Write> std::io::Write for Tee<W> {
     }
 }
 
-/// Writes a snapshot and signs it. The content digest is SHA-256 over the written bytes with
-/// the digest itself replaced by [`PLACEHOLDER`]: the bytes are hashed as they stream out, and
-/// the digest is then written over the placeholder. Sets `snapshot.content_digest`.
+/// What goes in the `signature` field while the digest is computed: as wide as a signature.
+pub const SIGNATURE_PLACEHOLDER: &str = "00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000";
+
+/// Whether and how [`write_with`] signs.
+pub enum Sign<'a> {
+    /// No `signature` field.
+    No,
+    /// Sign the content digest with this key.
+    With(&'a super::sign::SecretKey),
+    /// Write this signature as it is (`verify --policy` rebuilds a signed file byte for byte).
+    Copy(&'a super::SignatureEntry),
+}
+
+/// Writes an unsigned snapshot; see [`write_with`].
 pub fn write<W: std::io::Write + std::io::Seek>(
     snapshot: &mut Snapshot,
     format: Format,
     out: &mut W,
 ) -> std::io::Result<()> {
+    write_with(snapshot, format, out, Sign::No)
+}
+
+/// Writes a snapshot with its content digest, and signs it as `sign` says. The content digest
+/// is SHA-256 over the written bytes with the digest itself replaced by [`PLACEHOLDER`] and the
+/// signature (when there is one) by [`SIGNATURE_PLACEHOLDER`]: the bytes are hashed as they
+/// stream out, and the digest and then the signature of the digest are written over their
+/// placeholders. Sets `snapshot.content_digest` and `snapshot.signature`.
+pub fn write_with<W: std::io::Write + std::io::Seek>(
+    snapshot: &mut Snapshot,
+    format: Format,
+    out: &mut W,
+    sign: Sign<'_>,
+) -> std::io::Result<()> {
     use std::io::{SeekFrom, Write};
     let start = out.stream_position()?;
     snapshot.content_digest = PLACEHOLDER.to_owned();
+    snapshot.signature = match &sign {
+        Sign::No => None,
+        Sign::With(key) => Some(super::SignatureEntry {
+            key_id: key.public().key_id(),
+            ed25519: SIGNATURE_PLACEHOLDER.to_owned(),
+        }),
+        Sign::Copy(entry) => {
+            if entry.ed25519.len() != SIGNATURE_PLACEHOLDER.len() {
+                return Err(std::io::Error::other("the signature is not 128 hex digits"));
+            }
+            Some(super::SignatureEntry {
+                key_id: entry.key_id.clone(),
+                ed25519: SIGNATURE_PLACEHOLDER.to_owned(),
+            })
+        }
+    };
     let (hasher, head) = {
         let buffered = std::io::BufWriter::with_capacity(1 << 20, &mut *out);
         let mut tee = Tee {
@@ -95,67 +136,278 @@ pub fn write<W: std::io::Write + std::io::Seek>(
         (tee.hasher, tee.head)
     };
     // INVARIANT: `content_digest` is the fourth field, well inside the first 4 KiB.
-    let offset = head
-        .windows(PLACEHOLDER.len())
-        .position(|w| w == PLACEHOLDER.as_bytes())
-        .expect("placeholder in the snapshot head");
+    let offset = find(&head, PLACEHOLDER, 0).expect("placeholder in the snapshot head");
     let digest = hex(&hasher.finalize());
     out.seek(SeekFrom::Start(start + offset as u64))?;
     out.write_all(digest.as_bytes())?;
+    let signature = match sign {
+        Sign::No => None,
+        Sign::With(key) => Some(key.sign_digest(&digest)),
+        Sign::Copy(entry) => Some(entry.ed25519.clone()),
+    };
+    if let Some(value) = signature {
+        // INVARIANT: `signature` is the fifth field, right after the digest, in the first 4 KiB.
+        let at = find(&head, SIGNATURE_PLACEHOLDER, offset + PLACEHOLDER.len())
+            .expect("signature placeholder in the snapshot head");
+        out.seek(SeekFrom::Start(start + at as u64))?;
+        out.write_all(value.as_bytes())?;
+        if let Some(entry) = &mut snapshot.signature {
+            entry.ed25519 = value;
+        }
+    }
     out.seek(SeekFrom::End(0))?;
     snapshot.content_digest = digest;
     Ok(())
 }
 
-/// Whether a snapshot's text matches the `content_digest` it holds (see [`write`]).
-pub fn verify(text: &str, content_digest: &str) -> bool {
+fn find(haystack: &[u8], needle: &str, from: usize) -> Option<usize> {
+    haystack
+        .get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle.as_bytes())
+        .map(|i| i + from)
+}
+
+/// Whether a snapshot's text matches the `content_digest` it holds (see [`write_with`]):
+/// the digest's value, and the signature's when `signature` is given, are put back to their
+/// placeholders and the text hashed.
+pub fn verify(text: &str, content_digest: &str, signature: Option<&str>) -> bool {
     if content_digest.len() != PLACEHOLDER.len() || !content_digest.starts_with("sha256:") {
         return false;
     }
     let Some(at) = text.find(content_digest) else {
         return false;
     };
+    let bytes = text.as_bytes();
     let mut hasher = Sha256::new();
-    hasher.update(&text.as_bytes()[..at]);
+    hasher.update(&bytes[..at]);
     hasher.update(PLACEHOLDER.as_bytes());
-    hasher.update(&text.as_bytes()[at + content_digest.len()..]);
+    let mut rest = at + content_digest.len();
+    if let Some(sig) = signature {
+        if sig.len() != SIGNATURE_PLACEHOLDER.len() {
+            return false;
+        }
+        let Some(s) = text[rest..].find(sig).map(|s| s + rest) else {
+            return false;
+        };
+        hasher.update(&bytes[rest..s]);
+        hasher.update(SIGNATURE_PLACEHOLDER.as_bytes());
+        rest = s + sig.len();
+    }
+    hasher.update(&bytes[rest..]);
     hex(&hasher.finalize()) == content_digest
 }
 
-/// Renders a signed snapshot to a string (tests and small outputs; `build` streams to a file).
+/// Renders a snapshot with its digest to a string (tests and small outputs; `build` streams to
+/// a file).
 pub fn render(snapshot: &Snapshot, format: Format) -> String {
+    render_with(snapshot, format, Sign::No)
+}
+
+/// [`render`], signed as `sign` says.
+pub fn render_with(snapshot: &Snapshot, format: Format, sign: Sign<'_>) -> String {
     let mut signed = snapshot.clone();
     let mut out = std::io::Cursor::new(Vec::new());
-    // INVARIANT: writing to memory cannot fail, and serde output is UTF-8.
-    write(&mut signed, format, &mut out).expect("snapshot serialises");
+    // INVARIANT: writing to memory cannot fail (a copied signature has been validated to be
+    // 128 hex digits), and serde output is UTF-8.
+    write_with(&mut signed, format, &mut out, sign).expect("snapshot serialises");
     String::from_utf8(out.into_inner()).expect("serde output is UTF-8")
 }
 
-/// Parses a snapshot written by [`render`] (either format; YAML is a superset of JSON).
-pub fn parse(text: &str) -> Result<Snapshot, String> {
-    if text.trim_start().starts_with('{') {
-        serde_json::from_str(text).map_err(|e| e.to_string())
-    } else {
-        serde_yaml::from_str(text).map_err(|e| e.to_string())
+/// The deepest `[`/`{` nesting a snapshot file may have. Charter writes 3 levels in JSON (and
+/// block style in YAML); the limit is checked by [`nesting_ok`] before any parser runs, because
+/// serde_yaml's time grows with the square of flow nesting and it would run before the digest
+/// check.
+pub const MAX_NESTING: usize = 64;
+
+/// Whether `text`'s `[`/`{` nesting stays within [`MAX_NESTING`], counted outside strings.
+/// Linear, one pass, no allocation.
+pub fn nesting_ok(text: &str, format: Format) -> bool {
+    match format {
+        Format::Json => json_nesting_ok(text.as_bytes()),
+        Format::Yaml => yaml_nesting_ok(text.as_bytes()),
     }
 }
+
+/// JSON: exact (strings are `"` with `\` escapes; nothing else hides a bracket).
+fn json_nesting_ok(b: &[u8]) -> bool {
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return false;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b'"' => match string_end(b, i, Format::Json) {
+                Some(end) => i = end,
+                None => return true,
+            },
+            _ => {}
+        }
+        i += 1;
+    }
+    true
+}
+
+/// YAML, as libyaml scans it: a bracket opens a collection, and a quote a string, only where a
+/// node can start (at a line start, after `[`, `{`, `,`, after `- `, `? ` or `: `, and in flow
+/// also right after `:`, or after an anchor or tag there); a quoted string counts only if it
+/// closes on its line (otherwise its text is scanned too); `#` after a space is a comment.
+/// A bracket inside a plain scalar (`name: Ward [3`) is text. Every way the scanner can be
+/// wrong errs on the side of counting, except a bracket after another token on a line, where
+/// libyaml itself stops at the first one (a parse error), after scanning at most its 1,024
+/// characters of simple-key lookahead.
+fn yaml_nesting_ok(b: &[u8]) -> bool {
+    let blank = |c: Option<&u8>| matches!(c, None | Some(b' ' | b'\t' | b'\r' | b'\n'));
+    let mut depth = 0usize;
+    let mut node_start = true;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'\n' => node_start = true,
+            b' ' | b'\t' | b'\r' => {}
+            b'#' if i == 0 || blank(b.get(i - 1)) => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'[' | b'{' if node_start || depth > 0 => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return false;
+                }
+                node_start = true;
+            }
+            b']' | b'}' if depth > 0 => {
+                depth -= 1;
+                node_start = false;
+            }
+            b',' if depth > 0 => node_start = true,
+            b':' if depth > 0 || blank(b.get(i + 1)) => node_start = true,
+            b'-' | b'?' if node_start && blank(b.get(i + 1)) => node_start = true,
+            b'&' | b'!' if node_start => {
+                // An anchor or a tag: the node starts after it.
+                while i < b.len() && !blank(b.get(i)) {
+                    i += 1;
+                }
+                continue;
+            }
+            b'"' | b'\'' if node_start => {
+                node_start = false;
+                if let Some(end) = string_end(b, i, Format::Yaml) {
+                    i = end + 1;
+                    continue;
+                }
+            }
+            _ => node_start = false,
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The index of the quote closing the string opened at `open`; in YAML, on the same line.
+fn string_end(b: &[u8], open: usize, format: Format) -> Option<usize> {
+    let quote = b[open];
+    let mut i = open + 1;
+    while i < b.len() {
+        let c = b[i];
+        if format == Format::Yaml && c == b'\n' {
+            return None;
+        }
+        if quote == b'"' && c == b'\\' {
+            // An escaped line break continues the string on the next line: not on this line.
+            if format == Format::Yaml && matches!(b.get(i + 1), Some(b'\n' | b'\r')) {
+                return None;
+            }
+            i += 2;
+            continue;
+        }
+        if c == quote {
+            // `''` inside a single-quoted YAML string is a quote.
+            if quote == b'\'' && b.get(i + 1) == Some(&b'\'') {
+                i += 2;
+                continue;
+            }
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Parses a snapshot written by [`render`], choosing the format by its first character (YAML is
+/// a superset of JSON). Loading a file chooses by extension instead ([`parse_as`]).
+pub fn parse(text: &str) -> Result<Snapshot, String> {
+    if text.trim_start().starts_with('{') {
+        parse_as(text, Format::Json)
+    } else {
+        parse_as(text, Format::Yaml)
+    }
+}
+
+/// Parses a snapshot in a given format, after the nesting pre-scan.
+pub fn parse_as(text: &str, format: Format) -> Result<Snapshot, String> {
+    if !nesting_ok(text, format) {
+        return Err(format!("it is nested deeper than {MAX_NESTING} levels"));
+    }
+    match format {
+        Format::Json => serde_json::from_str(text).map_err(|e| e.to_string()),
+        Format::Yaml => serde_yaml::from_str(text).map_err(|e| e.to_string()),
+    }
+}
+
+/// The largest snapshot file read, in bytes (1 GiB): checked from the file's metadata before
+/// it is opened, and again while reading, which stops one byte past it.
+pub const MAX_SNAPSHOT_BYTES: u64 = 1 << 30;
 
 /// Why a snapshot file cannot be used (exit code 2).
 #[derive(Debug)]
 pub enum LoadError {
     Io(std::path::PathBuf, std::io::Error),
+    /// Not `.json`, `.yaml` or `.yml`.
+    UnknownFormat(std::path::PathBuf),
+    /// A directory, pipe, socket or device: what it is.
+    NotRegular(std::path::PathBuf, &'static str),
+    TooLarge {
+        path: std::path::PathBuf,
+        limit: u64,
+    },
     Unparsable(std::path::PathBuf, String),
     Version {
         path: std::path::PathBuf,
         found: u32,
     },
     Tampered(std::path::PathBuf),
+    /// Parsed and matching its digest, but not a snapshot charter could have written.
+    Invalid(std::path::PathBuf, super::validate::Invalid),
 }
 
 impl std::fmt::Display for LoadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             LoadError::Io(p, e) => write!(f, "cannot read snapshot `{}`: {e}", p.display()),
+            LoadError::UnknownFormat(p) => write!(
+                f,
+                "cannot tell the snapshot format of `{}`: use a `.json`, `.yaml` or `.yml` file",
+                p.display()
+            ),
+            LoadError::NotRegular(p, kind) => write!(
+                f,
+                "cannot read snapshot `{}`: it is {kind}, not a regular file",
+                p.display()
+            ),
+            LoadError::TooLarge { path, limit } => write!(
+                f,
+                "cannot read snapshot `{}`: it is larger than the limit of {limit} bytes",
+                path.display()
+            ),
             LoadError::Unparsable(p, e) => {
                 write!(f, "`{}` is not a charter snapshot: {e}", p.display())
             }
@@ -170,39 +422,157 @@ impl std::fmt::Display for LoadError {
                 "snapshot `{}` does not match its content digest: it was edited after `charter build`; rebuild it from the policy",
                 p.display()
             ),
+            LoadError::Invalid(p, why) => write!(
+                f,
+                "snapshot `{}` is invalid: {why}; rebuild it from the policy",
+                p.display()
+            ),
         }
     }
 }
 
-/// Reads a snapshot, refusing another format version or contents that no longer match their
-/// digest (a hand-edited file).
-pub fn load(path: &std::path::Path) -> Result<Snapshot, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|e| LoadError::Io(path.to_path_buf(), e))?;
-    // Read the version first, so that a snapshot of another shape is named as such.
-    let version = if text.trim_start().starts_with('{') {
-        serde_json::from_str::<VersionOnly>(&text)
-            .map(|v| v.format_version)
-            .map_err(|e| e.to_string())
-    } else {
-        serde_yaml::from_str::<VersionOnly>(&text)
-            .map(|v| v.format_version)
-            .map_err(|e| e.to_string())
+/// A snapshot file's text: a regular file (checked before it is opened, so a pipe or a device
+/// cannot hang or flood the command), at most `limit` bytes (by its size, and by the bytes
+/// actually read), in UTF-8.
+pub fn read_text(path: &std::path::Path, limit: u64) -> Result<String, LoadError> {
+    use std::io::Read;
+    let io = |e| LoadError::Io(path.to_path_buf(), e);
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(LoadError::NotRegular(
+            path.to_path_buf(),
+            crate::source::kind_of(&meta),
+        ));
     }
-    .map_err(|e| LoadError::Unparsable(path.to_path_buf(), e))?;
+    let too_large = || LoadError::TooLarge {
+        path: path.to_path_buf(),
+        limit,
+    };
+    if meta.len() > limit {
+        return Err(too_large());
+    }
+    let file = crate::source::open_for_reading(path).map_err(io)?;
+    let opened = file.metadata().map_err(io)?;
+    if !opened.is_file() || !crate::source::same_file(&opened, &meta) {
+        return Err(LoadError::NotRegular(
+            path.to_path_buf(),
+            crate::source::kind_of(&opened),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(opened.len().min(limit) as usize);
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large());
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        LoadError::Unparsable(
+            path.to_path_buf(),
+            format!(
+                "it is not UTF-8 text (byte {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
+}
+
+/// Reads a snapshot, refusing another format version, contents that no longer match their
+/// digest (a hand-edited file), and anything [`super::validate::validate`] refuses.
+pub fn load(path: &std::path::Path) -> Result<Snapshot, LoadError> {
+    load_with_limit(path, MAX_SNAPSHOT_BYTES)
+}
+
+/// [`load`] with another size limit.
+pub fn load_with_limit(path: &std::path::Path, limit: u64) -> Result<Snapshot, LoadError> {
+    let format =
+        Format::from_path(path).ok_or_else(|| LoadError::UnknownFormat(path.to_path_buf()))?;
+    let text = read_text(path, limit)?;
+    load_text(path, &text, format)
+}
+
+/// The checks of [`load`] on a snapshot's text.
+pub fn load_text(
+    path: &std::path::Path,
+    text: &str,
+    format: Format,
+) -> Result<Snapshot, LoadError> {
+    let unparsable = |e| LoadError::Unparsable(path.to_path_buf(), e);
+    if !nesting_ok(text, format) {
+        return Err(unparsable(format!(
+            "it is nested deeper than {MAX_NESTING} levels"
+        )));
+    }
+    // Read the version first, so that a snapshot of another shape is named as such.
+    let version = match format {
+        Format::Json => serde_json::from_str::<VersionOnly>(text).map_err(|e| e.to_string()),
+        Format::Yaml => serde_yaml::from_str::<VersionOnly>(text).map_err(|e| e.to_string()),
+    }
+    .map(|v| v.format_version)
+    .map_err(unparsable)?;
     if version != super::FORMAT_VERSION {
         return Err(LoadError::Version {
             path: path.to_path_buf(),
             found: version,
         });
     }
-    let snapshot = parse(&text).map_err(|e| LoadError::Unparsable(path.to_path_buf(), e))?;
-    if !verify(&text, &snapshot.content_digest) {
+    let snapshot = parse_as(text, format).map_err(unparsable)?;
+    let signature = snapshot.signature.as_ref().map(|s| s.ed25519.as_str());
+    if !verify(text, &snapshot.content_digest, signature) {
         return Err(LoadError::Tampered(path.to_path_buf()));
     }
+    super::validate::validate(&snapshot).map_err(|e| LoadError::Invalid(path.to_path_buf(), e))?;
     Ok(snapshot)
 }
 
 #[derive(serde::Deserialize)]
 struct VersionOnly {
     format_version: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nesting_is_counted_outside_strings() {
+        let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        for f in [Format::Json, Format::Yaml] {
+            assert!(nesting_ok(&deep(64), f));
+            assert!(!nesting_ok(&deep(65), f));
+            assert!(!nesting_ok(&format!("x: {}", "{a: ".repeat(65)), f));
+        }
+        let many = |unit: &str| unit.repeat(70);
+        // Brackets in strings do not count, and closing brackets in strings cannot hide depth.
+        let open_in_string = format!("{{\"a\": \"{}\"}}", "[".repeat(70));
+        assert!(nesting_ok(&open_in_string, Format::Json));
+        assert!(!nesting_ok(&many(r#"["]","#), Format::Json));
+        assert!(!nesting_ok(&many("[']',"), Format::Yaml));
+        // YAML: flow after anchors and tags, JSON-style keys, and the JSON text of a snapshot.
+        assert!(!nesting_ok(&format!("a: {}", many("&x [")), Format::Yaml));
+        assert!(!nesting_ok(&format!("a: {}", many("!t [")), Format::Yaml));
+        assert!(!nesting_ok(&many(r#"{"a":["#), Format::Yaml));
+        assert!(!nesting_ok(&many("[a, "), Format::Yaml));
+        assert!(!nesting_ok(&many("- ["), Format::Yaml));
+        assert!(!nesting_ok(&format!("a: 'x\n{}", many("[")), Format::Yaml));
+        assert!(!nesting_ok(
+            &format!("a: \"x\\\n{}\"", many("[")),
+            Format::Yaml
+        ));
+        // A quote inside a plain scalar opens nothing.
+        assert!(!nesting_ok(
+            &format!("a: it's\nb: {}", many("[")),
+            Format::Yaml
+        ));
+        // Brackets inside plain scalars are text: a hundred `Ward [3` names are fine.
+        assert!(nesting_ok(&"- name: Ward [3\n".repeat(100), Format::Yaml));
+        assert!(nesting_ok(
+            &"- name: 'Ward [3'\n  id: \"[x\"\n".repeat(100),
+            Format::Yaml
+        ));
+        // A comment hides its line only.
+        assert!(nesting_ok(&format!("a: 1 # {}\n", many("[")), Format::Yaml));
+        assert!(!nesting_ok(
+            &format!("a: 1 # x\nb: {}", many("[")),
+            Format::Yaml
+        ));
+    }
 }

@@ -553,5 +553,9 @@ pub fn compile(text: &str) -> Result<Index, String> {
             .collect();
         return Err(format!("{errors:?}\n{text}"));
     }
-    Ok(Index::new(charter::emit::emit(&compiled.ir, &sources)))
+    let snapshot = charter::emit::emit(&compiled.ir, &sources);
+    // What the compiler writes passes the loader's validation (generated policies with
+    // upstreams, enterprises, plans and restricted roles).
+    charter::snapshot::validate::validate(&snapshot).map_err(|e| format!("{e}\n{text}"))?;
+    Ok(Index::new(snapshot))
 }
