@@ -271,6 +271,26 @@ pub mod suggest {
                 .all(|(x, y)| !x.is_empty() && y.starts_with(x.as_str()))
     }
 
+    /// Edges of a cycle labelled in a diagnostic: a cycle of thousands would make the rendered
+    /// report (and its rendering time) grow with the square of its length.
+    pub const CYCLE_LABELS: usize = 8;
+
+    /// `a -> b -> c -> a`, or for a long cycle its first names, `...`, and how many in all.
+    pub fn cycle_text(names: &[&str]) -> String {
+        let Some(first) = names.first() else {
+            return String::new();
+        };
+        if names.len() <= CYCLE_LABELS {
+            return format!("{} -> {first}", names.join(" -> "));
+        }
+        format!(
+            "{} -> ... -> {} -> {first} ({} in all)",
+            names[..CYCLE_LABELS - 1].join(" -> "),
+            names[names.len() - 1],
+            names.len()
+        )
+    }
+
     /// " did you mean `x`?" or nothing.
     pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
         nearest(name, candidates)

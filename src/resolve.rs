@@ -571,12 +571,14 @@ impl Resolver {
             }
         }
         let names: Vec<&str> = kept.iter().map(|d| d.id.name.as_str()).collect();
+        // By name: a linear search per type was quadratic in the number of types.
+        let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
         kept.iter()
             .map(|d| {
                 let parent =
                     d.parent
                         .as_ref()
-                        .and_then(|p| match names.iter().position(|n| *n == p.name) {
+                        .and_then(|p| match index.get(p.name.as_str()).copied() {
                             Some(i) => Some((LocTypeId(i as u32), p.span)),
                             None => {
                                 self.push(unknown_name(

@@ -51,12 +51,12 @@ fn type_cycles(space: &Space, out: &mut Vec<Diagnostic>) -> Vec<bool> {
             .iter()
             .map(|&t| space.location_types[t].id.as_str())
             .collect();
-        let shown = format!("{} -> {}", names.join(" -> "), names[0]);
+        let shown = crate::diagnostic::suggest::cycle_text(&names);
         let mut d = Diagnostic::new(
             Code::LocationTypeCycle,
             format!("location types form a cycle: {shown}"),
         );
-        for &t in &path {
+        for &t in path.iter().take(crate::diagnostic::suggest::CYCLE_LABELS) {
             let ty = &space.location_types[t];
             if let Some((p, span)) = ty.parent {
                 d = d.with_label(

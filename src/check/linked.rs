@@ -40,13 +40,12 @@ pub fn check(ir: &Ir, out: &mut Vec<Diagnostic>) {
             format!("space `{}` is its own upstream", names[0])
         } else {
             format!(
-                "linked spaces form a cycle: {} -> {}",
-                names.join(" -> "),
-                names[0]
+                "linked spaces form a cycle: {}",
+                crate::diagnostic::suggest::cycle_text(&names)
             )
         };
         let mut d = Diagnostic::new(Code::UpstreamCycle, message);
-        for &s in &path {
+        for &s in path.iter().take(crate::diagnostic::suggest::CYCLE_LABELS) {
             let space = &ir.spaces[s];
             if let Some((up, span)) = space.upstream {
                 d = d.with_label(

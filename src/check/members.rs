@@ -173,15 +173,25 @@ fn escalation(ir: &Ir, space_id: SpaceId, roles: &crate::ir::HeldRoles, out: &mu
 }
 
 fn enterprise_console(ir: &Ir, out: &mut Vec<Diagnostic>) {
+    // One pass over the members: (enterprise, lower-cased name) of every web user who is
+    // `admin` of a space of an enterprise (n admins of n spaces must not cost n²).
+    let console: std::collections::HashSet<(usize, String)> = ir
+        .spaces
+        .iter()
+        .filter_map(|s| s.enterprise.map(|(id, _)| (s, id.index())))
+        .flat_map(|(s, e)| {
+            s.members
+                .iter()
+                .filter(|m| {
+                    m.kind == crate::ast::MemberKind::WebUser
+                        && m.role.is_some_and(|r| ir.role(r).id == ADMIN)
+                })
+                .map(move |m| (e, m.name.to_ascii_lowercase()))
+        })
+        .collect();
     for (e, enterprise) in ir.enterprises.iter().enumerate() {
         for (admin, span) in &enterprise.admins {
-            let reaches = ir.spaces.iter().any(|s| {
-                s.enterprise.is_some_and(|(id, _)| id.index() == e)
-                    && s.members.iter().any(|m| {
-                        m.name.eq_ignore_ascii_case(admin)
-                            && m.role.is_some_and(|r| ir.role(r).id == ADMIN)
-                    })
-            });
+            let reaches = console.contains(&(e, admin.to_ascii_lowercase()));
             if !reaches {
                 out.push(
                     Diagnostic::new(

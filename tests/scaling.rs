@@ -1,0 +1,158 @@
+//! Near-linear on every input shape (issue 10 §4): each measured blow-up, timed at n and 4n.
+//! A linear command takes about 4 times as long at 4n, a quadratic one 16 times; the bound of
+//! 5 (on the faster of two runs) keeps the tests robust on a noisy machine.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn run(dir: &Path, args: &[&str]) -> Duration {
+    let start = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_charter"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("charter runs");
+    let took = start.elapsed();
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+        "{args:?}"
+    );
+    took
+}
+
+/// Writes the inputs for `n` with `make`, then times `args` (the faster of two runs).
+fn time(n: usize, make: &dyn Fn(&Path, usize), args: &[&str]) -> Duration {
+    let dir = tempfile::tempdir().unwrap();
+    make(dir.path(), n);
+    run(dir.path(), args).min(run(dir.path(), args))
+}
+
+fn assert_near_linear(what: &str, n: usize, make: &dyn Fn(&Path, usize), args: &[&str]) {
+    // One measurement at a time: the tests of this file would otherwise share the cores.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let small = time(n, make, args);
+    let large = time(4 * n, make, args);
+    let ratio = large.as_secs_f64() / small.as_secs_f64().max(0.001);
+    eprintln!("{what}: {small:?} at n = {n}, {large:?} at 4n: ratio {ratio:.1}");
+    assert!(
+        ratio < 5.0,
+        "{what}: {small:?} at n = {n}, {large:?} at 4n: ratio {ratio:.1}"
+    );
+}
+
+/// n members naming unknown roles and locations among n declared: did-you-mean suggestions.
+fn typos(dir: &Path, n: usize) {
+    let mut text =
+        String::from("space s {\n  plan advanced\n  location_types { d }\n  locations {\n");
+    for i in 0..n {
+        text.push_str(&format!("    d loc{i}\n"));
+    }
+    text.push_str("  }\n");
+    for i in 0..n {
+        text.push_str(&format!("  role role{i} {{ data = view }}\n"));
+    }
+    for i in 0..n {
+        text.push_str(&format!(
+            "  web_user \"u{i}@x.org\" {{ role rolx{i}  locations [lox{i}] }}\n"
+        ));
+    }
+    text.push_str("}\n");
+    std::fs::write(dir.join("p.charter"), text).unwrap();
+}
+
+#[test]
+fn suggestions_for_many_unknown_names() {
+    assert_near_linear(
+        "check with n unknown roles and locations",
+        1500,
+        &typos,
+        &["check", "p.charter", "--format", "json"],
+    );
+}
+
+/// A batch of n lines naming unknown locations, against n locations.
+fn batch(dir: &Path, n: usize) {
+    let mut text =
+        String::from("space s {\n  plan advanced\n  location_types { d }\n  locations {\n");
+    for i in 0..n {
+        text.push_str(&format!("    d loc{i}\n"));
+    }
+    text.push_str("  }\n  web_user \"a@x.org\" { role admin }\n}\n");
+    std::fs::write(dir.join("p.charter"), text).unwrap();
+    let lines: String = (0..n)
+        .map(|i| format!("\"a@x.org\" can view data at lox{i} in s\n"))
+        .collect();
+    std::fs::write(dir.join("batch.txt"), lines).unwrap();
+}
+
+#[test]
+fn a_batch_of_unknown_locations() {
+    assert_near_linear(
+        "query --batch with n unknown locations",
+        1500,
+        &batch,
+        &["query", "p.charter", "--batch", "batch.txt"],
+    );
+}
+
+/// n enterprise admins, each `admin` of one of n spaces: the console's viewers.
+fn admins(dir: &Path, n: usize) {
+    let list: Vec<String> = (0..n).map(|i| format!("\"a{i}@x.org\"")).collect();
+    let mut text = format!("enterprise e {{ admins [{}] }}\n", list.join(", "));
+    for i in 0..n {
+        text.push_str(&format!(
+            "space s{i} {{ enterprise e; server eu; web_user \"a{i}@x.org\" {{ role admin }} }}\n"
+        ));
+    }
+    std::fs::write(dir.join("p.charter"), text).unwrap();
+}
+
+#[test]
+fn many_enterprise_admins_of_many_spaces() {
+    assert_near_linear(
+        "who reaches the console, n admins of n spaces",
+        150,
+        &admins,
+        &[
+            "query",
+            "p.charter",
+            "who can view enterprise_reports in s0",
+        ],
+    );
+    assert_near_linear(
+        "report enterprise, n admins of n spaces",
+        150,
+        &admins,
+        &["report", "enterprise", "p.charter", "--enterprise", "e"],
+    );
+}
+
+/// A location-type cycle and an upstream cycle of n, rendered for people.
+fn cycles(dir: &Path, n: usize) {
+    let types: Vec<String> = (0..n)
+        .map(|i| format!("t{i} in t{}", (i + 1) % n))
+        .collect();
+    let mut text = format!(
+        "space s {{\n  plan advanced\n  location_types {{ {} }}\n}}\n",
+        types.join("; ")
+    );
+    for i in 0..n {
+        text.push_str(&format!(
+            "space u{i} {{ plan pro; server eu; upstream u{} }}\n",
+            (i + 1) % n
+        ));
+    }
+    std::fs::write(dir.join("p.charter"), text).unwrap();
+}
+
+#[test]
+fn long_cycles_in_human_output() {
+    assert_near_linear(
+        "check of n-long cycles, human output",
+        800,
+        &cycles,
+        &["check", "p.charter", "--color", "never"],
+    );
+}
