@@ -649,6 +649,18 @@ impl LineIndex {
     }
 
     /// 1-based line and column (in characters) of a byte offset.
+    /// The 0-based line holding byte `offset`.
+    pub fn line_of(&self, offset: u32) -> usize {
+        self.starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1)
+    }
+
+    /// The byte offset where 0-based line `line` starts (the text's length past the last).
+    pub fn line_start(&self, line: usize, text_len: usize) -> usize {
+        self.starts.get(line).map_or(text_len, |&s| s as usize)
+    }
+
     pub fn line_col(&self, text: &str, offset: u32) -> (usize, usize) {
         let line = self
             .starts

@@ -156,3 +156,47 @@ fn long_cycles_in_human_output() {
         &["check", "p.charter", "--color", "never"],
     );
 }
+
+/// n over-long strings on one line: every report showed the whole line (a 10 MB line with
+/// 9,000 problems wrote 1 GB to stderr); now a window around the label.
+fn wide(dir: &Path, n: usize) {
+    let parts: String = (0..n)
+        .map(|i| format!("group g{i} \"{}\"; ", "A".repeat(1100)))
+        .collect();
+    std::fs::write(dir.join("p.charter"), format!("space s {{ {parts}}}\n")).unwrap();
+}
+
+#[test]
+fn human_output_of_one_wide_line() {
+    let bytes = |n: usize| {
+        let dir = tempfile::tempdir().unwrap();
+        wide(dir.path(), n);
+        let out = Command::new(env!("CARGO_BIN_EXE_charter"))
+            .args([
+                "check",
+                "p.charter",
+                "--max-diagnostics",
+                "100000",
+                "--color",
+                "never",
+            ])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        out.stderr.len()
+    };
+    let (small, large) = (bytes(200), bytes(800));
+    let ratio = large as f64 / small as f64;
+    assert!(
+        ratio < 5.0,
+        "{small} bytes at n = 200, {large} at 4n: ratio {ratio:.1}"
+    );
+    // A report shows its 1,100-byte label and its underline, not the 1.3 MB line.
+    assert!(small < 200 * 8192, "{small} bytes for 200 reports");
+    assert_near_linear(
+        "check of one wide line, human output",
+        200,
+        &wide,
+        &["check", "p.charter", "--max-diagnostics", "100000"],
+    );
+}

@@ -4,9 +4,8 @@
 //! primary one become related reports, each with its own source.
 
 use std::fmt;
-use std::sync::Arc;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteSpanContents, SourceSpan};
 use serde::Serialize;
 
 use super::{Diagnostic, Label, Severity};
@@ -30,32 +29,116 @@ impl Style {
     }
 }
 
+/// A file as miette reads it: lines found with the file's [`LineIndex`] (miette's own `str`
+/// source scans from the start of the file for every label), and a line longer than
+/// [`WIDE`] shown as a window around the label, so that one huge line does not make every
+/// report as long as the file.
+struct Windowed<'s> {
+    name: &'s str,
+    text: &'s str,
+    lines: &'s crate::source::LineIndex,
+}
+
+/// Bytes of context shown when lines are longer (a 10 MB one-line file stays readable).
+const WIDE: usize = 2048;
+/// Bytes shown on either side of a label in a wide line.
+const AROUND: usize = 120;
+
+impl Windowed<'_> {
+    fn floor(&self, mut i: usize) -> usize {
+        i = i.min(self.text.len());
+        while !self.text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    }
+
+    fn ceil(&self, mut i: usize) -> usize {
+        i = i.min(self.text.len());
+        while !self.text.is_char_boundary(i) {
+            i += 1;
+        }
+        i
+    }
+}
+
+impl miette::SourceCode for Windowed<'_> {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let len = self.text.len();
+        let start = span.offset().min(len);
+        let end = (span.offset() + span.len()).clamp(start, len);
+        let first_line = self.lines.line_of(start as u32);
+        let last_line = self.lines.line_of(end.saturating_sub(1).max(start) as u32);
+        let line_start = self.lines.line_start(first_line, len);
+        let name = self.name.to_owned();
+        // `line_count` as miette's own sources give it: the line breaks before the data's end
+        // (it decides which labels share one snippet).
+        let breaks = |end: usize| self.lines.line_of(end as u32);
+        let boxed = |data: &'a str, at: usize, line: usize, column: usize| {
+            Box::new(MietteSpanContents::new_named(
+                name.clone(),
+                data.as_bytes(),
+                (at, data.len()).into(),
+                line,
+                column,
+                breaks(at + data.len()),
+            )) as Box<dyn miette::SpanContents<'a> + 'a>
+        };
+        if before == 0 && after == 0 {
+            // The label itself: its line, and its column in bytes (as miette counts them).
+            return Ok(boxed(
+                &self.text[start..end],
+                start,
+                first_line,
+                start - line_start,
+            ));
+        }
+        let from_line = first_line.saturating_sub(before);
+        let to_line = last_line + after;
+        let from = self.lines.line_start(from_line, len);
+        let to = self.lines.line_start(to_line + 1, len);
+        if to - from <= WIDE {
+            return Ok(boxed(&self.text[from..to], from, from_line, 0));
+        }
+        // Wide lines: the label's own line only, clipped around the label.
+        let line_end = self.lines.line_start(first_line + 1, len);
+        let from = self.floor(start.saturating_sub(AROUND).max(line_start));
+        let to = self.ceil((end.max(start + 1) + AROUND).min(line_end).min(from + WIDE));
+        Ok(boxed(&self.text[from..to], from, first_line, 0))
+    }
+}
+
 /// One report (or related sub-report) as miette sees it.
-struct Report {
+struct Report<'s> {
     message: String,
     code: Option<String>,
     severity: miette::Severity,
     help: Option<String>,
-    source: Option<NamedSource<Arc<str>>>,
+    source: Option<Windowed<'s>>,
     labels: Vec<LabeledSpan>,
-    related: Vec<Report>,
+    related: Vec<Report<'s>>,
 }
 
-impl fmt::Debug for Report {
+impl fmt::Debug for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
     }
 }
 
-impl fmt::Display for Report {
+impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
     }
 }
 
-impl std::error::Error for Report {}
+impl std::error::Error for Report<'_> {}
 
-impl miette::Diagnostic for Report {
+impl miette::Diagnostic for Report<'_> {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         self.code
             .as_ref()
@@ -90,6 +173,15 @@ impl miette::Diagnostic for Report {
     }
 }
 
+fn windowed(sources: &SourceSet, id: crate::source::SourceId) -> Windowed<'_> {
+    let f = sources.get(id);
+    Windowed {
+        name: &f.name,
+        text: &f.text,
+        lines: &f.lines,
+    }
+}
+
 fn source_span(sources: &SourceSet, label: &Label) -> SourceSpan {
     let len = sources.get(label.span.source).text.len() as u32;
     let start = label.span.start.min(len);
@@ -97,16 +189,13 @@ fn source_span(sources: &SourceSet, label: &Label) -> SourceSpan {
     SourceSpan::new((start as usize).into(), (end - start) as usize)
 }
 
-fn report(sources: &SourceSet, d: &Diagnostic) -> Report {
+fn report<'s>(sources: &'s SourceSet, d: &Diagnostic) -> Report<'s> {
     let severity = match d.severity {
         Severity::Error => miette::Severity::Error,
         Severity::Warning => miette::Severity::Warning,
     };
     let primary_source = d.primary_span().map(|s| s.source);
-    let named = |id| {
-        let f = sources.get(id);
-        NamedSource::new(&f.name, Arc::clone(&f.text))
-    };
+    let named = |id| windowed(sources, id);
     let mut labels = Vec::new();
     let mut related = Vec::new();
     for (i, label) in d.labels.iter().enumerate() {
@@ -273,7 +362,6 @@ pub fn failure(
     notes: &[String],
     style: Style,
 ) -> String {
-    let f = sources.get(span.source);
     let r = Report {
         message: message.to_owned(),
         code: None,
@@ -283,7 +371,7 @@ pub fn failure(
         } else {
             Some(notes.join("\n"))
         },
-        source: Some(NamedSource::new(&f.name, Arc::clone(&f.text))),
+        source: Some(windowed(sources, span.source)),
         labels: vec![LabeledSpan::new_primary_with_span(
             Some(label.to_owned()),
             source_span(
