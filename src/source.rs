@@ -634,21 +634,41 @@ fn display_path(path: &Path) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct LineIndex {
     starts: Vec<u32>,
+    /// Every [`CHECKPOINT`] bytes inside a line: (byte offset, characters since the line's
+    /// start), so that a column in a very long line costs at most that many characters to
+    /// count, not the line's length (thousands of diagnostics on one 10 MB line).
+    checkpoints: Vec<(u32, u32)>,
 }
+
+/// Bytes between column checkpoints.
+const CHECKPOINT: usize = 4096;
 
 impl LineIndex {
     pub fn new(text: &str) -> LineIndex {
         let mut starts = vec![0];
-        starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|(_, b)| *b == b'\n')
-                .map(|(i, _)| i as u32 + 1),
-        );
-        LineIndex { starts }
+        let mut checkpoints = Vec::new();
+        let (mut line_start, mut column, mut next) = (0usize, 0u32, CHECKPOINT);
+        for (i, c) in text.char_indices() {
+            if i >= next {
+                if i > line_start {
+                    checkpoints.push((i as u32, column));
+                }
+                next = i + CHECKPOINT;
+            }
+            if c == '\n' {
+                starts.push(i as u32 + 1);
+                line_start = i + 1;
+                column = 0;
+            } else {
+                column += 1;
+            }
+        }
+        LineIndex {
+            starts,
+            checkpoints,
+        }
     }
 
-    /// 1-based line and column (in characters) of a byte offset.
     /// The 0-based line holding byte `offset`.
     pub fn line_of(&self, offset: u32) -> usize {
         self.starts
@@ -661,16 +681,26 @@ impl LineIndex {
         self.starts.get(line).map_or(text_len, |&s| s as usize)
     }
 
+    /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, text: &str, offset: u32) -> (usize, usize) {
-        let line = self
-            .starts
-            .partition_point(|&s| s <= offset)
-            .saturating_sub(1);
-        let start = self.starts[line] as usize;
+        let line = self.line_of(offset);
+        let mut start = self.starts[line] as usize;
         let end = (offset as usize).min(text.len());
-        let column = text
-            .get(start..end)
-            .map_or(end - start, |s| s.chars().count())
+        let mut before = 0usize;
+        // The last checkpoint of this line at or before the offset.
+        let k = self
+            .checkpoints
+            .partition_point(|&(at, _)| at as usize <= end);
+        if let Some(&(at, col)) = k.checked_sub(1).and_then(|k| self.checkpoints.get(k))
+            && at as usize >= start
+        {
+            start = at as usize;
+            before = col as usize;
+        }
+        let column = before
+            + text
+                .get(start..end)
+                .map_or(end.saturating_sub(start), |s| s.chars().count())
             + 1;
         (line + 1, column)
     }
@@ -679,6 +709,27 @@ impl LineIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn columns_in_a_long_line_agree_with_counting_from_its_start() {
+        let text: String = (0..3000)
+            .map(|i| if i % 7 == 0 { "é" } else { "ab" })
+            .collect::<String>()
+            + "\nxy"
+            + &"ü".repeat(5000);
+        let idx = LineIndex::new(&text);
+        for offset in (0..text.len())
+            .filter(|&o| text.is_char_boundary(o))
+            .step_by(37)
+        {
+            let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+            let expected = (
+                text[..offset].matches('\n').count() + 1,
+                text[line_start..offset].chars().count() + 1,
+            );
+            assert_eq!(idx.line_col(&text, offset as u32), expected, "{offset}");
+        }
+    }
 
     #[test]
     fn line_col_is_one_based_and_counts_characters() {
