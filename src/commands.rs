@@ -86,7 +86,7 @@ fn load_index(path: &Path, key: Option<&Path>) -> Result<Index, u8> {
     let diagnostics = &compiled.diagnostics;
     if diagnostic::counts(diagnostics).0 > 0 {
         let shown = &diagnostics[..diagnostics.len().min(20)];
-        eprint!("{}", render::human(&sources, shown, style(Color::Auto)));
+        err!("{}", render::human(&sources, shown, style(Color::Auto)));
         return Err(fail(format_args!(
             "`{}` has errors, so it cannot be queried: fix them (`charter check`) first",
             path.display()
@@ -104,7 +104,7 @@ pub(crate) fn test(args: &CheckArgs, filter: Option<&str>) -> u8 {
     let (errors, warnings) = diagnostic::counts(diagnostics);
     if errors > 0 || (args.deny_warnings && warnings > 0) {
         if print_diagnostics(args, &sources, diagnostics) {
-            eprintln!("error: the policy does not compile, so its tests cannot run");
+            errln!("error: the policy does not compile, so its tests cannot run");
         }
         return 1;
     }
@@ -138,7 +138,7 @@ pub(crate) fn test(args: &CheckArgs, filter: Option<&str>) -> u8 {
                 json!({ "error": format!("no test name contains `{f}`"), "tests": tests })
             );
         }
-        eprintln!("error: {message}");
+        errln!("error: {message}");
         return 2;
     }
     let index = Index::new(charter::emit::emit(&compiled.ir, &sources));
@@ -451,7 +451,7 @@ pub(crate) fn query(
 fn query_error(sources: &SourceSet, problems: &[Diagnostic], format: OutputFormat) -> u8 {
     match format {
         OutputFormat::Json => outln!("{}", error_json(problems)),
-        OutputFormat::Human => eprint!("{}", render::human(sources, problems, style(Color::Auto))),
+        OutputFormat::Human => err!("{}", render::human(sources, problems, style(Color::Auto))),
     }
     USAGE
 }
@@ -1010,7 +1010,7 @@ fn load_from_git(rev: &str, path: &str) -> Result<charter::snapshot::Snapshot, u
         .collect();
     if !errors.is_empty() {
         diagnostic::sort(&mut errors);
-        eprint!(
+        err!(
             "{}",
             render::human(
                 &sources,
@@ -1123,7 +1123,7 @@ pub(crate) fn fmt(path: &Path, check: bool) -> u8 {
     }
     if !unformattable.is_empty() {
         diagnostic::sort(&mut unformattable);
-        eprint!(
+        err!(
             "{}",
             render::human(&sources, &unformattable, style(Color::Auto))
         );
@@ -1174,7 +1174,7 @@ pub(crate) fn verify(path: &Path, policy: Option<&Path>, key: Option<&Path>) -> 
         Err(e) => return fail(e),
     };
     let failed = |message: &dyn std::fmt::Display| {
-        eprintln!("error: {message}");
+        errln!("error: {message}");
         1
     };
     let snapshot = match format::load_text(path, &text, fmt) {

@@ -1,7 +1,8 @@
 //! The `charter` command line: parses arguments, calls the library, renders, sets the exit code.
 
-// Standard output goes through `out!`/`outln!` (see `stdout`): `print!` panics on a closed pipe.
-#![deny(clippy::print_stdout)]
+// Standard output goes through `out!`/`outln!` (see `stdout`), standard error through
+// `err!`/`errln!`: `print!` and `eprint!` panic on a closed pipe.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -23,6 +24,22 @@ macro_rules! outln {
     };
     ($($arg:tt)*) => {
         $crate::stdout::print(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `eprint!` that a closed or failing standard error cannot turn into a panic: diagnostics are
+/// best effort once nobody reads them (`charter check bad 2>&1 | head -1`).
+macro_rules! err {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = std::io::stderr().lock().write_fmt(format_args!($($arg)*));
+    }};
+}
+
+/// `eprintln!`, likewise.
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        err!("{}\n", format_args!($($arg)*))
     };
 }
 
@@ -221,7 +238,7 @@ fn main() -> ExitCode {
     match worker.map(|h| h.join()) {
         Ok(Ok(code)) => ExitCode::from(code),
         _ => {
-            eprintln!("error: internal error (this is a bug in charter; please report it)");
+            errln!("error: internal error (this is a bug in charter; please report it)");
             ExitCode::from(USAGE)
         }
     }
@@ -339,7 +356,7 @@ pub(crate) mod stdout {
         }
         match &*state {
             State::Failed(e) => {
-                eprintln!("error: cannot write to standard output: {e}");
+                errln!("error: cannot write to standard output: {e}");
                 super::USAGE
             }
             State::Open | State::Closed => code,
@@ -348,7 +365,7 @@ pub(crate) mod stdout {
 }
 
 pub(crate) fn fail(message: impl std::fmt::Display) -> u8 {
-    eprintln!("error: {message}");
+    errln!("error: {message}");
     USAGE
 }
 
@@ -395,9 +412,9 @@ fn check(args: &CheckArgs, output: Option<&Path>, sign: Option<&Path>) -> u8 {
 
     if print_diagnostics(args, &sources, diagnostics) {
         if let Some(note) = one_file_of_many(&args.path, diagnostics) {
-            eprintln!("{note}");
+            errln!("{note}");
         }
-        eprintln!(
+        errln!(
             "{}",
             summary(&sources, &compiled.ir, diagnostics, failed, written)
         );
@@ -474,9 +491,9 @@ pub(crate) fn print_diagnostics(
         }
         DiagFormat::Human => {
             let shown = &diagnostics[..diagnostics.len().min(args.max_diagnostics)];
-            eprint!("{}", render::human(sources, shown, style(args.color)));
+            err!("{}", render::human(sources, shown, style(args.color)));
             if diagnostics.len() > shown.len() {
-                eprintln!(
+                errln!(
                     "... and {} more (use --max-diagnostics or --format json to see all)\n",
                     diagnostics.len() - shown.len()
                 );

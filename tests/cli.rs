@@ -471,3 +471,29 @@ fn a_comment_inside_a_skipped_list_hides_its_braces_from_both_scans() {
         "{text}"
     );
 }
+
+/// Diagnostics to a closed standard error (`charter check bad 2>&1 | head -1`): the command
+/// still ends with its own exit code, not a panic.
+#[test]
+fn a_closed_standard_error_ends_quietly_with_the_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.charter");
+    let roles: String = (0..2000)
+        .map(|i| format!("  role r{i} {{ data = eidt }}\n"))
+        .collect();
+    std::fs::write(&file, format!("space s {{\n{roles}}}\n")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_charter"))
+        .args([
+            "check",
+            file.to_str().unwrap(),
+            "--max-diagnostics",
+            "100000",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
+}
