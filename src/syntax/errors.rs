@@ -204,6 +204,12 @@ pub(super) fn from_pest(
             "identifiers are lowercase slugs (`[a-z][a-z0-9_-]*`): write `{}`",
             slugify(token)
         ));
+    } else if starts_upper && positives.contains(&Rule::value) {
+        let token = found.trim_matches('`');
+        help = Some(format!(
+            "values are lowercase words: write `{}`",
+            token.to_ascii_lowercase()
+        ));
     } else if found == "`\"`" && positives.contains(&Rule::ident) {
         help = Some("ids are written without quotes; strings are for names and emails".to_owned());
     }
