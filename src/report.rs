@@ -63,21 +63,22 @@ pub fn enterprise(
                 && server.is_none_or(|srv| s.server.as_deref() == Some(srv))
         })
         .collect();
+    // A server no space is on is a typo (exit 2, with the nearest); a real server where the
+    // enterprise has no space is a policy outcome: an empty report (SPEC §4).
     if let Some(srv) = server
         && !snapshot
             .spaces
             .iter()
-            .any(|s| of_enterprise.contains(s.id.as_str()) && s.server.as_deref() == Some(srv))
+            .any(|s| s.server.as_deref() == Some(srv))
     {
         let servers: std::collections::BTreeSet<&str> = snapshot
             .spaces
             .iter()
-            .filter(|s| of_enterprise.contains(s.id.as_str()))
             .filter_map(|s| s.server.as_deref())
             .collect();
         let hint = did_you_mean(srv, servers.iter().copied());
         return Err(format!(
-            "enterprise `{enterprise}` has no space on server `{srv}`{}",
+            "no space is on server `{srv}`{}",
             if hint.is_empty() {
                 String::new()
             } else {

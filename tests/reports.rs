@@ -145,5 +145,18 @@ fn the_command_writes_csv_or_json_atomically_and_refuses_unknown_names() {
         "--server",
         "eu",
     ]);
-    assert_eq!(server.status.code(), Some(2));
+    // `eu` is a real server where nutriplus has no space: an empty report, not an error.
+    assert_eq!(server.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&server.stdout).lines().count(), 1, "the header only");
+    let typo = charter(&[
+        "report",
+        "enterprise",
+        "policies/two-enterprises",
+        "--enterprise",
+        "nutriplus",
+        "--server",
+        "euu",
+    ]);
+    assert_eq!(typo.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&typo.stderr).contains("did you mean `eu`?"));
 }
