@@ -4,6 +4,8 @@
 //! `locations`); `locations` are stored in preorder with `subtree_end`, so "A is at or below B"
 //! is two comparisons; `spaces` are sorted by id, so output does not depend on file order.
 
+use std::collections::HashMap;
+
 use crate::ast;
 use crate::model::builtin::ADMIN;
 use crate::model::rules::{self, Context, Effective};
@@ -237,26 +239,33 @@ impl Ir {
     pub fn roles_of(&self, space: SpaceId) -> Vec<RoleRef> {
         let s = self.space(space);
         let received: Vec<RoleRef> = self.received_roles(space);
+        // By id, in sets: a space may hold many thousands of roles.
+        let received_ids: std::collections::HashSet<&str> = received
+            .iter()
+            .map(|rr| self.role(*rr).id.as_str())
+            .collect();
+        let declared_ids: std::collections::HashSet<&str> = s
+            .roles
+            .iter()
+            .filter(|r| r.is_declared())
+            .map(|r| r.id.as_str())
+            .collect();
         let mut out: Vec<RoleRef> = s
             .roles
             .iter()
             .enumerate()
-            .filter(|(_, r)| {
-                !received
-                    .iter()
-                    .any(|rr| self.role(*rr).id == r.id && !r.is_declared())
-            })
+            .filter(|(_, r)| r.is_declared() || !received_ids.contains(r.id.as_str()))
             .map(|(i, _)| RoleRef {
                 space,
                 role: RoleId(i as u32),
             })
             .collect();
-        out.extend(received.into_iter().filter(|rr| {
-            // A downstream role of the same id is an error (E0211); keep the downstream's.
-            !s.roles
-                .iter()
-                .any(|r| r.is_declared() && r.id == self.role(*rr).id)
-        }));
+        // A downstream role of the same id is an error (E0211); keep the downstream's.
+        out.extend(
+            received
+                .into_iter()
+                .filter(|rr| !declared_ids.contains(self.role(*rr).id.as_str())),
+        );
         out
     }
 
@@ -308,14 +317,13 @@ impl Ir {
 pub struct HeldRoles {
     pub roles: Vec<RoleRef>,
     pub effective: Vec<Effective>,
+    /// Position in `roles` (looked up once per member: not a linear search).
+    at: HashMap<RoleRef, usize>,
 }
 
 impl HeldRoles {
     pub fn get(&self, role: RoleRef) -> Option<&Effective> {
-        self.roles
-            .iter()
-            .position(|r| *r == role)
-            .map(|i| &self.effective[i])
+        self.at.get(&role).map(|&i| &self.effective[i])
     }
 }
 
@@ -324,6 +332,11 @@ impl Ir {
     pub fn held_roles(&self, space: SpaceId) -> HeldRoles {
         let roles = self.roles_of(space);
         let effective = roles.iter().map(|r| self.effective(space, *r)).collect();
-        HeldRoles { roles, effective }
+        let at = roles.iter().enumerate().map(|(i, r)| (*r, i)).collect();
+        HeldRoles {
+            roles,
+            effective,
+            at,
+        }
     }
 }

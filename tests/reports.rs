@@ -147,7 +147,11 @@ fn the_command_writes_csv_or_json_atomically_and_refuses_unknown_names() {
     ]);
     // `eu` is a real server where nutriplus has no space: an empty report, not an error.
     assert_eq!(server.status.code(), Some(0));
-    assert_eq!(String::from_utf8_lossy(&server.stdout).lines().count(), 1, "the header only");
+    assert_eq!(
+        String::from_utf8_lossy(&server.stdout).lines().count(),
+        1,
+        "the header only"
+    );
     let typo = charter(&[
         "report",
         "enterprise",

@@ -200,3 +200,27 @@ fn human_output_of_one_wide_line() {
         &["check", "p.charter", "--max-diagnostics", "100000"],
     );
 }
+
+/// n roles in one space, each held by one member: roles were looked up by a linear search
+/// per member and per role (200,000 took 25 s).
+fn roles(dir: &Path, n: usize) {
+    let mut text = String::from("space s {\n  plan standard\n");
+    for i in 0..n {
+        text.push_str(&format!("  role r{i} {{ data = view }}\n"));
+    }
+    for i in 0..n {
+        text.push_str(&format!("  web_user \"u{i}@x.org\" {{ role r{i} }}\n"));
+    }
+    text.push_str("}\n");
+    std::fs::write(dir.join("p.charter"), text).unwrap();
+}
+
+#[test]
+fn many_roles_in_one_space() {
+    assert_near_linear(
+        "check of n roles held by n members",
+        2000,
+        &roles,
+        &["check", "p.charter", "--format", "json"],
+    );
+}
