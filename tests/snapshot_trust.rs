@@ -814,3 +814,27 @@ fn sarif_uris_are_percent_encoded() {
             .to_owned();
     assert_eq!(uri, "my%20policies/%231%20100%25%20%C3%A9.charter");
 }
+
+/// YAML aliases repeat a node once per reference, before the digest or validation can refuse
+/// the file: a 1 MB string referenced 2,000 times took 2 GB. charter writes no anchors, so a
+/// snapshot with one is refused by the pre-scan, in no time and memory.
+#[test]
+fn yaml_anchors_and_aliases_are_refused_before_the_parser_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let big = "x".repeat(1_000_000);
+    let aliases = vec!["*big"; 2000].join(", ");
+    std::fs::write(
+        tmp.path().join("s.yaml"),
+        format!("format_version: 1\nname: &big {big}\ngroups: [{aliases}]\n"),
+    )
+    .unwrap();
+    let start = Instant::now();
+    let out = charter_in(tmp.path(), &["query", "s.yaml", WHY]);
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("it uses YAML anchors or aliases"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -223,9 +223,23 @@ pub const MAX_NESTING: usize = 64;
 /// Whether `text`'s `[`/`{` nesting stays within [`MAX_NESTING`], counted outside strings.
 /// Linear, one pass, no allocation.
 pub fn nesting_ok(text: &str, format: Format) -> bool {
-    match format {
-        Format::Json => json_nesting_ok(text.as_bytes()),
-        Format::Yaml => yaml_nesting_ok(text.as_bytes()),
+    prescan(text, format).is_ok()
+}
+
+/// The pre-scan before serde runs: nesting (quadratic in serde_yaml's flow parser) and, in
+/// YAML, anchors and aliases (each alias is a copy: a 1 MB string referenced 2,000 times took
+/// 2 GB). charter writes neither, so a snapshot with them was not written by charter.
+pub fn prescan(text: &str, format: Format) -> Result<(), String> {
+    let (nesting, alias) = match format {
+        Format::Json => (json_nesting_ok(text.as_bytes()), false),
+        Format::Yaml => yaml_scan(text.as_bytes()),
+    };
+    if alias {
+        Err("it uses YAML anchors or aliases, which charter never writes".to_owned())
+    } else if !nesting {
+        Err(format!("it is nested deeper than {MAX_NESTING} levels"))
+    } else {
+        Ok(())
     }
 }
 
@@ -261,7 +275,8 @@ fn json_nesting_ok(b: &[u8]) -> bool {
 /// wrong errs on the side of counting, except a bracket after another token on a line, where
 /// libyaml itself stops at the first one (a parse error), after scanning at most its 1,024
 /// characters of simple-key lookahead.
-fn yaml_nesting_ok(b: &[u8]) -> bool {
+/// Returns (nesting within the limit, an anchor or alias seen).
+fn yaml_scan(b: &[u8]) -> (bool, bool) {
     let blank = |c: Option<&u8>| matches!(c, None | Some(b' ' | b'\t' | b'\r' | b'\n'));
     let mut depth = 0usize;
     let mut node_start = true;
@@ -280,10 +295,12 @@ fn yaml_nesting_ok(b: &[u8]) -> bool {
             b'[' | b'{' if node_start || depth > 0 => {
                 depth += 1;
                 if depth > MAX_NESTING {
-                    return false;
+                    return (false, false);
                 }
                 node_start = true;
             }
+            // `&name` anchors a node and `*name` repeats it, where a node starts.
+            b'&' | b'*' if node_start => return (true, true),
             b']' | b'}' if depth > 0 => {
                 depth -= 1;
                 node_start = false;
@@ -291,8 +308,8 @@ fn yaml_nesting_ok(b: &[u8]) -> bool {
             b',' if depth > 0 => node_start = true,
             b':' if depth > 0 || blank(b.get(i + 1)) => node_start = true,
             b'-' | b'?' if node_start && blank(b.get(i + 1)) => node_start = true,
-            b'&' | b'!' if node_start => {
-                // An anchor or a tag: the node starts after it.
+            b'!' if node_start => {
+                // A tag: the node starts after it.
                 while i < b.len() && !blank(b.get(i)) {
                     i += 1;
                 }
@@ -309,7 +326,7 @@ fn yaml_nesting_ok(b: &[u8]) -> bool {
         }
         i += 1;
     }
-    true
+    (true, false)
 }
 
 /// The index of the quote closing the string opened at `open`; in YAML, on the same line.
@@ -354,9 +371,7 @@ pub fn parse(text: &str) -> Result<Snapshot, String> {
 
 /// Parses a snapshot in a given format, after the nesting pre-scan.
 pub fn parse_as(text: &str, format: Format) -> Result<Snapshot, String> {
-    if !nesting_ok(text, format) {
-        return Err(format!("it is nested deeper than {MAX_NESTING} levels"));
-    }
+    prescan(text, format)?;
     match format {
         Format::Json => serde_json::from_str(text).map_err(|e| e.to_string()),
         Format::Yaml => serde_yaml::from_str(text).map_err(|e| e.to_string()),
@@ -496,11 +511,7 @@ pub fn load_text(
     format: Format,
 ) -> Result<Snapshot, LoadError> {
     let unparsable = |e| LoadError::Unparsable(path.to_path_buf(), e);
-    if !nesting_ok(text, format) {
-        return Err(unparsable(format!(
-            "it is nested deeper than {MAX_NESTING} levels"
-        )));
-    }
+    prescan(text, format).map_err(unparsable)?;
     // Read the version first, so that a snapshot of another shape is named as such.
     let version = match format {
         Format::Json => serde_json::from_str::<VersionOnly>(text).map_err(|e| e.to_string()),
