@@ -218,6 +218,24 @@ fn every_reference_and_range_is_checked() {
             let s = space(v, "acme-prod").clone();
             v["spaces"].as_array_mut().unwrap().push(s);
         }),
+        ("but the role has no `mobile_workers = edit`", |v| {
+            // `field-implementer`'s sub-permissions are implied by `mobile_workers = edit`:
+            // lowering it while keeping the reasons would make `why` explain a false grant.
+            let roles = space(v, "acme-prod")["roles"].as_array_mut().unwrap();
+            let fi = roles
+                .iter_mut()
+                .find(|r| r["id"] == "field-implementer")
+                .unwrap();
+            fi["permissions"]["mobile_workers"] = json!("none");
+        }),
+        ("records a declared value equal to the effective one", |v| {
+            let roles = space(v, "acme-prod")["roles"].as_array_mut().unwrap();
+            let fi = roles
+                .iter_mut()
+                .find(|r| r["id"] == "field-implementer")
+                .unwrap();
+            fi["reasons"]["change_group_membership"]["declared"] = json!("on");
+        }),
         ("has upstream `ghost`", |v| {
             space(v, "acme-prod")["upstream"] = json!("ghost")
         }),

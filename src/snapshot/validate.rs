@@ -621,6 +621,23 @@ fn role(
         if reason.implied_by.is_some() && word(r, p) != Some("on") {
             bail!("{}: `{p}` is recorded as implied, but it is not on", at());
         }
+        // What implies it must hold: `why` would otherwise explain a grant by a value the role
+        // does not have.
+        if let Some(by) = reason.implied_by.as_deref()
+            && word(r, Permission::from_key(by).unwrap_or(p)) != Some("edit")
+        {
+            bail!(
+                "{}: `{p}` is recorded as implied by `{by} = edit`, but the role has no `{by} = edit`",
+                at()
+            );
+        }
+        // A reason records a value that differs from the declared one.
+        if r.permissions.get(key) == Some(&reason.declared) {
+            bail!(
+                "{}: the reason for `{p}` records a declared value equal to the effective one",
+                at()
+            );
+        }
     }
     Ok(())
 }
