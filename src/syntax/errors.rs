@@ -267,51 +267,29 @@ fn innermost_open_block(text: &str, pos: usize) -> Option<(usize, String)> {
     (!header.is_empty()).then_some((at, header))
 }
 
-/// Whether statement keyword `word` cannot appear in the block headed `header`.
+/// Whether statement keyword `word` cannot appear in the block headed `header`: it starts a
+/// statement of some block (the lowering's keyword tables), not of this one. A word that is
+/// also a role setting (`locations`, `groups`) may start a setting, so it is never taken for a
+/// misplaced statement.
 fn belongs_outside(word: &str, header: &str) -> bool {
+    use super::lower::Context;
     let block = header.split_whitespace().next().unwrap_or("");
-    let inside: &[&str] = match block {
-        "space" => &[
-            "enterprise",
-            "plan",
-            "server",
-            "upstream",
-            "environment",
-            "security",
-            "location_types",
-            "locations",
-            "group",
-            "report",
-            "role",
-            "web_user",
-            "mobile_worker",
-        ],
-        "enterprise" => &["admins"],
-        "test" => &["assert"],
-        "web_user" | "mobile_worker" => &["role", "locations", "groups"],
+    let inside: &[&str] = match Context::of_block(block) {
+        Some(c) => c.keywords(),
+        None if block == "test" => &["assert"],
         // Role settings, location and type declarations are words, not statement keywords.
-        _ => &[],
+        None => &[],
     };
-    let statement = matches!(
-        word,
-        "enterprise"
-            | "space"
-            | "test"
-            | "admins"
-            | "plan"
-            | "server"
-            | "upstream"
-            | "environment"
-            | "security"
-            | "location_types"
-            | "group"
-            | "report"
-            | "role"
-            | "web_user"
-            | "mobile_worker"
-            | "assert"
-    );
-    statement && !inside.contains(&word)
+    let statement = word == "assert"
+        || [
+            Context::TopLevel,
+            Context::Enterprise,
+            Context::Space,
+            Context::Member,
+        ]
+        .iter()
+        .any(|c| c.keywords().contains(&word));
+    statement && Permission::from_key(word).is_none() && !inside.contains(&word)
 }
 
 /// For `key = <error>`: the values that key takes, in the language's words.

@@ -18,7 +18,7 @@ struct Lower {
 
 /// Where an unknown statement was found, for its message and suggestions.
 #[derive(Clone, Copy)]
-enum Context {
+pub(super) enum Context {
     TopLevel,
     Enterprise,
     Space,
@@ -35,7 +35,18 @@ impl Context {
         }
     }
 
-    fn keywords(self) -> &'static [&'static str] {
+    /// The block a header (`space s`, `web_user "a"`) opens, by its first word.
+    pub(super) fn of_block(word: &str) -> Option<Context> {
+        match word {
+            "space" => Some(Context::Space),
+            "enterprise" => Some(Context::Enterprise),
+            "web_user" | "mobile_worker" => Some(Context::Member),
+            _ => None,
+        }
+    }
+
+    /// The keywords that start a statement in this context.
+    pub(super) fn keywords(self) -> &'static [&'static str] {
         match self {
             Context::TopLevel => &["enterprise", "space", "test"],
             Context::Enterprise => &["admins"],
