@@ -155,17 +155,11 @@ impl Index {
         let role = &s.roles[s.members[m as usize].role as usize];
         let why = if q.asked != Asked::Key(Permission::Data) {
             ApiDenial::NotData
-        } else if role.view & (1 << Permission::AccessApis as u32) == 0 {
+        } else if !role.holds(Permission::AccessApis, Want::View) {
             ApiDenial::NoApiAccess
+        } else if role.grants_via_api(q.asked, q.want) {
+            return Decision::ViaApi { member: m };
         } else {
-            let bits = if q.want == Want::Edit {
-                role.edit
-            } else {
-                role.view
-            };
-            if bits & (1 << Permission::Data as u32) != 0 {
-                return Decision::ViaApi { member: m };
-            }
             ApiDenial::DataLevel
         };
         Decision::ApiDenied { member: m, why }
@@ -177,29 +171,11 @@ impl Index {
         let s = &self.spaces[q.space as usize];
         let entry = &self.snapshot.spaces[q.space as usize];
         let grants = |r: &index::RoleIx| {
-            let bit = |bits: u32, p: Permission| bits & (1 << p as u32) != 0;
-            let level = |p: Permission| {
-                if q.want == Want::Edit && p.kind() != Kind::Switch {
-                    bit(r.edit, p)
-                } else {
-                    bit(r.view, p)
-                }
-            };
-            let web = match q.asked {
-                Asked::Key(p) => level(p),
-                Asked::Report(rep) => {
-                    r.reports_all || r.reports[rep as usize / 64] & (1 << (rep % 64)) != 0
-                }
-                Asked::EnterpriseReports => false,
-            };
-            let api = q.asked == Asked::Key(Permission::Data)
-                && bit(r.view, Permission::AccessApis)
-                && level(Permission::Data);
             r.full_access
                 && match q.channel {
-                    Channel::Web => web,
-                    Channel::Api => api,
-                    Channel::Any => web || api,
+                    Channel::Web => r.grants(q.asked, q.want),
+                    Channel::Api => r.grants_via_api(q.asked, q.want),
+                    Channel::Any => r.grants(q.asked, q.want) || r.grants_via_api(q.asked, q.want),
                 }
         };
         s.roles
@@ -236,20 +212,11 @@ impl Index {
         let s = &self.spaces[q.space as usize];
         let member = &s.members[m as usize];
         let role = &s.roles[member.role as usize];
-        let (granted, scoped) = match q.asked {
-            Asked::Key(p) => {
-                let bits = if q.want == Want::Edit && p.kind() != Kind::Switch {
-                    role.edit
-                } else {
-                    role.view
-                };
-                (bits & (1 << p as u32) != 0, p.is_location_scoped())
-            }
-            Asked::Report(r) => (
-                role.reports_all || role.reports[r as usize / 64] & (1 << (r % 64)) != 0,
-                true,
-            ),
-            Asked::EnterpriseReports => (false, false),
+        let granted = role.grants(q.asked, q.want);
+        let scoped = match q.asked {
+            Asked::Key(p) => p.is_location_scoped(),
+            Asked::Report(_) => true,
+            Asked::EnterpriseReports => false,
         };
         if !granted {
             return Decision::RoleLacks { member: m };
@@ -554,8 +521,7 @@ impl Index {
                         // The API reaches data at the role's level: that may be lacking too.
                         let ix = &self.spaces[q.space as usize];
                         let bits = &ix.roles[ix.members[*m as usize].role as usize];
-                        let level = if q.want == Want::Edit { bits.edit } else { bits.view };
-                        if level & (1 << Permission::Data as u32) == 0 {
+                        if !bits.holds(Permission::Data, q.want) {
                             let (line, more, more_steps) = self.lack_line(member, q, role, from);
                             reasons.push(line);
                             text.push_str(&format!(", and {more}"));
@@ -948,10 +914,10 @@ impl Index {
         let role = &entry.roles[self.spaces[space as usize].members[m as usize].role as usize];
         let ix = &self.spaces[space as usize].roles
             [self.spaces[space as usize].members[m as usize].role as usize];
-        let api = (ix.view & (1 << Permission::AccessApis as u32) != 0).then(|| {
-            let data = if ix.edit & (1 << Permission::Data as u32) != 0 {
+        let api = ix.holds(Permission::AccessApis, Want::View).then(|| {
+            let data = if ix.holds(Permission::Data, Want::Edit) {
                 "edit"
-            } else if ix.view & (1 << Permission::Data as u32) != 0 {
+            } else if ix.holds(Permission::Data, Want::View) {
                 "view"
             } else {
                 "none"

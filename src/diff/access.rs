@@ -464,9 +464,9 @@ pub fn can_assign(ix: &Index, s: u32, m: u32, r: u32) -> bool {
     {
         return false;
     }
-    let edit = |p: Permission| holder.edit & (1 << p as u32) != 0;
-    let opened = target.view & (1 << Permission::NonAdminEditable as u32) != 0
-        && (edit(Permission::WebUsers) || edit(Permission::MobileWorkers));
+    let opened = target.holds(Permission::NonAdminEditable, Want::View)
+        && (holder.holds(Permission::WebUsers, Want::Edit)
+            || holder.holds(Permission::MobileWorkers, Want::Edit));
     let listed = matches!(
         target_entry.permissions.get(Permission::AssignableBy.key()),
         Some(PermissionValue::List(ids)) if ids.contains(&holder_entry.id)

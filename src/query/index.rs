@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use crate::model::{Kind, Permission};
+use crate::resolve::question::{Asked, Want};
 use crate::snapshot::{PermissionValue, RoleEntry, ScopeEntry, Snapshot};
 
 /// A location with its DFS interval: `enter <= x.enter < exit` means x is at or below it.
@@ -39,6 +40,44 @@ pub struct RoleIx {
     pub reports_all: bool,
     /// Bitset over the space's reports.
     pub reports: Vec<u64>,
+}
+
+impl RoleIx {
+    /// Whether the role holds `p` at `want` (a switch: on, whatever level is asked).
+    pub fn holds(&self, p: Permission, want: Want) -> bool {
+        let bits = if want == Want::Edit && p.kind() != Kind::Switch {
+            self.edit
+        } else {
+            self.view
+        };
+        bits & (1 << p as u32) != 0
+    }
+
+    /// Whether the role reaches report `r` of its space.
+    pub fn reaches_report(&self, r: u32) -> bool {
+        self.reports_all
+            || self
+                .reports
+                .get(r as usize / 64)
+                .is_some_and(|w| w & (1 << (r % 64)) != 0)
+    }
+
+    /// Whether the role grants `asked` at `want` in the web interface (where it holds at all:
+    /// locations are the member's business).
+    pub fn grants(&self, asked: Asked, want: Want) -> bool {
+        match asked {
+            Asked::Key(p) => self.holds(p, want),
+            Asked::Report(r) => self.reaches_report(r),
+            Asked::EnterpriseReports => false,
+        }
+    }
+
+    /// Whether the role grants `asked` at `want` through the API: `data`, with `access_apis`.
+    pub fn grants_via_api(&self, asked: Asked, want: Want) -> bool {
+        asked == Asked::Key(Permission::Data)
+            && self.holds(Permission::AccessApis, Want::View)
+            && self.holds(Permission::Data, want)
+    }
 }
 
 #[derive(Debug)]
