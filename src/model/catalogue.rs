@@ -261,6 +261,51 @@ impl Feature {
 mod tests {
     use super::*;
 
+    /// The catalogue as `docs/language.md` shows it.
+    fn doc_table() -> String {
+        let mut t = String::from(
+            "| key | values | custom default | HQ role editor | without full organization access | restricted members | plan |\n\
+             | --- | --- | --- | --- | --- | --- | --- |\n",
+        );
+        for &p in Permission::ALL {
+            let e = p.entry();
+            let values = match e.kind {
+                Kind::AdminOnlyEdit => "`none \\| view` (`edit`: admin only, E0207)".to_owned(),
+                Kind::Reports => "`all \\| none \\| [report ids]`".to_owned(),
+                Kind::RoleList => "`[role ids]`".to_owned(),
+                kind => format!("`{}`", kind.words().join(" \\| ")),
+            };
+            let plan = match e.gate {
+                Some(PlanGate {
+                    plan,
+                    value: Some(v),
+                    ..
+                }) => format!("`{v}`: `{}`", plan.as_str()),
+                Some(g) => format!("`{}`", g.plan.as_str()),
+                None => String::new(),
+            };
+            t.push_str(&format!(
+                "| `{}` | {values} | `{}` | {} | {} | {} | {plan} |\n",
+                e.key,
+                p.default_value().to_source(),
+                e.label,
+                if e.hidden_without_full_access { "hidden" } else { "" },
+                if e.location_scoped { "at their locations" } else { "" },
+            ));
+        }
+        t
+    }
+
+    #[test]
+    fn the_language_docs_show_the_catalogue() {
+        let docs = include_str!("../../docs/language.md");
+        let expected = doc_table();
+        assert!(
+            docs.contains(&expected),
+            "docs/language.md's permission table differs from the catalogue; it should read:\n{expected}"
+        );
+    }
+
     #[test]
     fn rows_and_features_are_complete_and_consistent() {
         assert_eq!(CATALOGUE.len(), Permission::ALL.len());
@@ -276,6 +321,10 @@ mod tests {
             }
             assert!(!e.default_on || e.kind == Kind::Switch, "{}", e.key);
             assert!(!(e.setting && e.location_scoped), "{}", e.key);
+            if let Some(value) = e.gate.and_then(|g| g.value) {
+                let p = Permission::ALL[i];
+                assert!(p.parse_word(value).is_ok(), "{}: gate on `{value}`", e.key);
+            }
         }
         for f in [
             Feature::CustomRoles,
