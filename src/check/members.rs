@@ -134,8 +134,8 @@ fn escalation(ir: &Ir, space_id: SpaceId, roles: &crate::ir::HeldRoles, out: &mu
         {
             for (i, a) in roles.roles.iter().enumerate() {
                 let e = &roles.effective[i];
-                let manages_users = e.values.level(P::WebUsers) == Level::Edit
-                    || e.values.level(P::MobileWorkers) == Level::Edit;
+                let manages_users =
+                    crate::model::rules::manages_users(|p| e.values.level(p) == Level::Edit);
                 if manages_users && ir.role(*a).id != ADMIN {
                     assigners.push((*a, Some(span)));
                 }
