@@ -289,8 +289,16 @@ mod tests {
                 e.key,
                 p.default_value().to_source(),
                 e.label,
-                if e.hidden_without_full_access { "hidden" } else { "" },
-                if e.location_scoped { "at their locations" } else { "" },
+                if e.hidden_without_full_access {
+                    "hidden"
+                } else {
+                    ""
+                },
+                if e.location_scoped {
+                    "at their locations"
+                } else {
+                    ""
+                },
             ));
         }
         t
