@@ -16,12 +16,7 @@ use crate::{CheckArgs, Color, DiagFormat, OutputFormat, USAGE, fail, print_diagn
 /// Loads and compiles a policy path; the returned diagnostics include the loading problems
 /// (undecodable files) and are sorted.
 pub(crate) fn compile_path(path: &Path) -> Result<(SourceSet, charter::Compiled), u8> {
-    let (sources, mut diagnostics) = SourceSet::load(path).map_err(fail)?;
-    let mut compiled = charter::compile(&sources);
-    diagnostics.append(&mut compiled.diagnostics);
-    diagnostic::sort(&mut diagnostics);
-    compiled.diagnostics = diagnostics;
-    Ok((sources, compiled))
+    charter::load_and_compile(path).map_err(fail)
 }
 
 /// Whether a path names a snapshot: by its extension, whatever the file is (a pipe named
@@ -1002,14 +997,11 @@ fn load_from_git(rev: &str, path: &str) -> Result<charter::snapshot::Snapshot, u
             MAX_FILE_BYTES,
         ));
     }
-    let compiled = charter::compile(&sources);
-    problems.extend(compiled.diagnostics);
-    let mut errors: Vec<Diagnostic> = problems
-        .into_iter()
-        .filter(|d| d.severity == diagnostic::Severity::Error)
-        .collect();
+    let mut compiled = charter::compile_loaded(&sources, problems);
+    // Sorted already; warnings do not keep a version from being compared.
+    let mut errors = std::mem::take(&mut compiled.diagnostics);
+    errors.retain(|d| d.severity == diagnostic::Severity::Error);
     if !errors.is_empty() {
-        diagnostic::sort(&mut errors);
         err!(
             "{}",
             render::human(
@@ -1073,7 +1065,7 @@ pub(crate) fn fmt(path: &Path, check: bool) -> u8 {
         Ok(loaded) => loaded,
         Err(e) => return fail(e),
     };
-    let mut unformattable = problems;
+    let mut unformattable: Vec<Diagnostic> = problems.into_iter().map(Diagnostic::from).collect();
     let mut changed = Vec::new();
     // Files that could not be written: reported after the others are done, exit 2.
     let mut unwritten = Vec::new();

@@ -23,6 +23,7 @@ pub mod emit;
 pub mod ir;
 pub mod model;
 pub mod output;
+pub mod pipeline;
 pub mod query;
 pub mod report;
 pub mod resolve;
@@ -31,6 +32,8 @@ pub mod source;
 pub mod syntax;
 pub mod synth;
 pub mod testing;
+
+pub use pipeline::{build, compile_loaded, load_and_compile, load_and_compile_with_limit};
 
 use diagnostic::{Code, Diagnostic, Severity};
 use source::SourceSet;
