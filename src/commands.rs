@@ -19,75 +19,21 @@ pub(crate) fn compile_path(path: &Path) -> Result<(SourceSet, charter::Compiled)
     charter::load_and_compile(path).map_err(fail)
 }
 
-/// Whether a path names a snapshot: by its extension, whatever the file is (a pipe named
-/// `s.json` is refused as a snapshot, unopened, not compiled as a policy); a directory is a
-/// policy.
-fn is_snapshot_path(path: &Path) -> bool {
-    !path.is_dir() && Format::from_path(path).is_some()
-}
-
-/// Loads and validates a snapshot file and, given a public key, refuses it unless that key
-/// signed it.
-fn load_snapshot(path: &Path, key: Option<&Path>) -> Result<charter::snapshot::Snapshot, u8> {
-    let public = key
-        .map(charter::snapshot::sign::load_public)
-        .transpose()
-        .map_err(fail)?;
-    let snapshot = format::load(path).map_err(fail)?;
-    if let (Some(public), Some(key)) = (public, key) {
-        signed_by(path, &snapshot, &public, key).map_err(fail)?;
-    }
-    Ok(snapshot)
-}
-
-/// Whether `public` (read from `key`) signed the snapshot read from `path`; otherwise why not,
-/// in one line naming both files.
-fn signed_by(
-    path: &Path,
-    snapshot: &charter::snapshot::Snapshot,
-    public: &charter::snapshot::sign::PublicKey,
-    key: &Path,
-) -> Result<(), String> {
-    use charter::snapshot::sign::{self, Unsigned};
-    let (p, k) = (path.display(), key.display());
-    sign::check(snapshot, public).map_err(|why| match why {
-        Unsigned::Missing => format!(
-            "snapshot `{p}` is not signed, and `--verify-key {k}` requires its signature: build it with `--sign`"
-        ),
-        Unsigned::OtherKey(id) => format!(
-            "snapshot `{p}` is signed by key `{id}`, not by `{k}` (key `{}`)",
-            public.key_id()
-        ),
-        Unsigned::BadSignature => format!(
-            "snapshot `{p}` names the key of `{k}`, but its signature does not verify: it was not signed by that key"
-        ),
-    })
-}
-
-/// Loads what a query runs on: a snapshot, or a policy compiled to one in memory. With a
-/// public key, the path must be a snapshot signed by it.
+/// The index a query or report runs on ([`Index::from_path`]); a policy's errors are shown
+/// (the first 20) before the line saying it cannot be queried.
 fn load_index(path: &Path, key: Option<&Path>) -> Result<Index, u8> {
-    if is_snapshot_path(path) {
-        return load_snapshot(path, key).map(Index::new);
-    }
-    if let Some(key) = key {
-        return Err(fail(format_args!(
-            "`--verify-key {}` checks a snapshot's signature, and `{}` is a policy, not a snapshot",
-            key.display(),
-            path.display()
-        )));
-    }
-    let (sources, compiled) = compile_path(path)?;
-    let diagnostics = &compiled.diagnostics;
-    if diagnostic::counts(diagnostics).0 > 0 {
-        let shown = &diagnostics[..diagnostics.len().min(20)];
-        err!("{}", render::human(&sources, shown, style(Color::Auto)));
-        return Err(fail(format_args!(
-            "`{}` has errors, so it cannot be queried: fix them (`charter check`) first",
-            path.display()
-        )));
-    }
-    Ok(Index::new(charter::emit::emit(&compiled.ir, &sources)))
+    Index::from_path(path, key).map_err(|e| {
+        if let charter::OpenError::Errors {
+            sources,
+            diagnostics,
+            ..
+        } = &e
+        {
+            let shown = &diagnostics[..diagnostics.len().min(20)];
+            err!("{}", render::human(sources, shown, style(Color::Auto)));
+        }
+        fail(e)
+    })
 }
 
 pub(crate) fn test(args: &CheckArgs, filter: Option<&str>) -> u8 {
@@ -136,7 +82,7 @@ pub(crate) fn test(args: &CheckArgs, filter: Option<&str>) -> u8 {
         errln!("error: {message}");
         return 2;
     }
-    let index = Index::new(charter::emit::emit(&compiled.ir, &sources));
+    let index = Index::new(charter::build(&sources, &compiled));
     let results = charter::testing::run(&compiled.ir.tests, &index, &sources, filter);
     let failed: Vec<_> = results.iter().filter(|r| !r.passed).collect();
     let passed = results.len() - failed.len();
@@ -632,18 +578,18 @@ pub(crate) enum FailOn {
 
 /// A policy version for `diff`: a path (policy or snapshot) or `REV:PATH` in git. With a
 /// public key, a snapshot must be signed by it (policies are read from their sources).
-fn load_version(spec: &str, key: Option<&Path>) -> Result<charter::snapshot::Snapshot, u8> {
+fn load_version(spec: &str, key: Option<&Path>) -> Result<Index, u8> {
     let path = Path::new(spec);
     if !path.exists()
         && let Some((rev, rest)) = spec.split_once(':')
         && !rev.is_empty()
     {
-        return load_from_git(rev, rest);
+        return load_from_git(rev, rest).map(Index::new);
     }
-    if is_snapshot_path(path) {
-        return load_snapshot(path, key);
-    }
-    load_index(path, None).map(|i| i.snapshot)
+    load_index(
+        path,
+        key.filter(|_| charter::pipeline::is_snapshot_path(path)),
+    )
 }
 
 /// Runs git with `args` (and `input` on its standard input); on failure, the cause: the first
@@ -1014,7 +960,7 @@ fn load_from_git(rev: &str, path: &str) -> Result<charter::snapshot::Snapshot, u
             "the policy at `{spec}` has errors, so it cannot be compared"
         )));
     }
-    Ok(charter::emit::emit(&compiled.ir, &sources))
+    Ok(charter::build(&sources, &compiled))
 }
 
 pub(crate) fn diff(
@@ -1026,8 +972,8 @@ pub(crate) fn diff(
     key: Option<&Path>,
 ) -> u8 {
     if let Some(k) = key
-        && !is_snapshot_path(Path::new(old))
-        && !is_snapshot_path(Path::new(new))
+        && !charter::pipeline::is_snapshot_path(Path::new(old))
+        && !charter::pipeline::is_snapshot_path(Path::new(new))
     {
         return fail(format_args!(
             "`--verify-key {}` checks snapshots' signatures, and neither `{old}` nor `{new}` is a snapshot",
@@ -1035,7 +981,7 @@ pub(crate) fn diff(
         ));
     }
     let (old, new) = match (load_version(old, key), load_version(new, key)) {
-        (Ok(o), Ok(n)) => (Index::new(o), Index::new(n)),
+        (Ok(o), Ok(n)) => (o, n),
         (Err(code), _) | (_, Err(code)) => return code,
     };
     let d = charter::diff::diff(&old, &new);
@@ -1182,7 +1128,7 @@ pub(crate) fn verify(path: &Path, policy: Option<&Path>, key: Option<&Path>) -> 
     );
     match (&public, key, &snapshot.signature) {
         (Some(public), Some(key), _) => {
-            if let Err(e) = signed_by(path, &snapshot, public, key) {
+            if let Err(e) = charter::pipeline::signed_by(path, &snapshot, public, key) {
                 return failed(&e);
             }
             outln!(
@@ -1210,7 +1156,7 @@ pub(crate) fn verify(path: &Path, policy: Option<&Path>, key: Option<&Path>) -> 
             policy.display()
         ));
     }
-    let rebuilt = charter::emit::emit(&compiled.ir, &sources);
+    let rebuilt = charter::build(&sources, &compiled);
     // The rebuild carries the file's signature as it is (it cannot be made again without the
     // private key): equal bytes then mean equal contents, and the signature was checked above.
     let how = match &snapshot.signature {

@@ -33,7 +33,9 @@ pub mod syntax;
 pub mod synth;
 pub mod testing;
 
-pub use pipeline::{build, compile_loaded, load_and_compile, load_and_compile_with_limit};
+pub use pipeline::{
+    OpenError, build, compile_loaded, load_and_compile, load_and_compile_with_limit,
+};
 
 use diagnostic::{Code, Diagnostic, Severity};
 use source::SourceSet;

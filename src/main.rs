@@ -396,7 +396,7 @@ fn check(args: &CheckArgs, output: Option<&Path>, sign: Option<&Path>) -> u8 {
 
     let mut written = None;
     if let (Some(path), Some(fmt), false) = (output, out_format, failed) {
-        let mut snapshot = charter::emit::emit(&compiled.ir, &sources);
+        let mut snapshot = charter::build(&sources, &compiled);
         let how = match &key {
             Some(k) => format::Sign::With(k),
             None => format::Sign::No,
