@@ -5,6 +5,8 @@
 //! it. Stages push diagnostics and keep going; rendering (miette, JSON) lives only in
 //! `diagnostic/render.rs`.
 
+#![deny(clippy::expect_used, clippy::unwrap_used)]
+
 pub mod render;
 
 use crate::source::{DecodeProblem, Span, Undecodable};

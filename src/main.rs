@@ -2,8 +2,10 @@
 //! `cli/`, on a large stack; the exit code is the command's.
 
 // Standard output goes through `out!`/`outln!` (see `cli::output::stdout`), standard error
-// through `err!`/`errln!`: `print!` and `eprint!` panic on a closed pipe.
+// through `err!`/`errln!`: `print!` and `eprint!` panic on a closed pipe. Nothing in the
+// command line panics on purpose: no `expect`, no `unwrap`.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
+#![deny(clippy::expect_used, clippy::unwrap_used)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -8,6 +8,8 @@
 //! [`Undecodable`], and `diagnostic` turns it into `E0004`/`E0005` (the dependency runs from
 //! `diagnostic` to `source`, never back).
 
+#![deny(clippy::expect_used, clippy::unwrap_used)]
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
