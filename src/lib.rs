@@ -32,6 +32,10 @@
 //!
 //! The command line (`src/main.rs`, `src/cli/`) belongs to the binary; nothing here imports it.
 
+// A panic is for a broken internal invariant only: each remaining `expect` says why it
+// cannot fail (`#[expect(clippy::expect_used, reason = ...)]`); tests may unwrap.
+#![deny(clippy::expect_used, clippy::unwrap_used)]
+
 pub mod ast;
 pub mod check;
 pub mod diagnostic;

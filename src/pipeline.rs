@@ -6,7 +6,6 @@
 //! putting the stages together, so that loading, compiling and building are done one way.
 //! `query::Index::from_path` is [`open_snapshot`] indexed.
 
-#![deny(clippy::expect_used, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 

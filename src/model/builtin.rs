@@ -75,6 +75,10 @@ impl BuiltinRole {
     }
 
     /// The role's values as declared (before effective rules).
+    #[expect(
+        clippy::expect_used,
+        reason = "the table is ours: catalogue keys and valid words (`every_builtin_parses`)"
+    )]
     pub fn values(&self) -> RoleValues {
         if self.id == ADMIN {
             return RoleValues::admin();

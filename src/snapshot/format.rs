@@ -136,7 +136,8 @@ pub fn write_with<W: std::io::Write + std::io::Seek>(
         (tee.hasher, tee.head)
     };
     // INVARIANT: `content_digest` is the fourth field, well inside the first 4 KiB.
-    let offset = find(&head, PLACEHOLDER, 0).expect("placeholder in the snapshot head");
+    let offset = find(&head, PLACEHOLDER, 0)
+        .ok_or_else(|| std::io::Error::other("no digest placeholder in the snapshot head"))?;
     let digest = hex(&hasher.finalize());
     out.seek(SeekFrom::Start(start + offset as u64))?;
     out.write_all(digest.as_bytes())?;
@@ -148,7 +149,7 @@ pub fn write_with<W: std::io::Write + std::io::Seek>(
     if let Some(value) = signature {
         // INVARIANT: `signature` is the fifth field, right after the digest, in the first 4 KiB.
         let at = find(&head, SIGNATURE_PLACEHOLDER, offset + PLACEHOLDER.len())
-            .expect("signature placeholder in the snapshot head");
+            .ok_or_else(|| std::io::Error::other("no signature placeholder in the snapshot head"))?;
         out.seek(SeekFrom::Start(start + at as u64))?;
         out.write_all(value.as_bytes())?;
         if let Some(entry) = &mut snapshot.signature {
@@ -205,6 +206,10 @@ pub fn render(snapshot: &Snapshot, format: Format) -> String {
 }
 
 /// [`render`], signed as `sign` says.
+#[expect(
+    clippy::expect_used,
+    reason = "writing our own snapshot type to memory cannot fail, and serde writes UTF-8"
+)]
 pub fn render_with(snapshot: &Snapshot, format: Format, sign: Sign<'_>) -> String {
     let mut signed = snapshot.clone();
     let mut out = std::io::Cursor::new(Vec::new());
