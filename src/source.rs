@@ -21,6 +21,11 @@ pub const MAX_FILE_BYTES: usize = 128 * 1024 * 1024;
 pub struct SourceId(pub u32);
 
 /// A byte range in one source file.
+///
+/// The contract: `start <= end`, both byte offsets on `char` boundaries of that file's text
+/// (or of a query line). Offsets are `u32`: a policy file is at most [`MAX_FILE_BYTES`], well
+/// below `u32::MAX` (checked at compile time), so a span of a loaded file is exact; `new`
+/// saturates rather than wraps for longer in-memory text, which then points at its end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Span {
     pub source: SourceId,
@@ -28,12 +33,16 @@ pub struct Span {
     pub end: u32,
 }
 
+const _: () = assert!(MAX_FILE_BYTES < u32::MAX as usize);
+
 impl Span {
     pub fn new(source: SourceId, start: usize, end: usize) -> Span {
+        debug_assert!(start <= end, "span {start}..{end}");
+        let narrow = |offset: usize| u32::try_from(offset).unwrap_or(u32::MAX);
         Span {
             source,
-            start: start as u32,
-            end: end as u32,
+            start: narrow(start),
+            end: narrow(end),
         }
     }
 
