@@ -6,7 +6,8 @@ use std::path::Path;
 
 use charter::diagnostic::render;
 use charter::diagnostic::{self, Diagnostic};
-use charter::query::{Index, Query};
+use charter::query::Index;
+use charter::question::ResolvedQuery;
 use charter::snapshot::format::{self, Format};
 use charter::source::SourceSet;
 use serde_json::json;
@@ -227,12 +228,12 @@ enum Answer<'q> {
     Decision {
         member: &'q str,
         negated: bool,
-        question: &'q charter::query::Question,
+        question: &'q charter::question::Request,
         allowed: bool,
         explanation: Option<charter::query::Explanation>,
     },
     Who {
-        question: &'q charter::query::Question,
+        question: &'q charter::question::Request,
         members: Vec<String>,
     },
     What {
@@ -244,18 +245,18 @@ enum Answer<'q> {
 
 impl<'q> Answer<'q> {
     /// `fast` (for `--batch`): a `can` question is answered without its explanation.
-    fn new(index: &Index, q: &'q Query, fast: bool) -> Answer<'q> {
-        let explain = !(fast && matches!(q, Query::Can { .. }));
+    fn new(index: &Index, q: &'q ResolvedQuery, fast: bool) -> Answer<'q> {
+        let explain = !(fast && matches!(q, ResolvedQuery::Can { .. }));
         match q {
-            Query::Can {
+            ResolvedQuery::Can {
                 member,
                 negated,
-                question,
+                request: question,
             }
-            | Query::Why {
+            | ResolvedQuery::Why {
                 member,
                 negated,
-                question,
+                request: question,
             } => {
                 let d = index.decide(member, question);
                 Answer::Decision {
@@ -266,11 +267,11 @@ impl<'q> Answer<'q> {
                     explanation: explain.then(|| index.explain(member, question, &d)),
                 }
             }
-            Query::Who { question } => Answer::Who {
+            ResolvedQuery::Who { request: question } => Answer::Who {
                 question,
                 members: index.who(question).into_iter().map(str::to_owned).collect(),
             },
-            Query::What { member, space } => Answer::What {
+            ResolvedQuery::What { member, space } => Answer::What {
                 member,
                 space: *space,
                 answer: index.what(member, *space),

@@ -24,6 +24,7 @@ pub mod ir;
 pub mod model;
 pub mod output;
 pub mod query;
+pub mod question;
 pub mod report;
 pub mod resolve;
 pub mod snapshot;

@@ -13,18 +13,18 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 pub use index::Index;
-use index::Scope;
+use index::LocationScope;
 
 use crate::ast;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Kind, Permission};
 use crate::snapshot::{PermissionValue, ScopeEntry};
 
-pub use crate::resolve::question::{Asked, Channel, Query, Question, Want};
+use crate::question::{Asked, Channel, Request, ResolvedQuery, Want};
 use crate::resolve::question::{Names, resolve_query};
 
 impl Names for Index {
-    fn scope(&self) -> &'static str {
+    fn looked_in(&self) -> &'static str {
         "in this snapshot"
     }
     fn space(&self, id: &str) -> Option<u32> {
@@ -112,12 +112,12 @@ impl Decision {
 
 impl Index {
     /// Resolves a parsed query; unknown names give diagnostics on the query text.
-    pub fn resolve(&self, q: &ast::Query) -> Result<Query, Vec<Diagnostic>> {
+    pub fn resolve(&self, q: &ast::Query) -> Result<ResolvedQuery, Vec<Diagnostic>> {
         resolve_query(self, q)
     }
 
     /// Decides whether `member` holds what `q` asks. No strings are built on this path.
-    pub fn decide(&self, member: &str, q: &Question) -> Decision {
+    pub fn decide(&self, member: &str, q: &Request) -> Decision {
         let s = &self.spaces[q.space as usize];
         if q.asked == Asked::EnterpriseReports {
             return if self.console_viewer(q.space, member) {
@@ -133,7 +133,7 @@ impl Index {
     }
 
     /// [`Index::decide`] for a member index: the web interface, the API, or either.
-    pub fn decide_member(&self, q: &Question, m: u32) -> Decision {
+    pub fn decide_member(&self, q: &Request, m: u32) -> Decision {
         match q.channel {
             Channel::Web => self.decide_web(q, m),
             Channel::Api => self.decide_api(q, m),
@@ -150,7 +150,7 @@ impl Index {
 
     /// Through the API (SPEC §3): `access_apis` reaches `data` at the role's level, at every
     /// location; nothing else.
-    fn decide_api(&self, q: &Question, m: u32) -> Decision {
+    fn decide_api(&self, q: &Request, m: u32) -> Decision {
         let s = &self.spaces[q.space as usize];
         let role = &s.roles[s.members[m as usize].role as usize];
         let why = if q.asked != Asked::Key(Permission::Data) {
@@ -167,7 +167,7 @@ impl Index {
 
     /// The first role of the space (in declaration order, `admin` last) that grants `q` to an
     /// unrestricted holder: a member just added has no locations.
-    fn role_granting(&self, q: &Question) -> &str {
+    fn role_granting(&self, q: &Request) -> &str {
         let s = &self.spaces[q.space as usize];
         let entry = &self.snapshot.spaces[q.space as usize];
         let grants = |r: &index::RoleIx| {
@@ -188,15 +188,11 @@ impl Index {
 
     /// Whether `q` asks at a location outside restricted member `m`'s locations, about a
     /// location-scoped permission (so the role's values alone do not decide it).
-    fn outside_scope(&self, q: &Question, m: u32) -> bool {
+    fn outside_scope(&self, q: &Request, m: u32) -> bool {
         let s = &self.spaces[q.space as usize];
-        let scoped = match q.asked {
-            Asked::Key(p) => p.is_location_scoped(),
-            Asked::Report(_) => true,
-            Asked::EnterpriseReports => false,
-        };
+        let scoped = q.is_location_scoped();
         match (&s.members[m as usize].scope, q.at) {
-            (Scope::Locations(assigned), Some(at)) if scoped => {
+            (LocationScope::Locations(assigned), Some(at)) if scoped => {
                 let x = s.locations[at as usize].enter;
                 !assigned.iter().any(|&l| {
                     let l = &s.locations[l as usize];
@@ -208,25 +204,21 @@ impl Index {
     }
 
     /// Through the web interface: the role's values within the member's locations.
-    fn decide_web(&self, q: &Question, m: u32) -> Decision {
+    fn decide_web(&self, q: &Request, m: u32) -> Decision {
         let s = &self.spaces[q.space as usize];
         let member = &s.members[m as usize];
         let role = &s.roles[member.role as usize];
         let granted = role.grants(q.asked, q.want);
-        let scoped = match q.asked {
-            Asked::Key(p) => p.is_location_scoped(),
-            Asked::Report(_) => true,
-            Asked::EnterpriseReports => false,
-        };
+        let scoped = q.is_location_scoped();
         if !granted {
             return Decision::RoleLacks { member: m };
         }
         match (&member.scope, scoped, q.at) {
-            (Scope::All, _, _) | (_, false, _) | (_, true, None) => Decision::Granted {
+            (LocationScope::All, _, _) | (_, false, _) | (_, true, None) => Decision::Granted {
                 member: m,
                 within: None,
             },
-            (Scope::Locations(assigned), true, Some(at)) => {
+            (LocationScope::Locations(assigned), true, Some(at)) => {
                 let x = s.locations[at as usize].enter;
                 match assigned.iter().find(|&&l| {
                     let l = &s.locations[l as usize];
@@ -243,7 +235,7 @@ impl Index {
     }
 
     /// Members who hold what `q` asks, sorted by name.
-    pub fn who(&self, q: &Question) -> Vec<&str> {
+    pub fn who(&self, q: &Request) -> Vec<&str> {
         let s = &self.spaces[q.space as usize];
         let names = &self.snapshot.spaces[q.space as usize].members;
         if q.asked == Asked::EnterpriseReports {
@@ -275,7 +267,7 @@ impl Index {
     }
 
     /// The question in words: "view data at `lko-01` in `acme-prod`".
-    pub fn describe(&self, q: &Question) -> String {
+    pub fn describe(&self, q: &Request) -> String {
         let entry = &self.snapshot.spaces[q.space as usize];
         let what = match q.asked {
             Asked::Key(p) if p.kind() == Kind::Switch => format!("use `{p}`"),
@@ -294,7 +286,7 @@ impl Index {
 
     /// Why a decision came out as it did, and for a denial the smallest change that would
     /// allow it, in the domain's words.
-    pub fn explain(&self, member: &str, q: &Question, d: &Decision) -> Explanation {
+    pub fn explain(&self, member: &str, q: &Request, d: &Decision) -> Explanation {
         let entry = &self.snapshot.spaces[q.space as usize];
         let mut reasons = Vec::new();
         let mut change = None;
@@ -510,7 +502,7 @@ impl Index {
                             .to_owned(),
                     ),
                     ApiDenial::NoApiAccess => {
-                        let apis = Question {
+                        let apis = Request {
                             asked: Asked::Key(Permission::AccessApis),
                             want: Want::View,
                             ..*q
@@ -584,7 +576,7 @@ impl Index {
         }
     }
 
-    fn grant_line(&self, q: &Question, role: &crate::snapshot::RoleEntry) -> String {
+    fn grant_line(&self, q: &Request, role: &crate::snapshot::RoleEntry) -> String {
         match q.asked {
             Asked::Report(r) => {
                 let id = &self.snapshot.spaces[q.space as usize].reports[r as usize].id;
@@ -629,7 +621,7 @@ impl Index {
     fn lack_line(
         &self,
         member: &str,
-        q: &Question,
+        q: &Request,
         role: &crate::snapshot::RoleEntry,
         from: &Option<String>,
     ) -> (String, String, Vec<Step>) {
@@ -1028,7 +1020,7 @@ pub fn parse(
     index: &Index,
     source: crate::source::SourceId,
     text: &str,
-) -> Result<Query, Vec<Diagnostic>> {
+) -> Result<ResolvedQuery, Vec<Diagnostic>> {
     let ast = crate::syntax::parse_query(source, text)?;
     index.resolve(&ast)
 }

@@ -1,7 +1,8 @@
 //! Running the assertions of `test` blocks against a compiled policy.
 
 use crate::ast;
-use crate::query::{Index, Query};
+use crate::query::Index;
+use crate::question::ResolvedQuery;
 use crate::source::{SourceSet, Span};
 
 /// The outcome of one assertion.
@@ -62,25 +63,25 @@ pub fn run(
 
 fn evaluate(
     index: &Index,
-    q: &Query,
+    q: &ResolvedQuery,
     expected: Option<&[ast::Str]>,
 ) -> (bool, String, Vec<String>) {
     match q {
-        Query::Can {
+        ResolvedQuery::Can {
             member,
             negated,
-            question,
+            request,
         }
-        | Query::Why {
+        | ResolvedQuery::Why {
             member,
             negated,
-            question,
+            request,
         } => {
-            let decision = index.decide(member, question);
+            let decision = index.decide(member, request);
             if decision.allowed() != *negated {
                 return (true, String::new(), Vec::new());
             }
-            let e = index.explain(member, question, &decision);
+            let e = index.explain(member, request, &decision);
             let (expected, actual) = if *negated {
                 ("cannot", "can")
             } else {
@@ -92,12 +93,12 @@ fn evaluate(
             }
             let message = format!(
                 "expected `{member}` {expected} {}, but `{member}` {actual}",
-                index.describe(question)
+                index.describe(request)
             );
             (false, message, notes)
         }
-        Query::Who { question } => {
-            let actual = index.who(question);
+        ResolvedQuery::Who { request } => {
+            let actual = index.who(request);
             let expected: Vec<&str> = expected
                 .unwrap_or_default()
                 .iter()
@@ -139,15 +140,15 @@ fn evaluate(
             }
             let message = format!(
                 "who can {} is [{}], not the expected [{}]",
-                index.describe(question),
+                index.describe(request),
                 list(&actual),
                 list(&expected)
             );
             (false, message, notes)
         }
-        Query::What { .. } => (
+        ResolvedQuery::What { .. } => (
             false,
-            "`what` is a question, not an assertion".to_owned(),
+            "`what` is a request, not an assertion".to_owned(),
             Vec::new(),
         ),
     }

@@ -14,8 +14,9 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::model::{Kind, Permission};
-use crate::query::index::Scope;
-use crate::query::{Asked, Channel, Index, Question, Want};
+use crate::query::Index;
+use crate::query::index::LocationScope;
+use crate::question::{Asked, Channel, Request, Want};
 use crate::snapshot::{MemberEntry, PermissionValue, RoleEntry, SpaceEntry};
 
 /// Queries gained (an escalation) or lost (a reduction).
@@ -85,7 +86,7 @@ enum Reach<'a> {
 }
 
 /// Every question of the enumerated query space that one member can be asked, without `at`.
-fn questions(space: u32, entry: &SpaceEntry) -> Vec<(Question, String, &'static str)> {
+fn questions(space: u32, entry: &SpaceEntry) -> Vec<(Request, String, &'static str)> {
     let mut out = Vec::new();
     for channel in [Channel::Web, Channel::Api] {
         for &p in Permission::ALL
@@ -104,7 +105,7 @@ fn questions(space: u32, entry: &SpaceEntry) -> Vec<(Question, String, &'static 
                     (_, Want::Edit) => "edit",
                 };
                 out.push((
-                    Question {
+                    Request {
                         space,
                         want,
                         asked: Asked::Key(p),
@@ -118,7 +119,7 @@ fn questions(space: u32, entry: &SpaceEntry) -> Vec<(Question, String, &'static 
         }
         for (r, report) in entry.reports.iter().enumerate() {
             out.push((
-                Question {
+                Request {
                     space,
                     want: Want::View,
                     asked: Asked::Report(r as u32),
@@ -134,18 +135,14 @@ fn questions(space: u32, entry: &SpaceEntry) -> Vec<(Question, String, &'static 
 }
 
 /// How member `m` of `space` holds `q`.
-fn reach<'a>(ix: &'a Index, q: &Question, m: u32) -> Reach<'a> {
+fn reach<'a>(ix: &'a Index, q: &Request, m: u32) -> Reach<'a> {
     if !ix.decide_member(q, m).allowed() {
         return Reach::Denied;
     }
-    let scoped = match q.asked {
-        Asked::Key(p) => p.is_location_scoped(),
-        Asked::Report(_) => true,
-        Asked::EnterpriseReports => false,
-    };
+    let scoped = q.is_location_scoped();
     let member = &ix.spaces[q.space as usize].members[m as usize];
     match (&member.scope, scoped, q.channel) {
-        (Scope::Locations(roots), true, Channel::Web) => Reach::Restricted(roots),
+        (LocationScope::Locations(roots), true, Channel::Web) => Reach::Restricted(roots),
         // Through the API, or by a role that holds everywhere, or space-wide.
         _ => Reach::Everywhere,
     }
@@ -345,7 +342,7 @@ fn compare(a: &Index, b: &Index, dir: Direction) -> Vec<AccessChange> {
                             .map_or(Reach::Denied, |&r| {
                                 reach(
                                     a,
-                                    &Question {
+                                    &Request {
                                         space: sa,
                                         asked: Asked::Report(r),
                                         ..*qb
@@ -353,7 +350,7 @@ fn compare(a: &Index, b: &Index, dir: Direction) -> Vec<AccessChange> {
                                     ma,
                                 )
                             }),
-                        _ => reach(a, &Question { space: sa, ..*qb }, ma),
+                        _ => reach(a, &Request { space: sa, ..*qb }, ma),
                     },
                     _ => Reach::Denied,
                 };
@@ -549,7 +546,7 @@ fn assignment_cause(
     let eb = &pair.b.snapshot.spaces[pair.sb as usize];
     let (Some(sa), Some(ma)) = (pair.sa, ma) else {
         // A new space or a new member: the causes of any grant.
-        let q = Question {
+        let q = Request {
             space: pair.sb,
             want: Want::View,
             asked: Asked::EnterpriseReports,
@@ -736,7 +733,7 @@ impl Context<'_> {
 
     /// Why the member gained (or lost) `q` at locations `locs` (of `b`); the first edit, in
     /// this order, that explains it.
-    fn cause(&self, q: &Question, locs: &[u32], everywhere: bool) -> Cause {
+    fn cause(&self, q: &Request, locs: &[u32], everywhere: bool) -> Cause {
         let p = self.pair;
         let b_space = &p.b.snapshot.spaces[p.sb as usize];
         let space = &b_space.id;

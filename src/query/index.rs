@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::model::{Kind, Permission};
-use crate::resolve::question::{Asked, Want};
+use crate::question::{Asked, Want};
 use crate::snapshot::{PermissionValue, RoleEntry, ScopeEntry, Snapshot};
 
 /// A location with its DFS interval: `enter <= x.enter < exit` means x is at or below it.
@@ -18,7 +18,7 @@ pub struct Loc {
 
 /// What a member may reach: everywhere, or these locations and below.
 #[derive(Debug, Clone)]
-pub enum Scope {
+pub enum LocationScope {
     All,
     Locations(Vec<u32>),
 }
@@ -26,7 +26,7 @@ pub enum Scope {
 #[derive(Debug, Clone)]
 pub struct MemberIx {
     pub role: u32,
-    pub scope: Scope,
+    pub scope: LocationScope,
 }
 
 /// A role's effective grants as bitsets over `Permission as usize`.
@@ -235,8 +235,8 @@ impl Index {
                         // Never 0 in a valid snapshot: every member's role resolves.
                         role: role_ids.get(m.role.as_str()).copied().unwrap_or(0),
                         scope: match &m.scope {
-                            ScopeEntry::All(_) => Scope::All,
-                            ScopeEntry::Locations(ids) => Scope::Locations(
+                            ScopeEntry::All(_) => LocationScope::All,
+                            ScopeEntry::Locations(ids) => LocationScope::Locations(
                                 ids.iter()
                                     .filter_map(|id| location_ids.get(id).copied())
                                     .collect(),
