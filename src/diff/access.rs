@@ -226,14 +226,7 @@ impl<'x> SpacePair<'x> {
     /// Whether `a` location `x` is at or below one of `roots` (in `a`).
     fn under_a(&self, x: u32, roots: &[u32]) -> bool {
         let Some(sa) = self.sa else { return false };
-        let locs = &self.a.spaces[sa as usize].locations;
-        let Some(e) = locs.get(x as usize).map(|l| l.enter) else {
-            return false;
-        };
-        roots.iter().any(|&r| {
-            locs.get(r as usize)
-                .is_some_and(|r| r.enter <= e && e < r.exit)
-        })
+        self.a.spaces[sa as usize].covering(roots, x).is_some()
     }
 
     /// Whether `a` allows, at `b` location `l`, what `ra` says.

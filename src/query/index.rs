@@ -109,6 +109,15 @@ pub struct ConsoleGroup {
 }
 
 impl SpaceIx {
+    /// The first of `assigned` that `at` is at or below (two comparisons each).
+    pub fn covering(&self, assigned: &[u32], at: u32) -> Option<u32> {
+        let x = self.locations[at as usize].enter;
+        assigned.iter().copied().find(|&l| {
+            let l = &self.locations[l as usize];
+            l.enter <= x && x < l.exit
+        })
+    }
+
     /// The member of this name, ignoring ASCII case. A name without upper-case letters (the
     /// usual query) is looked up without building a string.
     pub fn member(&self, name: &str) -> Option<u32> {
