@@ -366,6 +366,23 @@ pub mod suggest {
     }
 
     /// "`a`, `b` or `c`".
+    /// The values a permission kind takes, as messages name them; here rather than in
+    /// `model`, which holds no prose.
+    impl crate::model::Kind {
+        /// "`none`, `view` or `edit`", as used in messages.
+        pub fn describe_values(self) -> String {
+            use crate::model::{Kind, LandingPage};
+            match self {
+                Kind::Level => "`none`, `view` or `edit`".to_owned(),
+                Kind::AdminOnlyEdit => "`none` or `view` (`edit` is for admin only)".to_owned(),
+                Kind::Switch => "`on` or `off`".to_owned(),
+                Kind::Reports => "`all`, `none` or a list of report ids `[a, b]`".to_owned(),
+                Kind::LandingPage => one_of(&LandingPage::WORDS),
+                Kind::RoleList => "a list of role ids `[a, b]`".to_owned(),
+            }
+        }
+    }
+
     pub fn one_of(items: &[&str]) -> String {
         let quoted: Vec<String> = items.iter().map(|i| format!("`{i}`")).collect();
         match quoted.len() {

@@ -5,8 +5,11 @@
 //! this module; it uses none of them.
 
 pub mod builtin;
+pub mod catalogue;
 pub mod hq;
 pub mod rules;
+
+pub use catalogue::{CATALOGUE, Entry, Feature, Permission, PlanGate};
 
 use std::fmt;
 
@@ -155,97 +158,30 @@ impl Kind {
             Kind::LandingPage | Kind::RoleList => &[],
         }
     }
-
-    /// "`none`, `view` or `edit`", as used in messages.
-    pub fn describe_values(self) -> String {
-        match self {
-            Kind::Level => "`none`, `view` or `edit`".to_owned(),
-            Kind::AdminOnlyEdit => "`none` or `view` (`edit` is for admin only)".to_owned(),
-            Kind::Switch => "`on` or `off`".to_owned(),
-            Kind::Reports => "`all`, `none` or a list of report ids `[a, b]`".to_owned(),
-            Kind::LandingPage => crate::diagnostic::suggest::one_of(&LandingPage::WORDS),
-            Kind::RoleList => "a list of role ids `[a, b]`".to_owned(),
-        }
-    }
-}
-
-macro_rules! permissions {
-    ($($variant:ident = $key:literal, $kind:ident, $seed:literal;)*) => {
-        /// Every permission a role has (SPEC §2), in catalogue order.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub enum Permission { $($variant,)* }
-
-        impl Permission {
-            pub const ALL: &'static [Permission] = &[$(Permission::$variant,)*];
-
-            pub fn key(self) -> &'static str {
-                match self { $(Permission::$variant => $key,)* }
-            }
-
-            pub fn kind(self) -> Kind {
-                match self { $(Permission::$variant => Kind::$kind,)* }
-            }
-
-            /// The permission's name in the product documentation.
-            pub fn seed_name(self) -> &'static str {
-                match self { $(Permission::$variant => $seed,)* }
-            }
-        }
-    };
-}
-
-permissions! {
-    WebUsers = "web_users", Level, "Web Users";
-    MobileWorkers = "mobile_workers", Level, "Mobile Workers";
-    Groups = "groups", Level, "Groups";
-    ChangeGroupMembership = "change_group_membership", Switch, "Groups (sub-permission)";
-    Locations = "locations", Level, "Locations";
-    ChangeLocationWorkers = "change_location_workers", Switch, "Locations (sub-permission)";
-    Data = "data", Level, "Data";
-    WebApps = "web_apps", Switch, "Web Apps";
-    Messaging = "messaging", Switch, "Messaging";
-    AccessApis = "access_apis", Switch, "Access APIs";
-    Applications = "applications", Level, "Applications";
-    RolesAndPermissions = "roles_and_permissions", AdminOnlyEdit, "Roles & Permissions";
-    ManageSharedExports = "manage_shared_exports", Switch, "Manage Shared Exports";
-    CreateAndEditReports = "create_and_edit_reports", Switch, "Create and Edit Reports";
-    Reports = "reports", Reports, "Access All Reports / Access Specific Reports";
-    ManageSubscriptionInfo = "manage_subscription_info", Switch, "Manage Subscription Info";
-    FullOrganizationAccess = "full_organization_access", Switch, "Full Organization Access";
-    MobileAppAccess = "mobile_app_access", Switch, "Mobile App Access";
-    LandingPage = "landing_page", LandingPage, "Default Landing Page";
-    ReportIssues = "report_issues", Switch, "Allow Reporting Issues";
-    NonAdminEditable = "non_admin_editable", Switch, "Non-Admin Editable";
-    AssignableBy = "assignable_by", RoleList, "Assignable by";
-    DownloadAndEmailReports = "download_and_email_reports", Switch, "Download and Email Reports";
 }
 
 /// Number of permissions in the catalogue.
 pub const PERMISSION_COUNT: usize = Permission::ALL.len();
 
-/// The permissions that `full_organization_access = off` hides (forced to `none`/`off`).
-pub const HIDDEN_WITHOUT_FULL_ACCESS: [Permission; 6] = [
-    Permission::WebUsers,
-    Permission::Groups,
-    Permission::Applications,
-    Permission::RolesAndPermissions,
-    Permission::CreateAndEditReports,
-    Permission::ManageSubscriptionInfo,
-];
-
-/// Permissions that hold only at a restricted member's locations (and below).
-pub const LOCATION_SCOPED: [Permission; 8] = [
-    Permission::Data,
-    Permission::Reports,
-    Permission::MobileWorkers,
-    Permission::Locations,
-    Permission::ChangeLocationWorkers,
-    Permission::ChangeGroupMembership,
-    Permission::ManageSharedExports,
-    Permission::DownloadAndEmailReports,
-];
-
 impl Permission {
+    /// The permission's catalogue row.
+    pub fn entry(self) -> &'static Entry {
+        &CATALOGUE[self as usize]
+    }
+
+    pub fn key(self) -> &'static str {
+        self.entry().key
+    }
+
+    pub fn kind(self) -> Kind {
+        self.entry().kind
+    }
+
+    /// The permission's name in the product documentation.
+    pub fn seed_name(self) -> &'static str {
+        self.entry().label
+    }
+
     pub fn from_key(key: &str) -> Option<Permission> {
         Permission::ALL.iter().copied().find(|p| p.key() == key)
     }
@@ -258,18 +194,45 @@ impl Permission {
     /// landing page, who may assign it: `assignable_by`, `non_admin_editable`), which are not
     /// something its holders can do.
     pub fn query_levels(self) -> &'static [&'static str] {
-        if self == Permission::NonAdminEditable {
+        if self.is_setting() {
             return &[];
         }
         self.kind().query_levels()
     }
 
     pub fn is_location_scoped(self) -> bool {
-        LOCATION_SCOPED.contains(&self)
+        self.entry().location_scoped
     }
 
     pub fn is_hidden_without_full_access(self) -> bool {
-        HIDDEN_WITHOUT_FULL_ACCESS.contains(&self)
+        self.entry().hidden_without_full_access
+    }
+
+    /// The permissions that `full_organization_access = off` hides (forced to `none`/`off`).
+    pub fn hidden_without_full_access() -> impl Iterator<Item = Permission> {
+        Permission::ALL
+            .iter()
+            .copied()
+            .filter(|p| p.is_hidden_without_full_access())
+    }
+
+    /// A setting of the role rather than something its holders can do.
+    pub fn is_setting(self) -> bool {
+        self.entry().setting
+    }
+
+    /// The parent of a sub-permission (`change_group_membership` -> `groups`).
+    pub fn parent(self) -> Option<Permission> {
+        self.entry().sub_of
+    }
+
+    /// Has no effect unless the role reaches some report.
+    pub fn needs_report(self) -> bool {
+        self.entry().needs_report
+    }
+
+    pub fn plan_gate(self) -> Option<PlanGate> {
+        self.entry().gate
     }
 }
 
@@ -306,11 +269,13 @@ impl Value {
     }
 }
 
-/// Why a value could not be parsed: the message and the words that were valid.
-#[derive(Debug)]
-pub struct ValueError {
-    pub message: String,
-    pub expected: &'static [&'static str],
+/// Why a value could not be parsed (the caller words the message: `model` holds no prose).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueError {
+    /// The word is not one of the kind's words.
+    NotAValue,
+    /// A list was given to a permission that takes a word.
+    NotAList,
 }
 
 impl Permission {
@@ -318,18 +283,19 @@ impl Permission {
     pub fn default_value(self) -> Value {
         match self.kind() {
             Kind::Level | Kind::AdminOnlyEdit => Value::Level(Level::None),
-            Kind::Switch => Value::Switch(matches!(
-                self,
-                Permission::FullOrganizationAccess | Permission::ReportIssues
-            )),
+            Kind::Switch => Value::Switch(self.entry().default_on),
             Kind::Reports => Value::Reports(Reports::None),
             Kind::LandingPage => Value::LandingPage(LandingPage::Default),
             Kind::RoleList => Value::Roles(Vec::new()),
         }
     }
 
-    /// The highest value of this permission, as `admin` holds it.
+    /// The highest value of this permission, as `admin` holds it; a setting at its default
+    /// (admins are assigned by admins only, so `admin` is not `non_admin_editable`).
     pub fn max_value(self) -> Value {
+        if self.is_setting() {
+            return self.default_value();
+        }
         match self.kind() {
             Kind::Level | Kind::AdminOnlyEdit => Value::Level(Level::Edit),
             Kind::Switch => Value::Switch(true),
@@ -365,20 +331,18 @@ impl Permission {
                 .map(|i| Value::LandingPage(LandingPage::ALL[i])),
             Kind::RoleList => None,
         };
-        parsed.ok_or_else(|| ValueError {
-            message: format!("`{word}` is not a value of `{}`", self.key()),
-            expected: kind.words(),
-        })
+        parsed.ok_or(ValueError::NotAValue)
     }
 
     /// Parses a list value (`[visits, pregnancy]`); repeats are dropped.
     pub fn parse_list(self, items: &[&str]) -> Result<Value, ValueError> {
-        let mut ids: Vec<String> = Vec::with_capacity(items.len());
-        for item in items {
-            if !ids.iter().any(|i| i == item) {
-                ids.push((*item).to_owned());
-            }
-        }
+        // A set: a list of n ids must not cost n² comparisons.
+        let mut seen = std::collections::HashSet::with_capacity(items.len());
+        let ids: Vec<String> = items
+            .iter()
+            .filter(|item| seen.insert(**item))
+            .map(|item| (*item).to_owned())
+            .collect();
         match self.kind() {
             Kind::Reports => Ok(Value::Reports(if ids.is_empty() {
                 Reports::None
@@ -386,14 +350,7 @@ impl Permission {
                 Reports::Some(ids)
             })),
             Kind::RoleList => Ok(Value::Roles(ids)),
-            kind => Err(ValueError {
-                message: format!(
-                    "`{}` takes {}, not a list",
-                    self.key(),
-                    kind.describe_values()
-                ),
-                expected: kind.words(),
-            }),
+            _ => Err(ValueError::NotAList),
         }
     }
 }
@@ -414,14 +371,10 @@ impl Default for RoleValues {
 
 impl RoleValues {
     /// Every permission at its highest: the `admin` role.
-    /// `admin`: every permission at its highest, except `non_admin_editable`: admins are
-    /// assigned by admins only.
     pub fn admin() -> RoleValues {
-        let mut values = RoleValues {
+        RoleValues {
             values: Permission::ALL.iter().map(|p| p.max_value()).collect(),
-        };
-        values.set(Permission::NonAdminEditable, Value::Switch(false));
-        values
+        }
     }
 
     pub fn get(&self, p: Permission) -> &Value {

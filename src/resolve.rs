@@ -13,7 +13,7 @@ use crate::diagnostic::suggest::{did_you_mean, nearest, one_of};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::*;
 use crate::model::builtin::{ADMIN, BUILTIN_ROLES, BuiltinRole, MOBILE_WORKER_DEFAULT};
-use crate::model::{Environment, Kind, Permission, Plan, RoleValues};
+use crate::model::{Environment, Kind, Permission, Plan, RoleValues, ValueError};
 use crate::question::ResolvedQuery;
 use crate::source::Span;
 
@@ -762,6 +762,16 @@ impl Resolver {
                 }
                 Err((e, span, word)) => {
                     let kind = permission.kind();
+                    let message = match (e, word) {
+                        (ValueError::NotAValue, Some(w)) => {
+                            format!("`{w}` is not a value of `{}`", permission.key())
+                        }
+                        _ => format!(
+                            "`{}` takes {}, not a list",
+                            permission.key(),
+                            kind.describe_values()
+                        ),
+                    };
                     let help = if let Some(s) =
                         word.and_then(|w| crate::model::hq::synonym(kind, w))
                     {
@@ -770,7 +780,7 @@ impl Resolver {
                         // One report is still a list.
                         format!("a list of reports is written in brackets: `[{w}]`")
                     } else {
-                        match word.and_then(|w| nearest(w, e.expected.iter().copied())) {
+                        match word.and_then(|w| nearest(w, kind.words().iter().copied())) {
                             Some(s) => format!("did you mean `{s}`?"),
                             None => {
                                 format!("`{}` takes {}", permission.key(), kind.describe_values())
@@ -783,7 +793,7 @@ impl Resolver {
                         format!("expected {}", permission.kind().describe_values())
                     };
                     self.push(
-                        Diagnostic::new(Code::InvalidValue, e.message)
+                        Diagnostic::new(Code::InvalidValue, message)
                             .with_label(span, label)
                             .with_help(help),
                     );

@@ -5,7 +5,7 @@
 //! - a role with `full_organization_access = off` never grants the six hidden permissions;
 //! - removing a grant from a role never turns a denied query into an allowed one.
 
-use charter::model::{HIDDEN_WITHOUT_FULL_ACCESS, Permission};
+use charter::model::Permission;
 use charter::query::Index;
 use charter::question::{Asked, Channel, Request, Want};
 use charter::snapshot::format::{self, Format};
@@ -164,7 +164,7 @@ proptest! {
                 if !restricted {
                     continue;
                 }
-                for p in HIDDEN_WITHOUT_FULL_ACCESS {
+                for p in Permission::hidden_without_full_access() {
                     let q = Request { space: s as u32, want: Want::View, asked: Asked::Key(p), at: None, channel: Channel::Any };
                     prop_assert!(!index.decide(&m.name, &q).allowed(), "{} holds {p}", m.name);
                 }

@@ -1,26 +1,23 @@
 //! Members and who may assign what: unreachable members, unused roles, privilege escalation
 //! paths, enterprise admins who cannot reach the console.
 
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Ir, RoleRef, SpaceId};
+
+use super::Facts;
 use crate::model::builtin::ADMIN;
 use crate::model::rules::Effective;
 use crate::model::{Kind, Level, Permission as P, Reports};
 
-pub fn check(ir: &Ir, out: &mut Vec<Diagnostic>) {
-    let mut held: BTreeSet<RoleRef> = BTreeSet::new();
-    let mut upstreams: BTreeSet<SpaceId> = BTreeSet::new();
+/// E0210: a member of a location-restricted role with no location.
+pub fn unreachable_member(facts: &Facts, out: &mut Vec<Diagnostic>) {
+    let ir = facts.ir;
     for (i, space) in ir.spaces.iter().enumerate() {
-        let space_id = SpaceId(i as u32);
-        if let Some((up, _)) = space.upstream {
-            upstreams.insert(up);
-        }
-        let roles = ir.held_roles(space_id);
+        let roles = ir.held_roles(SpaceId(i as u32));
         for m in &space.members {
             let Some(role_ref) = m.role else { continue };
-            held.insert(role_ref);
             let Some(effective) = roles.get(role_ref) else {
                 continue;
             };
@@ -38,46 +35,63 @@ pub fn check(ir: &Ir, out: &mut Vec<Diagnostic>) {
                 out.push(d.with_help("assign locations with `locations [id]`, or give a role with full organization access"));
             }
         }
-        escalation(ir, space_id, &roles, out);
     }
-    for (i, space) in ir.spaces.iter().enumerate() {
-        let space_id = SpaceId(i as u32);
-        if upstreams.contains(&space_id) {
+}
+
+/// W0208: a declared role no member holds (a role an upstream space passes down is used).
+pub fn unused_role(facts: &Facts, out: &mut Vec<Diagnostic>) {
+    let ir = facts.ir;
+    let held: HashSet<RoleRef> = ir
+        .spaces
+        .iter()
+        .flat_map(|s| s.members.iter().filter_map(|m| m.role))
+        .collect();
+    let upstreams: HashSet<SpaceId> = ir
+        .spaces
+        .iter()
+        .filter_map(|s| s.upstream.map(|(up, _)| up))
+        .collect();
+    for r in facts.declared_roles() {
+        if upstreams.contains(&r.space_id) {
             continue; // every declared role is received by a downstream space
         }
-        for (r, role) in space.roles.iter().enumerate() {
-            let role_ref = RoleRef {
-                space: space_id,
-                role: crate::ir::RoleId(r as u32),
-            };
-            if !role.is_declared() || held.contains(&role_ref) {
-                continue;
-            }
-            let Some(span) = role.id_span else { continue };
-            out.push(
-                Diagnostic::new(
-                    Code::UnusedRole,
-                    format!(
-                        "role `{}` is not held by any member of `{}`",
-                        role.id, space.id
-                    ),
-                )
-                .with_label(span, "unused")
-                .with_help("assign it to a member, or remove it"),
-            );
+        let (space, role) = (r.space, r.role);
+        let role_ref = RoleRef {
+            space: r.space_id,
+            role: r.role_id,
+        };
+        if held.contains(&role_ref) {
+            continue;
         }
+        let Some(span) = role.id_span else { continue };
+        out.push(
+            Diagnostic::new(
+                Code::UnusedRole,
+                format!(
+                    "role `{}` is not held by any member of `{}`",
+                    role.id, space.id
+                ),
+            )
+            .with_label(span, "unused")
+            .with_help("assign it to a member, or remove it"),
+        );
     }
-    enterprise_console(ir, out);
+}
+
+/// W0209: a role that holders of another role may assign, granting more than they hold.
+pub fn escalation_path(facts: &Facts, out: &mut Vec<Diagnostic>) {
+    let ir = facts.ir;
+    for i in 0..ir.spaces.len() {
+        let space_id = SpaceId(i as u32);
+        escalation(ir, space_id, &ir.held_roles(space_id), out);
+    }
 }
 
 /// What `grantee` grants beyond what `assigner` holds, in `key = value` form.
 fn exceeds(grantee: &Effective, assigner: &Effective) -> Vec<String> {
     let mut out = Vec::new();
     for &p in P::ALL {
-        if matches!(
-            p,
-            P::LandingPage | P::NonAdminEditable | P::AssignableBy | P::ReportIssues
-        ) {
+        if p.is_setting() || p.entry().benign {
             continue;
         }
         let (g, a) = (grantee.values.get(p), assigner.values.get(p));
@@ -172,7 +186,9 @@ fn escalation(ir: &Ir, space_id: SpaceId, roles: &crate::ir::HeldRoles, out: &mu
     }
 }
 
-fn enterprise_console(ir: &Ir, out: &mut Vec<Diagnostic>) {
+/// W0210: an enterprise admin who is `admin` of none of the enterprise's spaces.
+pub fn enterprise_admin_no_console(facts: &Facts, out: &mut Vec<Diagnostic>) {
+    let ir = facts.ir;
     // One pass over the members: (enterprise, lower-cased name) of every web user who is
     // `admin` of a space of an enterprise (n admins of n spaces must not cost n²).
     let console: std::collections::HashSet<(usize, String)> = ir

@@ -2,29 +2,11 @@
 //! no effect or open a security hole. Each declared role is checked where it is declared.
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::ir::{Ir, Role, RoleId, RoleRef, Space, SpaceId};
-use crate::model::rules::{Context, Effective};
-use crate::model::{LandingPage, Level, Permission as P, Plan, Reports, Value};
+use crate::ir::{Ir, RoleOrigin, Space, SpaceId};
+use crate::model::{Feature, LandingPage, Level, Permission as P, Plan, Reports, Value};
 use crate::source::Span;
 
-pub fn check(ir: &Ir, out: &mut Vec<Diagnostic>) {
-    for (i, space) in ir.spaces.iter().enumerate() {
-        let space_id = SpaceId(i as u32);
-        space_plan_gates(ir, space_id, out);
-        for (r, role) in space
-            .roles
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.is_declared())
-        {
-            let role_ref = RoleRef {
-                space: space_id,
-                role: RoleId(r as u32),
-            };
-            role_rules(space, role, &ir.effective(space_id, role_ref), out);
-        }
-    }
-}
+use super::Facts;
 
 fn plan_error(feature: &str, needs: Plan, space: &Space, span: Span) -> Diagnostic {
     let mut d = Diagnostic::new(
@@ -51,32 +33,92 @@ fn plan_error(feature: &str, needs: Plan, space: &Space, span: Span) -> Diagnost
     ))
 }
 
+/// E0209: every feature, setting and permission the space's plan does not have.
+pub fn plan_too_low(facts: &Facts, out: &mut Vec<Diagnostic>) {
+    for i in 0..facts.ir.spaces.len() {
+        space_plan_gates(facts.ir, SpaceId(i as u32), out);
+    }
+    for r in facts.declared_roles() {
+        let (space, role) = (r.space, r.role);
+        let Some(id_span) = role.id_span else {
+            continue;
+        };
+        let custom = Feature::CustomRoles.plan();
+        if space.plan < custom {
+            let what = if matches!(
+                role.origin,
+                RoleOrigin::Declared {
+                    redefines_builtin: true
+                }
+            ) {
+                format!("redefining the built-in role `{}`", role.id)
+            } else {
+                format!("custom role `{}`", role.id)
+            };
+            out.push(plan_error(&what, custom, space, id_span));
+        }
+        for &p in P::ALL {
+            let Some(gate) = p.plan_gate().filter(|g| g.refused && space.plan < g.plan) else {
+                continue;
+            };
+            let Some(span) = role
+                .explicit(p)
+                .filter(|_| p.gated(gate, role.declared.get(p)))
+            else {
+                continue;
+            };
+            let what = match gate.value {
+                Some(value) => format!("`{p} = {value}`"),
+                None => format!("`{p}`"),
+            };
+            out.push(plan_error(&what, gate.plan, space, span));
+        }
+        let restricted = Feature::RestrictedRoles.plan();
+        if let Some(span) = role
+            .explicit(P::FullOrganizationAccess)
+            .filter(|_| !role.declared.switch(P::FullOrganizationAccess) && space.plan < restricted)
+        {
+            out.push(plan_error(
+                "a location-restricted role (`full_organization_access = off`)",
+                restricted,
+                space,
+                span,
+            ));
+        }
+    }
+}
+
 fn space_plan_gates(ir: &Ir, space_id: SpaceId, out: &mut Vec<Diagnostic>) {
     let space = ir.space(space_id);
-    if let Some(span) = space
-        .location_types_span
-        .filter(|_| space.plan < Plan::Advanced)
-    {
-        out.push(plan_error("`location_types`", Plan::Advanced, space, span));
-    }
-    if let Some(span) = space.locations_span.filter(|_| space.plan < Plan::Advanced) {
-        out.push(plan_error("`locations`", Plan::Advanced, space, span));
+    for (feature, what, span) in [
+        (
+            Feature::LocationTypes,
+            "`location_types`",
+            space.location_types_span,
+        ),
+        (Feature::Locations, "`locations`", space.locations_span),
+    ] {
+        if let Some(span) = span.filter(|_| space.plan < feature.plan()) {
+            out.push(plan_error(what, feature.plan(), space, span));
+        }
     }
     if let Some((up, span)) = space.upstream {
-        if space.plan < Plan::Pro {
+        let linked = Feature::LinkedSpaces.plan();
+        if space.plan < linked {
             out.push(plan_error(
                 "linking spaces (`upstream`)",
-                Plan::Pro,
+                linked,
                 space,
                 span,
             ));
         }
         let up = ir.space(up);
-        if up.plan < Plan::Pro && up.id != space.id {
+        if up.plan < linked && up.id != space.id {
             let mut d = Diagnostic::new(
                 Code::PlanTooLow,
                 format!(
-                    "linking spaces needs the `pro` plan on both spaces, but upstream `{}` is on `{}`",
+                    "linking spaces needs the `{}` plan on both spaces, but upstream `{}` is on `{}`",
+                    linked.as_str(),
                     up.id,
                     up.plan.as_str()
                 ),
@@ -85,11 +127,16 @@ fn space_plan_gates(ir: &Ir, space_id: SpaceId, out: &mut Vec<Diagnostic>) {
             if let Some(plan_span) = up.plan_span {
                 d = d.with_label(plan_span, format!("`{}`'s plan", up.id));
             }
-            out.push(d.with_help(format!("raise `{}` to `plan pro` or higher", up.id)));
+            out.push(d.with_help(format!(
+                "raise `{}` to `plan {}` or higher",
+                up.id,
+                linked.as_str()
+            )));
         }
         // A received location-restricted role needs `advanced` here: said at the link, before
         // any member holds it (E0210 and the location plan gate would otherwise chase each other).
-        if space.plan < Plan::Advanced {
+        let restricted = Feature::RestrictedRoles.plan();
+        if space.plan < restricted {
             for received in ir.received_roles(space_id) {
                 let role = ir.role(received);
                 if role.declared.switch(P::FullOrganizationAccess) {
@@ -98,10 +145,11 @@ fn space_plan_gates(ir: &Ir, space_id: SpaceId, out: &mut Vec<Diagnostic>) {
                 let mut d = Diagnostic::new(
                     Code::PlanTooLow,
                     format!(
-                        "`{}` receives role `{}` from `{}`, which is location-restricted (`full_organization_access = off`): that needs the `advanced` plan, but `{}` is on `{}`",
+                        "`{}` receives role `{}` from `{}`, which is location-restricted (`full_organization_access = off`): that needs the `{}` plan, but `{}` is on `{}`",
                         space.id,
                         role.id,
                         up.id,
+                        restricted.as_str(),
                         space.id,
                         space.plan.as_str()
                     ),
@@ -111,78 +159,44 @@ fn space_plan_gates(ir: &Ir, space_id: SpaceId, out: &mut Vec<Diagnostic>) {
                     d = d.with_label(foa, "location-restricted here");
                 }
                 out.push(d.with_help(format!(
-                    "raise `{}` to `plan advanced` or higher, or give role `{}` full organization access in `{}`",
-                    space.id, role.id, up.id
+                    "raise `{}` to `plan {}` or higher, or give role `{}` full organization access in `{}`",
+                    space.id, restricted.as_str(), role.id, up.id
                 )));
             }
         }
     }
 }
 
-fn role_rules(space: &Space, role: &Role, effective: &Effective, out: &mut Vec<Diagnostic>) {
-    let Some(id_span) = role.id_span else { return };
-    let ctx = space.rule_context();
-    let set = |p: P| role.explicit(p);
-    let declared = &role.declared;
-    let foa_off = !declared.switch(P::FullOrganizationAccess);
-    let foa_span = set(P::FullOrganizationAccess);
-
-    // Errors.
-    if let Some(span) = set(P::RolesAndPermissions)
-        .filter(|_| declared.level(P::RolesAndPermissions) == Level::Edit)
-    {
+/// E0207: only `admin` edits roles and permissions.
+pub fn roles_and_permissions_edit(facts: &Facts, out: &mut Vec<Diagnostic>) {
+    for r in facts.declared_roles() {
+        let role = r.role;
+        let Some(span) = role
+            .explicit(P::RolesAndPermissions)
+            .filter(|_| role.declared.level(P::RolesAndPermissions) == Level::Edit)
+        else {
+            continue;
+        };
         out.push(
             Diagnostic::new(Code::RolesAndPermissionsEdit, format!("role `{}` cannot edit roles and permissions", role.id))
                 .with_label(span, "only `admin` may hold `roles_and_permissions = edit`")
                 .with_help("use `roles_and_permissions = view`; members who must edit roles need the `admin` role"),
         );
     }
-    if space.plan < Plan::Standard {
-        let what = if matches!(
-            role.origin,
-            crate::ir::RoleOrigin::Declared {
-                redefines_builtin: true
-            }
-        ) {
-            format!("redefining the built-in role `{}`", role.id)
-        } else {
-            format!("custom role `{}`", role.id)
-        };
-        out.push(plan_error(&what, Plan::Standard, space, id_span));
-    }
-    if let Some(span) = set(P::ManageSharedExports)
-        .filter(|_| declared.switch(P::ManageSharedExports) && space.plan < Plan::Pro)
-    {
-        out.push(plan_error(
-            "`manage_shared_exports`",
-            Plan::Pro,
-            space,
-            span,
-        ));
-    }
-    if let Some(span) = set(P::LandingPage)
-        .filter(|_| declared.landing_page() == LandingPage::Downloads && space.plan < Plan::Pro)
-    {
-        out.push(plan_error(
-            "`landing_page = downloads`",
-            Plan::Pro,
-            space,
-            span,
-        ));
-    }
-    if let Some(span) = foa_span.filter(|_| foa_off && space.plan < Plan::Advanced) {
-        out.push(plan_error(
-            "a location-restricted role (`full_organization_access = off`)",
-            Plan::Advanced,
-            space,
-            span,
-        ));
-    }
+}
 
-    // Warnings.
-    if foa_off {
-        for p in crate::model::HIDDEN_WITHOUT_FULL_ACCESS {
-            let Some(span) = set(p) else { continue };
+/// W0201: a permission that full organization access being off hides.
+pub fn hidden_permission(facts: &Facts, out: &mut Vec<Diagnostic>) {
+    for r in facts.declared_roles() {
+        let (role, declared) = (r.role, &r.role.declared);
+        if declared.switch(P::FullOrganizationAccess) {
+            continue;
+        }
+        let foa_span = role.explicit(P::FullOrganizationAccess);
+        for p in P::hidden_without_full_access() {
+            let Some(span) = role.explicit(p) else {
+                continue;
+            };
             if *declared.get(p) == p.default_value()
                 || matches!(declared.get(p), Value::Level(Level::None))
             {
@@ -203,23 +217,42 @@ fn role_rules(space: &Space, role: &Role, effective: &Effective, out: &mut Vec<D
                 "remove this line: without full organization access `{p}` is hidden"
             )));
         }
-        if let Some(span) = set(P::AccessApis).filter(|_| declared.switch(P::AccessApis)) {
-            let mut d = Diagnostic::new(
-                Code::ApiBypassesLocations,
-                format!("role `{}` is location-restricted but `access_apis = on` exposes all of the space's data", role.id),
-            )
-            .with_label(span, "the API ignores the location restriction");
-            if let Some(f) = foa_span {
-                d = d.with_label(f, "location-restricted here");
-            }
-            out.push(d.with_help("turn `access_apis` off for location-restricted roles, unless every holder may see all data"));
-        }
     }
-    for (sub, parent) in crate::model::rules::sub_permissions() {
-        let Some(span) = set(sub).filter(|_| declared.switch(sub)) else {
+}
+
+/// W0202: API access on a location-restricted role.
+pub fn api_bypasses_locations(facts: &Facts, out: &mut Vec<Diagnostic>) {
+    for r in facts.declared_roles() {
+        let (role, declared) = (r.role, &r.role.declared);
+        if declared.switch(P::FullOrganizationAccess) {
+            continue;
+        }
+        let Some(span) = r.turns_on(P::AccessApis) else {
             continue;
         };
-        if declared.level(P::MobileWorkers) == Level::Edit {
+        let mut d = Diagnostic::new(
+            Code::ApiBypassesLocations,
+            format!("role `{}` is location-restricted but `access_apis = on` exposes all of the space's data", role.id),
+        )
+        .with_label(span, "the API ignores the location restriction");
+        if let Some(f) = role.explicit(P::FullOrganizationAccess) {
+            d = d.with_label(f, "location-restricted here");
+        }
+        out.push(d.with_help("turn `access_apis` off for location-restricted roles, unless every holder may see all data"));
+    }
+}
+
+/// W0204: a sub-permission that `mobile_workers = edit` already grants.
+pub fn sub_permission_redundant(facts: &Facts, out: &mut Vec<Diagnostic>) {
+    for r in facts.declared_roles() {
+        let (role, declared) = (r.role, &r.role.declared);
+        if declared.level(P::MobileWorkers) != Level::Edit {
+            continue;
+        }
+        for (sub, _) in crate::model::rules::sub_permissions() {
+            let Some(span) = r.turns_on(sub) else {
+                continue;
+            };
             let mut d = Diagnostic::new(
                 Code::SubPermissionRedundant,
                 format!(
@@ -228,11 +261,28 @@ fn role_rules(space: &Space, role: &Role, effective: &Effective, out: &mut Vec<D
                 ),
             )
             .with_label(span, "already granted");
-            if let Some(m) = set(P::MobileWorkers) {
+            if let Some(m) = role.explicit(P::MobileWorkers) {
                 d = d.with_label(m, "granted by this");
             }
             out.push(d.with_help("remove this line"));
-        } else if effective.values.level(parent) != Level::Edit {
+        }
+    }
+}
+
+/// W0203: a sub-permission whose parent is not `edit`.
+pub fn sub_permission_no_effect(facts: &Facts, out: &mut Vec<Diagnostic>) {
+    for r in facts.declared_roles() {
+        let (role, declared) = (r.role, &r.role.declared);
+        if declared.level(P::MobileWorkers) == Level::Edit {
+            continue; // granted by `mobile_workers = edit` (W0204)
+        }
+        for (sub, parent) in crate::model::rules::sub_permissions() {
+            let Some(span) = r.turns_on(sub) else {
+                continue;
+            };
+            if r.effective.values.level(parent) == Level::Edit {
+                continue;
+            }
             let hidden = declared.level(parent) == Level::Edit;
             let why = if hidden {
                 format!("`{parent}` is hidden by full organization access")
@@ -249,61 +299,94 @@ fn role_rules(space: &Space, role: &Role, effective: &Effective, out: &mut Vec<D
             );
         }
     }
-    if let Some(span) = set(P::DownloadAndEmailReports).filter(|_| {
-        declared.switch(P::DownloadAndEmailReports) && *declared.reports() == Reports::None
-    }) {
-        out.push(
-            Diagnostic::new(
-                Code::DownloadWithoutReports,
-                format!(
-                    "`download_and_email_reports` has no effect in role `{}`: it reaches no report",
-                    role.id
-                ),
-            )
-            .with_label(span, "nothing to download")
-            .with_help("grant `reports = all` or a list of reports, or remove this line"),
-        );
-    }
-    if let Some(span) =
-        set(P::AccessApis).filter(|_| declared.switch(P::AccessApis) && space.plan < Plan::Pro)
-    {
-        out.push(
-            Diagnostic::new(
-                Code::ApiNeedsPlan,
-                format!(
-                    "`access_apis` grants nothing in `{}`: the `{}` plan has no API access",
-                    space.id,
-                    space.plan.as_str()
-                ),
-            )
-            .with_label(span, "needs `plan pro` or higher")
-            .with_help("raise the space's plan to `pro`, or remove this line"),
-        );
-    }
-    landing_page(role, effective, &ctx, out);
 }
 
-fn landing_page(role: &Role, effective: &Effective, ctx: &Context, out: &mut Vec<Diagnostic>) {
-    let Some(span) = role.explicit(P::LandingPage) else {
-        return;
-    };
-    let (unreachable, needs) = match role.declared.landing_page() {
-        LandingPage::WebApps => (!effective.values.switch(P::WebApps), "`web_apps = on`"),
-        LandingPage::Reports => (
-            !ctx.reaches_some_report(effective.values.reports()),
-            "a reachable report",
-        ),
-        _ => (false, ""),
-    };
-    if unreachable {
-        let page = role.declared.landing_page().as_str();
-        out.push(
-            Diagnostic::new(
-                Code::LandingPageUnreachable,
-                format!("role `{}` lands on `{page}`, which it cannot open", role.id),
-            )
-            .with_label(span, format!("needs {needs}"))
-            .with_help(format!("grant {needs}, or choose another `landing_page`")),
-        );
+/// W0205: downloading reports with no report to download.
+pub fn download_without_reports(facts: &Facts, out: &mut Vec<Diagnostic>) {
+    for r in facts.declared_roles() {
+        let (role, declared) = (r.role, &r.role.declared);
+        for &p in P::ALL.iter().filter(|p| p.needs_report()) {
+            let Some(span) = r
+                .turns_on(p)
+                .filter(|_| *declared.reports() == Reports::None)
+            else {
+                continue;
+            };
+            out.push(
+                Diagnostic::new(
+                    Code::DownloadWithoutReports,
+                    format!(
+                        "`{p}` has no effect in role `{}`: it reaches no report",
+                        role.id
+                    ),
+                )
+                .with_label(span, "nothing to download")
+                .with_help("grant `reports = all` or a list of reports, or remove this line"),
+            );
+        }
+    }
+}
+
+/// W0206: a permission the space's plan ignores (it grants nothing there).
+pub fn api_needs_plan(facts: &Facts, out: &mut Vec<Diagnostic>) {
+    for r in facts.declared_roles() {
+        let (space, role) = (r.space, r.role);
+        for &p in P::ALL {
+            let Some(gate) = p.plan_gate().filter(|g| !g.refused && space.plan < g.plan) else {
+                continue;
+            };
+            let Some(span) = role
+                .explicit(p)
+                .filter(|_| p.gated(gate, role.declared.get(p)))
+            else {
+                continue;
+            };
+            let plan = gate.plan.as_str();
+            out.push(
+                Diagnostic::new(
+                    Code::ApiNeedsPlan,
+                    format!(
+                        "`{p}` grants nothing in `{}`: the `{}` plan has no {}",
+                        space.id,
+                        space.plan.as_str(),
+                        gate.lacks
+                    ),
+                )
+                .with_label(span, format!("needs `plan {plan}` or higher"))
+                .with_help(format!(
+                    "raise the space's plan to `{plan}`, or remove this line"
+                )),
+            );
+        }
+    }
+}
+
+/// W0207: a landing page the role cannot open.
+pub fn landing_page_unreachable(facts: &Facts, out: &mut Vec<Diagnostic>) {
+    for r in facts.declared_roles() {
+        let (role, effective) = (r.role, r.effective);
+        let Some(span) = role.explicit(P::LandingPage) else {
+            continue;
+        };
+        let ctx = r.space.rule_context();
+        let (unreachable, needs) = match role.declared.landing_page() {
+            LandingPage::WebApps => (!effective.values.switch(P::WebApps), "`web_apps = on`"),
+            LandingPage::Reports => (
+                !ctx.reaches_some_report(effective.values.reports()),
+                "a reachable report",
+            ),
+            _ => (false, ""),
+        };
+        if unreachable {
+            let page = role.declared.landing_page().as_str();
+            out.push(
+                Diagnostic::new(
+                    Code::LandingPageUnreachable,
+                    format!("role `{}` lands on `{page}`, which it cannot open", role.id),
+                )
+                .with_label(span, format!("needs {needs}"))
+                .with_help(format!("grant {needs}, or choose another `landing_page`")),
+            );
+        }
     }
 }

@@ -5,11 +5,11 @@
 //! sorted topologically once with petgraph, and a test proves it acyclic. Every rule that changes
 //! a value records a [`Reason`], which the snapshot carries next to the value.
 
-use std::sync::OnceLock;
+use std::sync::{LazyLock, OnceLock};
 
 use petgraph::graph::DiGraph;
 
-use super::{LandingPage, Level, Permission, Plan, Reports, RoleValues, Value};
+use super::{Level, Permission, Plan, PlanGate, Reports, RoleValues, Value};
 
 /// Why an effective value differs from the declared one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -29,11 +29,11 @@ pub enum Reason {
 pub enum RuleKind {
     /// `full_organization_access = off` forces the target to `none`/`off`.
     HiddenWithoutFullAccess,
-    /// Below this plan the target is off (for `landing_page`: `downloads` becomes `default`).
-    RequiresPlan(Plan),
+    /// Below the gate's plan the target is off (or its gated value falls back to the default).
+    RequiresPlan(PlanGate),
     /// A sub-permission: on when `mobile_workers = edit`, or when `parent = edit` and it is on.
     SubPermission { parent: Permission },
-    /// `download_and_email_reports` needs some reachable report.
+    /// The target needs some reachable report.
     NeedsReachableReport,
 }
 
@@ -46,59 +46,28 @@ pub struct Rule {
 
 use Permission as P;
 
-/// The table. Order here does not matter: [`evaluation_order`] sorts it by dependencies.
-pub const RULES: &[Rule] = &[
-    Rule {
-        target: P::ChangeGroupMembership,
-        kind: RuleKind::SubPermission { parent: P::Groups },
-    },
-    Rule {
-        target: P::ChangeLocationWorkers,
-        kind: RuleKind::SubPermission {
-            parent: P::Locations,
-        },
-    },
-    Rule {
-        target: P::DownloadAndEmailReports,
-        kind: RuleKind::NeedsReachableReport,
-    },
-    Rule {
-        target: P::WebUsers,
-        kind: RuleKind::HiddenWithoutFullAccess,
-    },
-    Rule {
-        target: P::Groups,
-        kind: RuleKind::HiddenWithoutFullAccess,
-    },
-    Rule {
-        target: P::Applications,
-        kind: RuleKind::HiddenWithoutFullAccess,
-    },
-    Rule {
-        target: P::RolesAndPermissions,
-        kind: RuleKind::HiddenWithoutFullAccess,
-    },
-    Rule {
-        target: P::CreateAndEditReports,
-        kind: RuleKind::HiddenWithoutFullAccess,
-    },
-    Rule {
-        target: P::ManageSubscriptionInfo,
-        kind: RuleKind::HiddenWithoutFullAccess,
-    },
-    Rule {
-        target: P::ManageSharedExports,
-        kind: RuleKind::RequiresPlan(Plan::Pro),
-    },
-    Rule {
-        target: P::AccessApis,
-        kind: RuleKind::RequiresPlan(Plan::Pro),
-    },
-    Rule {
-        target: P::LandingPage,
-        kind: RuleKind::RequiresPlan(Plan::Pro),
-    },
-];
+/// The rules, derived from the catalogue's rows (one per fact a row states). Order here does
+/// not matter: [`evaluation_order`] sorts them by dependencies.
+pub static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
+    let mut rules = Vec::new();
+    for &target in P::ALL {
+        let e = target.entry();
+        let mut add = |kind| rules.push(Rule { target, kind });
+        if let Some(parent) = e.sub_of {
+            add(RuleKind::SubPermission { parent });
+        }
+        if e.needs_report {
+            add(RuleKind::NeedsReachableReport);
+        }
+        if e.hidden_without_full_access {
+            add(RuleKind::HiddenWithoutFullAccess);
+        }
+        if let Some(gate) = e.gate {
+            add(RuleKind::RequiresPlan(gate));
+        }
+    }
+    rules
+});
 
 impl Rule {
     /// The permissions whose (effective) values this rule reads.
@@ -124,18 +93,11 @@ impl Rule {
                     Reason::HiddenBy(P::FullOrganizationAccess),
                 )
             }
-            RuleKind::RequiresPlan(plan) => {
-                if ctx.plan >= plan {
+            RuleKind::RequiresPlan(gate) => {
+                if ctx.plan >= gate.plan || !self.target.gated(gate, &before) {
                     return None;
                 }
-                let after = match before {
-                    Value::LandingPage(LandingPage::Downloads) => {
-                        Value::LandingPage(LandingPage::Default)
-                    }
-                    Value::LandingPage(_) => return None,
-                    _ => self.target.default_off(),
-                };
-                (after, Reason::RequiresPlan(plan))
+                (self.target.default_off(), Reason::RequiresPlan(gate.plan))
             }
             RuleKind::SubPermission { parent } => {
                 let by_workers = values.level(P::MobileWorkers) == Level::Edit;
@@ -164,6 +126,14 @@ impl Rule {
 }
 
 impl Permission {
+    /// Whether `value` is what `gate` withholds below its plan: the gated value, or any grant.
+    pub fn gated(self, gate: PlanGate, value: &Value) -> bool {
+        match gate.value {
+            Some(word) => self.parse_word(word).is_ok_and(|v| v == *value),
+            None => *value != self.default_off(),
+        }
+    }
+
     /// `none`/`off`: what a hidden or unavailable permission becomes.
     fn default_off(self) -> Value {
         match self.default_value() {
@@ -207,29 +177,22 @@ impl Effective {
     }
 }
 
-/// The plan a permission needs to take effect, if any (from the rule table).
+/// The plan a permission needs to grant anything, if any (a gate on one value, such as
+/// `landing_page = downloads`, is not a need of the permission).
 pub fn required_plan(p: Permission) -> Option<Plan> {
-    RULES.iter().find_map(|r| match r.kind {
-        RuleKind::RequiresPlan(plan) if r.target == p && p != P::LandingPage => Some(plan),
-        _ => None,
-    })
+    p.plan_gate().filter(|g| g.value.is_none()).map(|g| g.plan)
 }
 
-/// The parent permission of a sub-permission (`change_group_membership` -> `groups`), from the
-/// rule table.
+/// The parent permission of a sub-permission (`change_group_membership` -> `groups`).
 pub fn sub_permission_parent(p: Permission) -> Option<Permission> {
-    RULES.iter().find_map(|r| match r.kind {
-        RuleKind::SubPermission { parent } if r.target == p => Some(parent),
-        _ => None,
-    })
+    p.parent()
 }
 
-/// Every sub-permission with its parent, in table order.
+/// Every sub-permission with its parent, in catalogue order.
 pub fn sub_permissions() -> impl Iterator<Item = (Permission, Permission)> {
-    RULES.iter().filter_map(|r| match r.kind {
-        RuleKind::SubPermission { parent } => Some((r.target, parent)),
-        _ => None,
-    })
+    P::ALL
+        .iter()
+        .filter_map(|&p| p.parent().map(|parent| (p, parent)))
 }
 
 /// The rule dependency graph: an edge `a -> b` when rule `b` reads the target of rule `a`.
@@ -274,6 +237,7 @@ pub fn evaluate(declared: &RoleValues, ctx: &Context) -> Effective {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::LandingPage;
 
     #[test]
     fn rule_table_is_acyclic() {

@@ -12,8 +12,7 @@ use std::collections::{HashMap, HashSet};
 use super::{
     FORMAT_VERSION, LocationEntry, PermissionValue, RoleEntry, ScopeEntry, Snapshot, SpaceEntry,
 };
-use crate::model::rules::{RULES, RuleKind};
-use crate::model::{Kind, LandingPage, Permission, Plan};
+use crate::model::{Kind, Permission, Plan};
 
 /// What is wrong with a snapshot, in one line (lowercase, names in backticks).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -540,22 +539,21 @@ fn role(
             );
         }
     }
-    for rule in RULES {
-        if let RuleKind::RequiresPlan(needs) = rule.kind
-            && plan < needs
+    for &p in Permission::ALL {
+        if let Some(gate) = p.plan_gate()
+            && plan < gate.plan
         {
-            let p = rule.target;
-            let held = match word(r, p) {
-                Some(w) if p.kind() == Kind::LandingPage => w == LandingPage::Downloads.as_str(),
-                Some(w) => !matches!(w, "none" | "off"),
-                None => true,
+            let held = match (word(r, p), gate.value) {
+                (Some(w), Some(gated)) => w == gated,
+                (Some(w), None) => !matches!(w, "none" | "off"),
+                (None, _) => true,
             };
             if held {
                 bail!(
                     "{} holds `{p}`, which plan `{}` does not have (it needs `{}`)",
                     at(),
                     s.plan,
-                    needs.as_str()
+                    gate.plan.as_str()
                 );
             }
         }
