@@ -8,9 +8,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use crate::model::{Kind, Permission};
+use crate::model::{Level, Permission, Reports, Value};
 use crate::query::Index;
-use crate::snapshot::{MemberEntry, PermissionValue, RoleEntry, ScopeEntry, Snapshot, SpaceEntry};
+use crate::query::explain::reason_text;
+use crate::query::index::{RoleIx, SpaceIx};
+use crate::snapshot::{MemberEntry, ScopeEntry, Snapshot, SpaceEntry};
 
 pub use access::AccessChange;
 
@@ -101,38 +103,34 @@ pub struct Diff {
     pub enterprises: Vec<EnterpriseDiff>,
 }
 
-fn text(v: &PermissionValue) -> String {
+/// How much a value grants, for comparing two values of one permission: `none < view < edit`
+/// (a switch on is `edit`), a list by whether it names anything.
+fn rank(v: &Value) -> u8 {
     match v {
-        PermissionValue::Word(w) => w.clone(),
-        PermissionValue::List(l) => format!("[{}]", l.join(", ")),
-    }
-}
-
-/// How much a value grants, for comparing two values of one permission.
-fn rank(p: Permission, v: &PermissionValue) -> u8 {
-    match (p.kind(), v) {
-        (Kind::Reports, PermissionValue::Word(w)) if w == "all" => 2,
-        (Kind::Reports, PermissionValue::List(l)) => u8::from(!l.is_empty()),
-        (_, PermissionValue::Word(w)) => match w.as_str() {
-            "edit" | "on" => 2,
-            "view" => 1,
-            _ => 0,
+        Value::Level(l) => match l {
+            Level::None => 0,
+            Level::View => 1,
+            Level::Edit => 2,
         },
-        (_, PermissionValue::List(l)) => u8::from(!l.is_empty()),
+        Value::Switch(on) => 2 * u8::from(*on),
+        Value::Reports(Reports::All) => 2,
+        Value::Reports(Reports::Some(ids)) | Value::Roles(ids) => u8::from(!ids.is_empty()),
+        Value::Reports(Reports::None) | Value::LandingPage(_) => 0,
     }
 }
 
 /// Whether going from `old` to `new` widens, narrows or neither, as written.
-fn classify(p: Permission, old: &PermissionValue, new: &PermissionValue) -> Class {
+fn classify(p: Permission, old: &Value, new: &Value) -> Class {
     if p == Permission::LandingPage || p == Permission::ReportIssues {
         return Class::Neutral;
     }
-    let list = |v: &PermissionValue| match v {
-        PermissionValue::List(l) => l.iter().cloned().collect::<BTreeSet<_>>(),
-        _ => BTreeSet::new(),
-    };
-    if let (PermissionValue::List(_), PermissionValue::List(_)) = (old, new) {
-        let (o, n) = (list(old), list(new));
+    fn list(v: &Value) -> Option<BTreeSet<&String>> {
+        match v {
+            Value::Reports(Reports::Some(ids)) | Value::Roles(ids) => Some(ids.iter().collect()),
+            _ => None,
+        }
+    }
+    if let (Some(o), Some(n)) = (list(old), list(new)) {
         return match (n.is_superset(&o), o.is_superset(&n)) {
             (true, false) => Class::Widens,
             (false, true) => Class::Narrows,
@@ -140,27 +138,11 @@ fn classify(p: Permission, old: &PermissionValue, new: &PermissionValue) -> Clas
             (false, false) => Class::Widens, // something was added, something removed
         };
     }
-    match rank(p, new).cmp(&rank(p, old)) {
+    match rank(new).cmp(&rank(old)) {
         std::cmp::Ordering::Greater => Class::Widens,
         std::cmp::Ordering::Less => Class::Narrows,
         std::cmp::Ordering::Equal => Class::Neutral,
     }
-}
-
-fn reason(role: &RoleEntry, key: &str) -> Option<String> {
-    let r = role.reasons.get(key)?;
-    let declared = text(&r.declared);
-    Some(if let Some(by) = &r.implied_by {
-        format!("implied by `{by} = edit`")
-    } else if let Some(by) = &r.hidden_by {
-        format!("declared `{declared}`, hidden by `{by} = off`")
-    } else if let Some(plan) = &r.requires_plan {
-        format!("declared `{declared}`, needs plan `{plan}`")
-    } else if let Some(req) = &r.requires {
-        format!("declared `{declared}`, needs `{req}`")
-    } else {
-        return None;
-    })
 }
 
 /// Members of `space` (and of the spaces downstream of it, for a role they receive) holding
@@ -190,28 +172,21 @@ fn reach(snapshot: &Snapshot, space: &SpaceEntry, role: &str) -> Reach {
     }
 }
 
-fn grants_anything(role: &RoleEntry) -> bool {
+fn grants_anything(role: &RoleIx) -> bool {
     Permission::ALL.iter().any(|&p| {
         !matches!(
             p,
             Permission::LandingPage | Permission::ReportIssues | Permission::FullOrganizationAccess
-        ) && role
-            .permissions
-            .get(p.key())
-            .is_some_and(|v| rank(p, v) > 0)
+        ) && rank(role.value(p)) > 0
     })
 }
 
 /// Compares two roles' grants: escalation if the new grants anything the old does not.
-fn compare_roles(old: &RoleEntry, new: &RoleEntry) -> Class {
+fn compare_roles(old: &RoleIx, new: &RoleIx) -> Class {
     let mut wider = false;
     let mut narrower = false;
     for &p in Permission::ALL {
-        let (Some(o), Some(n)) = (old.permissions.get(p.key()), new.permissions.get(p.key()))
-        else {
-            continue;
-        };
-        match classify(p, o, n) {
+        match classify(p, old.value(p), new.value(p)) {
             Class::Widens => wider = true,
             Class::Narrows => narrower = true,
             Class::Neutral => {}
@@ -289,10 +264,14 @@ pub fn diff(old_ix: &Index, new_ix: &Index) -> Diff {
     let ids: BTreeSet<&String> = old_ids.keys().chain(new_ids.keys()).collect();
     let mut spaces = Vec::new();
     for id in ids {
-        let o = old_ids.get(id).map(|&i| &old.spaces[i]);
-        let n = new_ids.get(id).map(|&i| &new.spaces[i]);
+        let o = old_ids
+            .get(id)
+            .map(|&i| (&old.spaces[i], &old_ix.spaces[i]));
+        let n = new_ids
+            .get(id)
+            .map(|&i| (&new.spaces[i], &new_ix.spaces[i]));
         let (status, changes) = match (o, n) {
-            (None, Some(n)) => {
+            (None, Some((n, nix))) => {
                 let admins = n
                     .members
                     .iter()
@@ -311,10 +290,10 @@ pub fn diff(old_ix: &Index, new_ix: &Index) -> Diff {
                         if admins == 1 { "admin" } else { "admins" }
                     ),
                 )];
-                c.extend(n.members.iter().map(|m| member_added(n, m)));
+                c.extend(n.members.iter().map(|m| member_added(n, nix, m)));
                 ("added", c)
             }
-            (Some(o), None) => (
+            (Some((o, _)), None) => (
                 "removed",
                 vec![change(
                     if o.members.is_empty() {
@@ -360,8 +339,14 @@ fn count(n: usize, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
-fn member_added(space: &SpaceEntry, m: &MemberEntry) -> Change {
-    let role = space.roles.iter().find(|r| r.id == m.role);
+/// The index of role `id` of `space`.
+fn role_ix<'a>(space: &SpaceEntry, ix: &'a SpaceIx, id: &str) -> Option<&'a RoleIx> {
+    let r = space.roles.iter().position(|r| r.id == id)?;
+    ix.roles.get(r)
+}
+
+fn member_added(space: &SpaceEntry, ix: &SpaceIx, m: &MemberEntry) -> Change {
+    let role = role_ix(space, ix, &m.role);
     let admin = m.role == crate::model::builtin::ADMIN;
     let class = if admin || role.is_some_and(grants_anything) {
         Class::Widens
@@ -392,8 +377,8 @@ fn member_added(space: &SpaceEntry, m: &MemberEntry) -> Change {
 fn space_changes<'a>(
     old_snap: &Snapshot,
     new_snap: &Snapshot,
-    o: &'a SpaceEntry,
-    n: &'a SpaceEntry,
+    (o, oix): (&'a SpaceEntry, &'a SpaceIx),
+    (n, nix): (&'a SpaceEntry, &'a SpaceIx),
 ) -> Vec<Change> {
     let mut out = Vec::new();
     let settings: [(&str, Option<String>, Option<String>); 6] = [
@@ -428,14 +413,15 @@ fn space_changes<'a>(
         }
     }
     // Roles (declared here or received: a received role's changes are reported upstream).
-    let own = |s: &'a SpaceEntry| -> BTreeMap<&'a str, &'a RoleEntry> {
+    let own = |s: &'a SpaceEntry, ix: &'a SpaceIx| -> BTreeMap<&'a str, &'a RoleIx> {
         s.roles
             .iter()
-            .filter(|r| r.from_upstream.is_none())
-            .map(|r| (r.id.as_str(), r))
+            .zip(&ix.roles)
+            .filter(|(r, _)| r.from_upstream.is_none())
+            .map(|(r, values)| (r.id.as_str(), values))
             .collect()
     };
-    let (or, nr) = (own(o), own(n));
+    let (or, nr) = (own(o, oix), own(n, nix));
     for (id, role) in &nr {
         match or.get(id) {
             None => {
@@ -454,12 +440,7 @@ fn space_changes<'a>(
             }
             Some(old_role) => {
                 for &p in Permission::ALL {
-                    let (Some(a), Some(b)) = (
-                        old_role.permissions.get(p.key()),
-                        role.permissions.get(p.key()),
-                    ) else {
-                        continue;
-                    };
+                    let (a, b) = (old_role.value(p), role.value(p));
                     if a == b {
                         continue;
                     }
@@ -475,15 +456,15 @@ fn space_changes<'a>(
                         "role_permission",
                         format!(
                             "role `{id}`: `{p}` {verb} from `{}` to `{}`",
-                            text(a),
-                            text(b)
+                            a.to_source(),
+                            b.to_source()
                         ),
                     );
                     c.role = Some((*id).to_owned());
                     c.permission = Some(p.key().to_owned());
-                    c.old = Some(text(a));
-                    c.new = Some(text(b));
-                    c.reason = reason(role, p.key());
+                    c.old = Some(a.to_source());
+                    c.new = Some(b.to_source());
+                    c.reason = role.reason(p).map(reason_text);
                     c.reach = Some(r);
                     out.push(c);
                 }
@@ -537,11 +518,11 @@ fn space_changes<'a>(
     for (key, m) in &nm {
         let name = m.name.as_str();
         match om.get(key) {
-            None => out.push(member_added(n, m)),
+            None => out.push(member_added(n, nix, m)),
             Some(before) => {
                 if before.role != m.role || before.role_from_upstream != m.role_from_upstream {
-                    let old_role = o.roles.iter().find(|r| r.id == before.role);
-                    let new_role = n.roles.iter().find(|r| r.id == m.role);
+                    let old_role = role_ix(o, oix, &before.role);
+                    let new_role = role_ix(n, nix, &m.role);
                     let class = if m.role == crate::model::builtin::ADMIN {
                         Class::Widens
                     } else {

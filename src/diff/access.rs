@@ -13,11 +13,13 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::model::Value;
 use crate::model::{Kind, Permission};
 use crate::query::Index;
 use crate::query::index::LocationScope;
+use crate::query::index::RoleIx;
 use crate::question::{Asked, Channel, Request, Want};
-use crate::snapshot::{MemberEntry, PermissionValue, RoleEntry, SpaceEntry};
+use crate::snapshot::{MemberEntry, RoleEntry, SpaceEntry};
 
 /// Queries gained (an escalation) or lost (a reduction).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -458,8 +460,8 @@ pub fn can_assign(ix: &Index, s: u32, m: u32, r: u32) -> bool {
         && (holder.holds(Permission::WebUsers, Want::Edit)
             || holder.holds(Permission::MobileWorkers, Want::Edit));
     let listed = matches!(
-        target_entry.permissions.get(Permission::AssignableBy.key()),
-        Some(PermissionValue::List(ids)) if ids.contains(&holder_entry.id)
+        target.value(Permission::AssignableBy),
+        Value::Roles(ids) if ids.contains(&holder_entry.id)
     );
     opened || listed
 }
@@ -497,7 +499,7 @@ fn assignments(pair: &SpacePair<'_>, dir: Direction) -> Vec<AccessChange> {
             if before {
                 continue;
             }
-            let cause = assignment_cause(pair, dir, mb as u32, ma, role, ra);
+            let cause = assignment_cause(pair, dir, mb as u32, ma, (rb as u32, role), ra);
             let grant = Grant {
                 permission: format!("role {}", role.id),
                 level: "assign",
@@ -532,7 +534,7 @@ fn assignment_cause(
     dir: Direction,
     mb: u32,
     ma: Option<u32>,
-    role: &RoleEntry,
+    (rb, role): (u32, &RoleEntry),
     ra: Option<u32>,
 ) -> Cause {
     let ctx = Context { dir, pair, mb, ma };
@@ -562,24 +564,27 @@ fn assignment_cause(
             Direction::Lost => cause("role_removed", format!("role `{}` removed", role.id)),
         };
     };
-    let (orole, nrole) = ctx.ordered(&ea.roles[ra as usize], role);
-    for key in ["non_admin_editable", "assignable_by"] {
-        let (ov, nv) = (orole.permissions.get(key), nrole.permissions.get(key));
+    let (orole, nrole) = ctx.ordered(
+        &pair.a.spaces[sa as usize].roles[ra as usize],
+        &pair.b.spaces[pair.sb as usize].roles[rb as usize],
+    );
+    for key in [Permission::NonAdminEditable, Permission::AssignableBy] {
+        let (ov, nv) = (orole.value(key), nrole.value(key));
         if ov != nv {
             return cause(
                 "role_value",
                 format!(
                     "role `{}`: `{key}` changed from `{}` to `{}`",
                     role.id,
-                    value_text(ov),
-                    value_text(nv)
+                    ov.to_source(),
+                    nv.to_source()
                 ),
             );
         }
     }
     // The member's own role now manages users.
     let (oholder, nholder) = ctx.ordered(role_of(pair.a, sa, ma), role_of(pair.b, pair.sb, mb));
-    for key in ["web_users", "mobile_workers"] {
+    for key in [Permission::WebUsers, Permission::MobileWorkers] {
         let (ov, nv) = (effective(oholder, key), effective(nholder, key));
         if ov != nv {
             return cause(
@@ -679,28 +684,24 @@ pub fn where_text(locations: &[LocationReach], everywhere: bool, anywhere: bool)
     format!(" at {}", parts.join(", "))
 }
 
-fn value_text(v: Option<&PermissionValue>) -> String {
-    match v {
-        Some(PermissionValue::Word(w)) => w.clone(),
-        Some(PermissionValue::List(l)) => format!("[{}]", l.join(", ")),
-        None => "(unset)".to_owned(),
-    }
+/// A value as written, `(unset)` for a role that is not there.
+fn value_text(v: Option<&Value>) -> String {
+    v.map_or_else(|| "(unset)".to_owned(), Value::to_source)
 }
 
-fn effective<'r>(role: Option<&'r RoleEntry>, key: &str) -> Option<&'r PermissionValue> {
-    role.and_then(|r| r.permissions.get(key))
+fn effective(role: Option<&RoleIx>, p: Permission) -> Option<&Value> {
+    role.map(|r| r.value(p))
 }
 
 /// The value as written, where a rule changed it; else the effective value.
-fn declared<'r>(role: Option<&'r RoleEntry>, key: &str) -> Option<&'r PermissionValue> {
-    role.and_then(|r| r.reasons.get(key).map(|x| &x.declared))
-        .or(effective(role, key))
+fn declared(role: Option<&RoleIx>, p: Permission) -> Option<&Value> {
+    role.map(|r| r.declared(p))
 }
 
 /// The role member `m` of space `s` holds.
-fn role_of(ix: &Index, s: u32, m: u32) -> Option<&RoleEntry> {
+fn role_of(ix: &Index, s: u32, m: u32) -> Option<&RoleIx> {
     let r = ix.spaces[s as usize].members.get(m as usize)?.role;
-    ix.snapshot.spaces[s as usize].roles.get(r as usize)
+    ix.spaces[s as usize].roles.get(r as usize)
 }
 
 fn cause(kind: &'static str, text: String) -> Cause {
@@ -778,15 +779,15 @@ impl Context<'_> {
         let (orole, nrole) = self.ordered(role_of(p.a, sa, ma), role_of(p.b, p.sb, self.mb));
         // The values that decide this question: the permission itself, the API switch, full
         // organization access (the scope), in that order.
-        let mut keys: Vec<&str> = match q.asked {
-            Asked::Key(p) => vec![p.key()],
-            Asked::Report(_) => vec!["reports"],
+        let mut keys: Vec<Permission> = match q.asked {
+            Asked::Key(p) => vec![p],
+            Asked::Report(_) => vec![Permission::Reports],
             Asked::EnterpriseReports => vec![],
         };
         if q.channel == Channel::Api {
-            keys.push("access_apis");
+            keys.push(Permission::AccessApis);
         }
-        keys.push("full_organization_access");
+        keys.push(Permission::FullOrganizationAccess);
         for key in keys {
             let (ov, nv) = (effective(orole, key), effective(nrole, key));
             if ov == nv {

@@ -5,10 +5,33 @@
 use serde::Serialize;
 
 use super::decide::ApiDenial;
+use super::index::RoleIx;
 use super::{Decision, Index};
-use crate::model::{Kind, Permission};
+use crate::model::rules::Reason;
+use crate::model::{Kind, Level, Permission, Reports, Value};
 use crate::question::{Asked, Channel, Request, Want};
-use crate::snapshot::{PermissionValue, ScopeEntry};
+use crate::snapshot::{RoleEntry, ScopeEntry, ValueReason};
+
+/// A role as `why` words it: its snapshot entry (ids, origin) and its decoded values.
+#[derive(Clone, Copy)]
+struct Held<'a> {
+    entry: &'a RoleEntry,
+    values: &'a RoleIx,
+}
+
+/// Why a rule changed a role's value, as `why` and `diff` word it: "implied by `x = edit`",
+/// "declared `edit`, hidden by `full_organization_access = off`".
+pub fn reason_text(r: &ValueReason) -> String {
+    let declared = r.declared.to_source();
+    match r.cause {
+        Reason::ImpliedBy(by) => format!("implied by `{by} = edit`"),
+        Reason::HiddenBy(by) => format!("declared `{declared}`, hidden by `{by} = off`"),
+        Reason::RequiresPlan(plan) => {
+            format!("declared `{declared}`, needs plan `{}`", plan.as_str())
+        }
+        Reason::Requires(req) => format!("declared `{declared}`, needs `{req}`"),
+    }
+}
 
 impl Index {
     /// The first role of the space (in declaration order, `admin` last) that grants `q` to an
@@ -16,7 +39,7 @@ impl Index {
     fn role_granting(&self, q: &Request) -> &str {
         let s = &self.spaces[q.space as usize];
         let entry = &self.snapshot.spaces[q.space as usize];
-        let grants = |r: &super::index::RoleIx| {
+        let grants = |r: &RoleIx| {
             r.full_access
                 && match q.channel {
                     Channel::Web => r.grants(q.asked, q.want),
@@ -84,7 +107,11 @@ impl Index {
                 entry.id,
                 me.role
             ));
-            &entry.roles[self.spaces[q.space as usize].members[m as usize].role as usize]
+            let r = self.spaces[q.space as usize].members[m as usize].role as usize;
+            Held {
+                entry: &entry.roles[r],
+                values: &self.spaces[q.space as usize].roles[r],
+            }
         };
         match d {
             Decision::Console => {
@@ -263,7 +290,7 @@ impl Index {
                     matches!(entry.members[*m as usize].scope, ScopeEntry::Locations(_));
                 reasons.push(format!(
                     "role `{}` has `access_apis = on`: through the API the member can {} `data` everywhere in `{}`{}",
-                    role.id,
+                    role.entry.id,
                     if q.want == Want::Edit { "read and change" } else { "read" },
                     entry.id,
                     if restricted {
@@ -304,7 +331,7 @@ impl Index {
                         fix = steps;
                     }
                     ApiDenial::DataLevel => {
-                        reasons.push(format!("role `{}` has `access_apis = on`", role.id));
+                        reasons.push(format!("role `{}` has `access_apis = on`", role.entry.id));
                         let (line, text, steps) = self.lack_line(member, q, role, from);
                         reasons.push(line);
                         let (text, steps) = self.as_redefinition(role, from, text, steps);
@@ -333,7 +360,7 @@ impl Index {
                 };
                 reasons.push(format!(
                     "but role `{}` is location-restricted (full organization access off), and `{}` ({}) is outside the member's locations: {assigned}",
-                    role.id,
+                    role.entry.id,
                     entry.locations[*at as usize].id,
                     self.path(q.space, *at)
                 ));
@@ -356,12 +383,16 @@ impl Index {
         }
     }
 
-    fn grant_line(&self, q: &Request, role: &crate::snapshot::RoleEntry) -> String {
+    fn grant_line(&self, q: &Request, held: Held<'_>) -> String {
+        let Held {
+            entry: role,
+            values,
+        } = held;
         match q.asked {
             Asked::Report(r) => {
                 let id = &self.snapshot.spaces[q.space as usize].reports[r as usize].id;
-                match role.permissions.get("reports") {
-                    Some(PermissionValue::Word(w)) if w == "all" => format!(
+                match values.value(Permission::Reports) {
+                    Value::Reports(Reports::All) => format!(
                         "role `{}` has `reports = all`, which reaches `{id}`",
                         role.id
                     ),
@@ -369,20 +400,17 @@ impl Index {
                 }
             }
             Asked::Key(p) => {
-                let value = role
-                    .permissions
-                    .get(p.key())
-                    .map(value_text)
-                    .unwrap_or_default();
-                let implied = role
-                    .reasons
-                    .get(p.key())
-                    .and_then(|r| r.implied_by.as_ref())
-                    .map(|by| format!(", implied by `{by} = edit`"))
-                    .unwrap_or_default();
-                let edit_implies = if q.want == Want::View && value == "edit" {
+                let v = values.value(p);
+                let value = v.to_source();
+                let implied = match values.reason(p) {
+                    Some(r) if matches!(r.cause, Reason::ImpliedBy(_)) => {
+                        format!(", {}", reason_text(r))
+                    }
+                    _ => String::new(),
+                };
+                let edit_implies = if q.want == Want::View && *v == Value::Level(Level::Edit) {
                     " (edit implies view)"
-                } else if p == Permission::Reports && value == "all" {
+                } else if *v == Value::Reports(Reports::All) {
                     ", which reaches CommCare's standard reports and every declared report"
                 } else {
                     ""
@@ -402,9 +430,13 @@ impl Index {
         &self,
         member: &str,
         q: &Request,
-        role: &crate::snapshot::RoleEntry,
+        held: Held<'_>,
         from: &Option<String>,
     ) -> (String, String, Vec<Step>) {
+        let Held {
+            entry: role,
+            values,
+        } = held;
         let where_ = from
             .as_ref()
             .map(|u| format!(" in upstream space `{u}`"))
@@ -462,21 +494,14 @@ impl Index {
                     format!(
                         "role `{}` does not reach report `{id}` (`reports = {}`)",
                         role.id,
-                        role.permissions
-                            .get("reports")
-                            .map(value_text)
-                            .unwrap_or_default()
+                        values.value(Permission::Reports).to_source()
                     ),
                     text,
                     steps,
                 )
             }
             Asked::Key(p) => {
-                let value = role
-                    .permissions
-                    .get(p.key())
-                    .map(value_text)
-                    .unwrap_or_default();
+                let value = values.value(p).to_source();
                 let needed = match (p.kind(), q.want) {
                     (Kind::Switch, _) => "on",
                     (Kind::Reports, _) => "all",
@@ -484,22 +509,24 @@ impl Index {
                     (_, Want::View) => "view",
                 };
                 let mut line = format!("role `{}` has `{p} = {value}`", role.id);
-                let reason = role.reasons.get(p.key());
+                let reason = values.reason(p);
                 let raise = |plan: &str| Step::RaisePlan {
                     space: entry.id.clone(),
                     plan: plan.to_owned(),
                 };
                 let (text, steps) = if let Some(r) = reason {
-                    let declared = value_text(&r.declared);
+                    let declared = r.declared.to_source();
                     // The declared value may itself be short of what is asked.
-                    let declared_grants = match (p.kind(), declared.as_str()) {
-                        (_, "edit" | "on" | "all") => true,
-                        (Kind::Level | Kind::AdminOnlyEdit, "view") => q.want == Want::View,
-                        (Kind::Reports, list) => list.starts_with('[') && list != "[]",
+                    let declared_grants = match &r.declared {
+                        Value::Level(Level::Edit)
+                        | Value::Switch(true)
+                        | Value::Reports(Reports::All) => true,
+                        Value::Level(Level::View) => q.want == Want::View,
+                        Value::Reports(Reports::Some(ids)) => !ids.is_empty(),
                         _ => false,
                     };
-                    if let Some(by) = &r.hidden_by {
-                        line.push_str(&format!(" (declared `{declared}`, hidden by `{by} = off`)"));
+                    if let Reason::HiddenBy(_) = r.cause {
+                        line.push_str(&format!(" ({})", reason_text(r)));
                         let mut steps = vec![set("full_organization_access", "on")];
                         let mut text = "set `full_organization_access = on`".to_owned();
                         if !declared_grants {
@@ -507,21 +534,25 @@ impl Index {
                             steps.push(set(p.key(), needed));
                         }
                         (format!("{text} on role `{}`{where_}", role.id), steps)
-                    } else if let Some(plan) = &r.requires_plan {
+                    } else if let Reason::RequiresPlan(plan) = r.cause {
                         line.push_str(&format!(
                             " (declared `{declared}`, but the `{}` plan lacks it)",
                             entry.plan
                         ));
                         (
-                            format!("raise `{}` to `plan {plan}`", entry.id),
-                            vec![raise(plan)],
+                            format!("raise `{}` to `plan {}`", entry.id, plan.as_str()),
+                            vec![raise(plan.as_str())],
                         )
-                    } else if let Some(req) = &r.requires {
+                    } else if let Reason::Requires(req) = r.cause {
                         line.push_str(&format!(" (declared `{declared}`, but it needs `{req}`)"));
-                        let grant = if req == "reports" { "all" } else { "edit" };
+                        let grant = if req == Permission::Reports {
+                            "all"
+                        } else {
+                            "edit"
+                        };
                         (
                             format!("grant `{req}` on role `{}`{where_}", role.id),
-                            vec![set(req, grant)],
+                            vec![set(req.key(), grant)],
                         )
                     } else {
                         (
@@ -541,8 +572,9 @@ impl Index {
                 } else {
                     let mut changes = vec![format!("`{p} = {needed}`")];
                     let mut steps = vec![set(p.key(), needed)];
-                    let mut parent = crate::model::rules::sub_permission_parent(p);
-                    let foa_off = matches!(role.permissions.get("full_organization_access"), Some(PermissionValue::Word(w)) if w == "off");
+                    let mut parent = p.parent();
+                    let foa_off =
+                        *values.value(Permission::FullOrganizationAccess) == Value::Switch(false);
                     if parent.is_some_and(|x| x.is_hidden_without_full_access()) && foa_off {
                         // `mobile_workers = edit` grants the sub-permission by itself, and keeps
                         // the role inside its locations (opening the hidden parent would not).
@@ -554,12 +586,8 @@ impl Index {
                         changes.push(format!("`{parent} = edit`"));
                         steps.push(set(parent.key(), "edit"));
                     }
-                    let needs_report = crate::model::rules::RULES.iter().any(|r| {
-                        r.target == p
-                            && r.kind == crate::model::rules::RuleKind::NeedsReachableReport
-                    });
-                    if needs_report
-                        && matches!(role.permissions.get("reports"), Some(PermissionValue::Word(w)) if w == "none")
+                    if p.needs_report()
+                        && *values.value(Permission::Reports) == Value::Reports(Reports::None)
                     {
                         changes.push("`reports = all`".to_owned());
                         steps.push(set("reports", "all"));
@@ -602,11 +630,15 @@ impl Index {
     /// it keeps the built-in's own values too, and needs `plan standard`.
     fn as_redefinition(
         &self,
-        role: &crate::snapshot::RoleEntry,
+        held: Held<'_>,
         from: &Option<String>,
         mut text: String,
         mut steps: Vec<Step>,
     ) -> (String, Vec<Step>) {
+        let Held {
+            entry: role,
+            values,
+        } = held;
         let Some(builtin) = crate::model::builtin::BuiltinRole::find(&role.id)
             .filter(|_| role.origin == "builtin" && from.is_none())
         else {
@@ -637,9 +669,9 @@ impl Index {
             .filter(|(k, _)| !set_here.iter().any(|s| s == k))
             // A value the plan voids is implicit in the built-in, an error when written (E0209).
             .filter(|(k, _)| {
-                role.reasons
-                    .get(*k)
-                    .is_none_or(|r| r.requires_plan.is_none())
+                Permission::from_key(k)
+                    .and_then(|p| values.reason(p))
+                    .is_none_or(|r| !matches!(r.cause, Reason::RequiresPlan(_)))
             })
             .collect();
         if !kept.is_empty() {
@@ -681,13 +713,6 @@ impl Index {
 
 fn role_is_admin(m: &crate::snapshot::MemberEntry) -> bool {
     m.role == crate::model::builtin::ADMIN && m.role_from_upstream.is_none()
-}
-
-fn value_text(v: &PermissionValue) -> String {
-    match v {
-        PermissionValue::Word(w) => w.clone(),
-        PermissionValue::List(ids) => format!("[{}]", ids.join(", ")),
-    }
 }
 
 /// A decision in words.
