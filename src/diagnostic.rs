@@ -5,9 +5,11 @@
 //! it. Stages push diagnostics and keep going; rendering (miette, JSON) lives only in
 //! `diagnostic/render.rs`.
 
+#![deny(clippy::expect_used, clippy::unwrap_used)]
+
 pub mod render;
 
-use crate::source::Span;
+use crate::source::{DecodeProblem, Span, Undecodable};
 
 /// Whether a diagnostic fails the build.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -154,6 +156,39 @@ impl Diagnostic {
     /// The primary span, used for sorting and for the line/column of tool output.
     pub fn primary_span(&self) -> Option<Span> {
         self.labels.first().map(|l| l.span)
+    }
+}
+
+/// `E0004`/`E0005` for a file the loader could not decode (`source` reports the problem; the
+/// words are made here, so that `source` does not depend on diagnostics).
+impl From<Undecodable> for Diagnostic {
+    fn from(Undecodable { file, problem }: Undecodable) -> Diagnostic {
+        match problem {
+            DecodeProblem::TooLarge { len, limit } => Diagnostic::new(
+                Code::FileTooLarge,
+                match len {
+                    Some(len) => format!(
+                        "file is too large to compile ({len} bytes; the limit is {limit} bytes)"
+                    ),
+                    None => format!(
+                        "file is too large to compile (more than the limit of {limit} bytes)"
+                    ),
+                },
+            )
+            .with_label(Span::new(file, 0, 0), "this file")
+            .with_help(
+                "split the policy into several files: all files of a directory share one namespace",
+            ),
+            DecodeProblem::NotUtf8 { offset } => Diagnostic::new(
+                Code::InvalidUtf8,
+                format!("file is not valid UTF-8 (first invalid byte at offset {offset})"),
+            )
+            .with_label(
+                Span::new(file, offset, offset + '\u{FFFD}'.len_utf8()),
+                "invalid byte here",
+            )
+            .with_help("save the file as UTF-8"),
+        }
     }
 }
 

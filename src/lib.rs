@@ -4,16 +4,33 @@
 //!
 //! ```text
 //! source ──syntax──▶ ast ──resolve──▶ ir ──check──▶ diagnostics
-//!                                      └──emit───▶ snapshot
+//!                                      └──emit───▶ snapshot ──query::Index──▶ answers
+//!                                                                (testing, diff, report)
 //! ```
 //!
-//! - [`source`]: files, spans, line index; loading a policy path.
-//! - [`syntax`]: text → [`ast`] (pest stays inside).
-//! - [`resolve`]: AST → [`ir`]: names to ids, scopes, duplicates, values.
+//! The entry points: [`load_and_compile`] (a policy path → its sources and [`Compiled`], the
+//! loader's problems included), [`compile`] (sources already loaded), [`build`] (→ a
+//! [`snapshot::Snapshot`]) and [`query::Index::from_path`] (a snapshot file, or a policy
+//! compiled to one); all but `compile` are in [`pipeline`].
+//!
+//! - [`source`]: files, spans, line index; loading a policy path (undecodable files are
+//!   returned as data; `diagnostic` words them).
+//! - [`syntax`]: text → [`ast`] (pest stays inside); also `charter fmt`'s formatter.
+//! - [`resolve`]: AST → [`ir`]: names to ids, scopes, duplicates, values; queries' names.
 //! - [`check`]: the rules of SPEC §3 as passes over the IR.
-//! - [`emit`]: IR → [`snapshot`], the deterministic compiled form.
+//! - [`emit`]: IR → [`snapshot`], the deterministic compiled form (`snapshot::format` writes
+//!   and reads it, `snapshot::validate` checks a loaded one, `snapshot::sign` signs it).
+//! - [`query`]: a snapshot indexed for `can`, `who`, `what` and `why`.
+//! - [`testing`]: the `test` blocks' assertions, run on a query index.
+//! - [`diff`]: two versions compared by their answers, and the edits that explain it.
+//! - [`report`]: Enterprise Console reports from a snapshot.
 //! - [`model`]: the domain (permissions, plans, built-in roles, effective rules); no syntax.
 //! - [`diagnostic`]: the one diagnostic type; `diagnostic::render` is the only renderer.
+//! - [`pipeline`]: the entry points from a path, putting the stages together.
+//! - [`output`]: atomic file writes.
+//! - [`synth`]: a seeded generator of valid policies, for benchmarks and property tests.
+//!
+//! The command line (`src/main.rs`, `src/cli/`) belongs to the binary; nothing here imports it.
 
 pub mod ast;
 pub mod check;
@@ -23,6 +40,7 @@ pub mod emit;
 pub mod ir;
 pub mod model;
 pub mod output;
+pub mod pipeline;
 pub mod query;
 pub mod question;
 pub mod report;
@@ -32,6 +50,10 @@ pub mod source;
 pub mod syntax;
 pub mod synth;
 pub mod testing;
+
+pub use pipeline::{
+    OpenError, build, compile_loaded, load_and_compile, load_and_compile_with_limit,
+};
 
 use diagnostic::{Code, Diagnostic, Severity};
 use source::SourceSet;

@@ -3,12 +3,16 @@
 //! Every blamable node carries a compact [`Span`] (file id + byte range); spans become line and
 //! column only when rendered. Files are loaded in a deterministic order (sorted by path), so the
 //! snapshot does not depend on the order in which the file system lists them.
+//!
+//! Loading knows nothing of diagnostics: a file that cannot be decoded is reported as an
+//! [`Undecodable`], and `diagnostic` turns it into `E0004`/`E0005` (the dependency runs from
+//! `diagnostic` to `source`, never back).
+
+#![deny(clippy::expect_used, clippy::unwrap_used)]
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-use crate::diagnostic::{Code, Diagnostic};
 
 /// Largest policy file accepted, in bytes; larger files get `E0005` instead of being parsed.
 pub const MAX_FILE_BYTES: usize = 128 * 1024 * 1024;
@@ -177,8 +181,8 @@ impl SourceSet {
     }
 
     /// Adds a file read by the caller (from a git revision, say), decoded by the same rules as
-    /// [`SourceSet::load`]: an oversized or non-UTF-8 file is added as undecodable, and the
-    /// diagnostic saying so is returned.
+    /// [`SourceSet::load`]: an oversized or non-UTF-8 file is added as undecodable, and what
+    /// keeps it from being decoded is returned.
     pub fn add_contents(
         &mut self,
         name: String,
@@ -186,7 +190,7 @@ impl SourceSet {
         path: PathBuf,
         contents: FileContents,
         max_file_bytes: usize,
-    ) -> Option<Diagnostic> {
+    ) -> Option<Undecodable> {
         let (text, problem) = match contents {
             FileContents::Bytes(bytes) => decode(bytes, max_file_bytes),
             FileContents::TooLarge(len) => (
@@ -206,7 +210,7 @@ impl SourceSet {
             text: text.into(),
             undecodable: problem.is_some(),
         });
-        problem.map(|p| p.into_diagnostic(id))
+        problem.map(|problem| Undecodable { file: id, problem })
     }
 
     pub fn get(&self, id: SourceId) -> &SourceFile {
@@ -243,9 +247,10 @@ impl SourceSet {
     /// for reading, and a symbolic link is followed only to a regular file inside the policy
     /// root (the directory, or a single file's folder): a policy under review cannot make the
     /// compiler read, and quote in a diagnostic, a file from elsewhere. Files that are too
-    /// large or not UTF-8 are still added (as empty text) and reported as diagnostics, so that
-    /// one bad file does not hide the problems of the others.
-    pub fn load(path: &Path) -> Result<(SourceSet, Vec<Diagnostic>), LoadError> {
+    /// large or not UTF-8 are still added (as empty text) and returned as [`Undecodable`]s
+    /// (diagnostics `E0004`/`E0005`), so that one bad file does not hide the problems of the
+    /// others.
+    pub fn load(path: &Path) -> Result<(SourceSet, Vec<Undecodable>), LoadError> {
         SourceSet::load_with_limit(path, MAX_FILE_BYTES)
     }
 
@@ -253,7 +258,7 @@ impl SourceSet {
     pub fn load_with_limit(
         path: &Path,
         max_file_bytes: usize,
-    ) -> Result<(SourceSet, Vec<Diagnostic>), LoadError> {
+    ) -> Result<(SourceSet, Vec<Undecodable>), LoadError> {
         let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => LoadError::Missing(path.to_path_buf()),
             _ => LoadError::Io(path.to_path_buf(), e),
@@ -276,7 +281,7 @@ impl SourceSet {
         let root = Root::new(root)?;
 
         let mut set = SourceSet::default();
-        let mut diagnostics = Vec::new();
+        let mut undecodable = Vec::new();
         let checked = paths
             .iter()
             .map(|p| check_policy_file(p, &root))
@@ -292,7 +297,7 @@ impl SourceSet {
                 .collect::<Vec<_>>()
                 .join("/");
             let name = display_path(&c.path);
-            diagnostics.extend(set.add_contents(
+            undecodable.extend(set.add_contents(
                 name,
                 relative,
                 c.target.clone(),
@@ -300,7 +305,7 @@ impl SourceSet {
                 max_file_bytes,
             ));
         }
-        Ok((set, diagnostics))
+        Ok((set, undecodable))
     }
 }
 
@@ -518,46 +523,22 @@ pub(crate) fn kind_of(meta: &std::fs::Metadata) -> &'static str {
     }
 }
 
-enum DecodeProblem {
-    /// `len` is `None` when the file grew past the limit while it was read.
-    TooLarge {
-        len: Option<u64>,
-        limit: usize,
-    },
-    NotUtf8 {
-        offset: usize,
-    },
+/// A loaded file that cannot be compiled: it is in the [`SourceSet`] (with empty or lossy text,
+/// marked [`SourceFile::undecodable`]) and becomes diagnostic `E0004` or `E0005`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undecodable {
+    pub file: SourceId,
+    pub problem: DecodeProblem,
 }
 
-impl DecodeProblem {
-    fn into_diagnostic(self, id: SourceId) -> Diagnostic {
-        match self {
-            DecodeProblem::TooLarge { len, limit } => Diagnostic::new(
-                Code::FileTooLarge,
-                match len {
-                    Some(len) => format!(
-                        "file is too large to compile ({len} bytes; the limit is {limit} bytes)"
-                    ),
-                    None => format!(
-                        "file is too large to compile (more than the limit of {limit} bytes)"
-                    ),
-                },
-            )
-            .with_label(Span::new(id, 0, 0), "this file")
-            .with_help(
-                "split the policy into several files: all files of a directory share one namespace",
-            ),
-            DecodeProblem::NotUtf8 { offset } => Diagnostic::new(
-                Code::InvalidUtf8,
-                format!("file is not valid UTF-8 (first invalid byte at offset {offset})"),
-            )
-            .with_label(
-                Span::new(id, offset, offset + '\u{FFFD}'.len_utf8()),
-                "invalid byte here",
-            )
-            .with_help("save the file as UTF-8"),
-        }
-    }
+/// Why a file's bytes are not policy text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeProblem {
+    /// Over the size limit; `len` is `None` when the file grew past the limit while it was
+    /// read.
+    TooLarge { len: Option<u64>, limit: usize },
+    /// Not UTF-8; `offset` is the first invalid byte.
+    NotUtf8 { offset: usize },
 }
 
 /// Text of a file, or the problem that keeps it from being compiled.

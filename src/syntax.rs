@@ -3,6 +3,8 @@
 //! [`parse`] parses one file; [`parse_query`] parses a query (the `assert` grammar without
 //! `assert`). Both return what they could build plus diagnostics; pest types stay in this module.
 
+#![deny(clippy::expect_used, clippy::unwrap_used)]
+
 mod errors;
 mod format;
 mod lower;

@@ -8,18 +8,12 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use charter::diagnostic::Code;
 use charter::diagnostic::render::{self, Style};
-use charter::diagnostic::{self, Code};
 use charter::source::SourceSet;
 
 /// Compiles one ui file the way the CLI does (loading included, for E0004/E0005).
-fn compile_file(
-    path: &Path,
-) -> (
-    SourceSet,
-    Vec<charter::diagnostic::Diagnostic>,
-    charter::Compiled,
-) {
+fn compile_file(path: &Path) -> (SourceSet, charter::Compiled) {
     let limit = std::fs::read(path)
         .ok()
         .and_then(|b| {
@@ -31,12 +25,7 @@ fn compile_file(
                 .ok()
         })
         .unwrap_or(charter::source::MAX_FILE_BYTES);
-    let (sources, mut diagnostics) =
-        SourceSet::load_with_limit(path, limit).expect("ui file loads");
-    let compiled = charter::compile(&sources);
-    diagnostics.extend(compiled.diagnostics.iter().cloned());
-    diagnostic::sort(&mut diagnostics);
-    (sources, diagnostics, compiled)
+    charter::load_and_compile_with_limit(path, limit).expect("ui file loads")
 }
 
 /// The codes named by the file's `# expect:` line.
@@ -53,7 +42,8 @@ fn expected_codes(path: &Path) -> BTreeSet<String> {
 #[test]
 fn ui() {
     insta::glob!("ui/**/*.charter", |path| {
-        let (sources, diagnostics, compiled) = compile_file(path);
+        let (sources, compiled) = compile_file(path);
+        let diagnostics = &compiled.diagnostics;
         let produced: BTreeSet<String> = diagnostics
             .iter()
             .map(|d| d.code.as_str().to_owned())
@@ -83,8 +73,8 @@ fn ui() {
                 "{}: codes produced vs `# expect:`",
                 path.display()
             );
-            let human = render::human(&sources, &diagnostics, Style::plain());
-            let json = render::json(&sources, &diagnostics);
+            let human = render::human(&sources, diagnostics, Style::plain());
+            let json = render::json(&sources, diagnostics);
             insta::assert_snapshot!(format!("{human}---- json ----\n{json}"));
         }
     });

@@ -41,21 +41,34 @@ pub fn location_type_cycle(facts: &Facts, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// The locations whose type is known and not on a cycle (a cycle is reported once, E0201),
-/// with their parent location.
-fn typed_locations<'a>(
-    facts: &'a Facts,
-) -> impl Iterator<Item = (&'a Space, &'a Location, LocTypeId, Option<&'a Location>)> {
+/// A location whose type is known and not on a cycle (a cycle is reported once, E0201).
+struct Typed<'a> {
+    space_index: usize,
+    space: &'a Space,
+    loc: &'a Location,
+    ty: LocTypeId,
+    parent: Option<&'a Location>,
+}
+
+/// Every such location.
+fn typed_locations<'a>(facts: &'a Facts) -> impl Iterator<Item = Typed<'a>> {
     facts
         .ir
         .spaces
         .iter()
         .zip(&facts.type_on_cycle)
-        .flat_map(|(space, cyclic)| {
+        .enumerate()
+        .flat_map(|(space_index, (space, cyclic))| {
             space.locations.iter().filter_map(move |loc| {
                 let ty = loc.ty.filter(|t| !cyclic[t.index()])?;
                 let parent = loc.parent.map(|p| &space.locations[p.index()]);
-                Some((space, loc, ty, parent))
+                Some(Typed {
+                    space_index,
+                    space,
+                    loc,
+                    ty,
+                    parent,
+                })
             })
         })
 }
@@ -66,7 +79,14 @@ fn type_name(space: &Space, t: LocTypeId) -> &str {
 
 /// E0203: a root location must have a root type.
 pub fn root_location_type(facts: &Facts, out: &mut Vec<Diagnostic>) {
-    for (space, loc, ty, parent) in typed_locations(facts) {
+    for Typed {
+        space,
+        loc,
+        ty,
+        parent,
+        ..
+    } in typed_locations(facts)
+    {
         let declared_parent = space.location_types[ty.index()].parent.map(|(p, _)| p);
         let (None, Some(expected)) = (parent, declared_parent) else {
             continue;
@@ -99,7 +119,29 @@ pub fn root_location_type(facts: &Facts, out: &mut Vec<Diagnostic>) {
 
 /// E0202: each location's type must be a child type of its parent's type.
 pub fn location_type_mismatch(facts: &Facts, out: &mut Vec<Diagnostic>) {
-    for (space, loc, ty, parent) in typed_locations(facts) {
+    // Per space, per type: its child types (looked up once per mismatch, so not a scan).
+    let child_types: Vec<Vec<Vec<&str>>> = facts
+        .ir
+        .spaces
+        .iter()
+        .map(|space| {
+            let mut children = vec![Vec::new(); space.location_types.len()];
+            for t in &space.location_types {
+                if let Some((p, _)) = t.parent {
+                    children[p.index()].push(t.id.as_str());
+                }
+            }
+            children
+        })
+        .collect();
+    for Typed {
+        space_index,
+        space,
+        loc,
+        ty,
+        parent,
+    } in typed_locations(facts)
+    {
         let Some(parent_loc) = parent else { continue };
         let Some(parent_ty) = parent_loc.ty else {
             continue;
@@ -113,12 +155,7 @@ pub fn location_type_mismatch(facts: &Facts, out: &mut Vec<Diagnostic>) {
             Some(p) => format!("a `{}` goes inside a `{}`", type_name(ty), type_name(p)),
             None => format!("`{}` is a root type", type_name(ty)),
         };
-        let children: Vec<&str> = space
-            .location_types
-            .iter()
-            .filter(|t| t.parent.is_some_and(|(p, _)| p == parent_ty))
-            .map(|t| t.id.as_str())
-            .collect();
+        let children = &child_types[space_index][parent_ty.index()];
         let help = if children.is_empty() {
             format!(
                 "`{}` has no child types; move `{}` elsewhere",
@@ -129,7 +166,7 @@ pub fn location_type_mismatch(facts: &Facts, out: &mut Vec<Diagnostic>) {
             format!(
                 "inside a `{}` only {} may appear; move `{}` or change its type",
                 type_name(parent_ty),
-                crate::diagnostic::suggest::one_of(&children),
+                crate::diagnostic::suggest::one_of(children),
                 loc.id
             )
         };

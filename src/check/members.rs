@@ -116,6 +116,13 @@ fn exceeds(grantee: &Effective, assigner: &Effective) -> Vec<String> {
 
 fn escalation(ir: &Ir, space_id: SpaceId, roles: &crate::ir::HeldRoles, out: &mut Vec<Diagnostic>) {
     let space = ir.space(space_id);
+    // Held roles by id, for `assignable_by` lists (not a scan per listed id).
+    let by_id: std::collections::HashMap<&str, RoleRef> = roles
+        .roles
+        .iter()
+        .rev()
+        .map(|a| (ir.role(*a).id.as_str(), *a))
+        .collect();
     for (r, role) in space.roles.iter().enumerate() {
         if !role.is_declared() {
             continue;
@@ -134,8 +141,8 @@ fn escalation(ir: &Ir, space_id: SpaceId, roles: &crate::ir::HeldRoles, out: &mu
         {
             for (i, a) in roles.roles.iter().enumerate() {
                 let e = &roles.effective[i];
-                let manages_users = e.values.level(P::WebUsers) == Level::Edit
-                    || e.values.level(P::MobileWorkers) == Level::Edit;
+                let manages_users =
+                    crate::model::rules::manages_users(|p| e.values.level(p) == Level::Edit);
                 if manages_users && ir.role(*a).id != ADMIN {
                     assigners.push((*a, Some(span)));
                 }
@@ -143,11 +150,7 @@ fn escalation(ir: &Ir, space_id: SpaceId, roles: &crate::ir::HeldRoles, out: &mu
         }
         if let Some(span) = role.explicit(P::AssignableBy) {
             for id in role.declared.assignable_by() {
-                if let Some(a) = roles
-                    .roles
-                    .iter()
-                    .find(|a| ir.role(**a).id == *id && ir.role(**a).id != ADMIN)
-                {
+                if let Some(a) = by_id.get(id.as_str()).filter(|_| id != ADMIN) {
                     assigners.push((*a, Some(span)));
                 }
             }

@@ -347,7 +347,10 @@ pub fn json(sources: &SourceSet, diagnostics: &[Diagnostic]) -> String {
         errors,
         warnings,
     };
-    // INVARIANT: these types serialise infallibly.
+    #[expect(
+        clippy::expect_used,
+        reason = "cannot fail: derived `Serialize` structs of strings, numbers, options and lists (no maps) serialise infallibly"
+    )]
     let mut s = serde_json::to_string_pretty(&out).expect("json output");
     s.push('\n');
     s
@@ -501,7 +504,10 @@ pub fn sarif(sources: &SourceSet, diagnostics: &[Diagnostic], extra: &[SarifExtr
             "results": results,
         }]
     });
-    // INVARIANT: a JSON value serialises infallibly.
+    #[expect(
+        clippy::expect_used,
+        reason = "cannot fail: a `serde_json::Value` with string keys serialises infallibly"
+    )]
     let mut s = serde_json::to_string_pretty(&doc).expect("sarif json");
     s.push('\n');
     s

@@ -183,6 +183,16 @@ pub fn required_plan(p: Permission) -> Option<Plan> {
     p.plan_gate().filter(|g| g.value.is_none()).map(|g| g.plan)
 }
 
+/// The permissions whose `edit` manages users: holders of such a role may assign every
+/// `non_admin_editable` role (besides `admin`, who assigns every role).
+pub const USER_MANAGEMENT: [Permission; 2] = [P::WebUsers, P::MobileWorkers];
+
+/// Whether a role manages users, given whether it edits a permission; the one place the
+/// assignment rule (W0209, `diff`'s "assign role R") reads.
+pub fn manages_users(edits: impl Fn(Permission) -> bool) -> bool {
+    USER_MANAGEMENT.iter().any(|&p| edits(p))
+}
+
 /// The parent permission of a sub-permission (`change_group_membership` -> `groups`).
 pub fn sub_permission_parent(p: Permission) -> Option<Permission> {
     p.parent()

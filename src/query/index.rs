@@ -385,3 +385,15 @@ impl Index {
         })
     }
 }
+
+impl Index {
+    /// The index of the snapshot at `path`, or of the policy there compiled in memory
+    /// ([`crate::pipeline::open_snapshot`]); with a public key, the path must be a snapshot
+    /// signed by it.
+    pub fn from_path(
+        path: &std::path::Path,
+        verify_key: Option<&std::path::Path>,
+    ) -> Result<Index, crate::pipeline::OpenError> {
+        crate::pipeline::open_snapshot(path, verify_key).map(Index::new)
+    }
+}

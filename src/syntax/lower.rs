@@ -78,7 +78,7 @@ pub(super) fn file(source: SourceId, mut pairs: Pairs<'_, Rule>) -> (File, Vec<D
     };
     let mut items = Vec::new();
     // INVARIANT: a successful parse of `file` yields exactly one `file` pair.
-    let file = pairs.next().expect("file pair");
+    let file = pairs.next().mandatory("file pair");
     for pair in file.into_inner() {
         if pair.as_rule() != Rule::top_item {
             continue;
@@ -113,7 +113,7 @@ pub(super) fn query(
         too_long: Default::default(),
     };
     // INVARIANT: a successful parse of `query` yields one `query` pair holding one question.
-    let query = pairs.next().expect("query pair");
+    let query = pairs.next().mandatory("query pair");
     let inner = first(query);
     let q = cx.query(inner);
     let mut too_long = cx.too_long.take();
@@ -125,10 +125,26 @@ pub(super) fn query(
     }
 }
 
+/// A child the grammar makes mandatory. Lowering runs only on a successful parse, so a missing
+/// one is a broken grammar invariant, not bad input; `what` names the child in that panic.
+trait Mandatory<T> {
+    fn mandatory(self, what: &str) -> T;
+}
+
+impl<T> Mandatory<T> for Option<T> {
+    #[expect(
+        clippy::expect_used,
+        reason = "cannot fail: every caller takes a child that its rule's grammar makes mandatory, of a pair from a successful parse"
+    )]
+    fn mandatory(self, what: &str) -> T {
+        self.expect(what)
+    }
+}
+
 /// The first inner pair; grammar rules guarantee it exists where this is called.
 fn first(pair: Pair<'_, Rule>) -> Pair<'_, Rule> {
     // INVARIANT: only called on rules whose grammar has a mandatory first child.
-    pair.into_inner().next().expect("rule has a first child")
+    pair.into_inner().next().mandatory("rule has a first child")
 }
 
 impl Lower {
@@ -257,7 +273,7 @@ impl Lower {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
         inner.next(); // keyword
-        let id = self.ident(inner.next().expect("enterprise id"));
+        let id = self.ident(inner.next().mandatory("enterprise id"));
         let mut decl = EnterpriseDecl {
             id,
             name: None,
@@ -271,7 +287,7 @@ impl Lower {
                     let stmt = first(p);
                     match stmt.as_rule() {
                         Rule::admins_stmt => {
-                            let list = stmt.into_inner().nth(1).expect("admins list");
+                            let list = stmt.into_inner().nth(1).mandatory("admins list");
                             let admins = self.string_list(list);
                             decl.admins.push(admins);
                         }
@@ -288,7 +304,7 @@ impl Lower {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
         inner.next();
-        let id = self.ident(inner.next().expect("space id"));
+        let id = self.ident(inner.next().mandatory("space id"));
         let mut decl = SpaceDecl {
             id,
             name: None,
@@ -312,15 +328,15 @@ impl Lower {
     /// `keyword ident` statements: the keyword span and the ident.
     fn keyword_ident(&self, pair: Pair<'_, Rule>) -> (Span, Ident) {
         let mut inner = pair.into_inner();
-        let keyword = self.span(&inner.next().expect("keyword"));
-        let id = self.ident(inner.next().expect("ident"));
+        let keyword = self.span(&inner.next().mandatory("keyword"));
+        let id = self.ident(inner.next().mandatory("ident"));
         (keyword, id)
     }
 
     fn id_and_name(&mut self, pair: Pair<'_, Rule>) -> (Ident, Option<Str>) {
         let mut inner = pair.into_inner();
         inner.next();
-        let id = self.ident(inner.next().expect("id"));
+        let id = self.ident(inner.next().mandatory("id"));
         let name = inner.next().map(|s| self.string(s));
         (id, name)
     }
@@ -349,7 +365,7 @@ impl Lower {
             }
             Rule::security_stmt => {
                 let mut inner = pair.into_inner();
-                let keyword = self.span(&inner.next().expect("keyword"));
+                let keyword = self.span(&inner.next().mandatory("keyword"));
                 let settings = inner
                     .filter(|p| p.as_rule() == Rule::setting)
                     .map(|p| self.setting(p))
@@ -358,12 +374,12 @@ impl Lower {
             }
             Rule::location_types_stmt => {
                 let mut inner = pair.into_inner();
-                let keyword = self.span(&inner.next().expect("keyword"));
+                let keyword = self.span(&inner.next().mandatory("keyword"));
                 let types = inner
                     .filter(|p| p.as_rule() == Rule::location_type_decl)
                     .map(|p| {
                         let mut parts = p.into_inner();
-                        let id = self.ident(parts.next().expect("type id"));
+                        let id = self.ident(parts.next().mandatory("type id"));
                         let parent = parts.nth(1).map(|p| self.ident(p));
                         LocationTypeDecl { id, parent }
                     })
@@ -372,7 +388,7 @@ impl Lower {
             }
             Rule::locations_stmt => {
                 let mut inner = pair.into_inner();
-                let keyword = self.span(&inner.next().expect("keyword"));
+                let keyword = self.span(&inner.next().mandatory("keyword"));
                 let roots = inner
                     .filter(|p| p.as_rule() == Rule::location_decl)
                     .map(|p| self.location(p))
@@ -399,8 +415,8 @@ impl Lower {
     fn location(&mut self, pair: Pair<'_, Rule>) -> LocationDecl {
         // Nesting is bounded by `MAX_NESTING`, so this recursion is too.
         let mut inner = pair.into_inner();
-        let ty = self.ident(inner.next().expect("location type"));
-        let id = self.ident(inner.next().expect("location id"));
+        let ty = self.ident(inner.next().mandatory("location type"));
+        let id = self.ident(inner.next().mandatory("location id"));
         let mut decl = LocationDecl {
             ty,
             id,
@@ -420,8 +436,8 @@ impl Lower {
     fn role(&mut self, pair: Pair<'_, Rule>) -> RoleDecl {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
-        let keyword = self.span(&inner.next().expect("keyword"));
-        let id = self.ident(inner.next().expect("role id"));
+        let keyword = self.span(&inner.next().mandatory("keyword"));
+        let id = self.ident(inner.next().mandatory("role id"));
         let mut decl = RoleDecl {
             keyword,
             id,
@@ -442,8 +458,12 @@ impl Lower {
     fn setting(&mut self, pair: Pair<'_, Rule>) -> Setting {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
-        let key = self.ident(inner.next().expect("key"));
-        let value_pair = first(inner.find(|p| p.as_rule() == Rule::value).expect("value"));
+        let key = self.ident(inner.next().mandatory("key"));
+        let value_pair = first(
+            inner
+                .find(|p| p.as_rule() == Rule::value)
+                .mandatory("value"),
+        );
         let value = match value_pair.as_rule() {
             Rule::ident_list => {
                 let (span, items) = self.ident_list(value_pair);
@@ -462,8 +482,8 @@ impl Lower {
             MemberKind::MobileWorker
         };
         let mut inner = pair.into_inner();
-        let keyword = self.span(&inner.next().expect("keyword"));
-        let name_pair = inner.next().expect("member name");
+        let keyword = self.span(&inner.next().mandatory("keyword"));
+        let name_pair = inner.next().mandatory("member name");
         let name = match name_pair.as_rule() {
             Rule::string => self.string(name_pair),
             _ => {
@@ -495,11 +515,11 @@ impl Lower {
                         decl.role.push(id);
                     }
                     Rule::member_locations => {
-                        let list = stmt.into_inner().nth(1).expect("list");
+                        let list = stmt.into_inner().nth(1).mandatory("list");
                         decl.locations.push(self.ident_list(list));
                     }
                     Rule::member_groups => {
-                        let list = stmt.into_inner().nth(1).expect("list");
+                        let list = stmt.into_inner().nth(1).mandatory("list");
                         decl.groups.push(self.ident_list(list));
                     }
                     _ => self.unknown(stmt, Context::Member),
@@ -513,15 +533,15 @@ impl Lower {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
         inner.next();
-        let name = self.string(inner.next().expect("test name"));
+        let name = self.string(inner.next().mandatory("test name"));
         let mut assertions = Vec::new();
         for p in inner.filter(|p| p.as_rule() == Rule::assertion) {
             let span = self.span(&p);
-            let body = p.into_inner().nth(1).expect("assertion body");
+            let body = p.into_inner().nth(1).mandatory("assertion body");
             let assertion = if body.as_rule() == Rule::who_assertion {
                 let mut parts = body.into_inner();
-                let query = self.query(parts.next().expect("who query"));
-                let (_, expected) = self.string_list(parts.nth(1).expect("expected members"));
+                let query = self.query(parts.next().mandatory("who query"));
+                let (_, expected) = self.string_list(parts.nth(1).mandatory("expected members"));
                 Assertion {
                     query,
                     expected: Some(expected),
@@ -544,14 +564,14 @@ impl Lower {
     }
 
     fn question(&mut self, parts: &mut Pairs<'_, Rule>) -> Question {
-        let level = self.ident(first(parts.next().expect("level")));
-        let perm = first(parts.next().expect("permission"));
+        let level = self.ident(first(parts.next().mandatory("level")));
+        let perm = first(parts.next().mandatory("permission"));
         let permission = if perm.as_rule() == Rule::report_permission {
             let mut r = perm.into_inner();
-            let keyword = self.span(&r.next().expect("keyword"));
+            let keyword = self.span(&r.next().mandatory("keyword"));
             PermissionRef::Report {
                 keyword,
-                id: self.ident(r.next().expect("report id")),
+                id: self.ident(r.next().mandatory("report id")),
             }
         } else {
             PermissionRef::Key(self.ident(perm))
@@ -573,14 +593,14 @@ impl Lower {
             permission,
             at,
             via,
-            space: space.expect("space"),
+            space: space.mandatory("space"),
         }
     }
 
     fn can(&mut self, pair: Pair<'_, Rule>) -> (Str, bool, Question) {
         let mut parts = pair.into_inner();
-        let member = self.string(parts.next().expect("member"));
-        let negated = first(parts.next().expect("can word")).as_rule() == Rule::kw_cannot;
+        let member = self.string(parts.next().mandatory("member"));
+        let negated = first(parts.next().mandatory("can word")).as_rule() == Rule::kw_cannot;
         let question = self.question(&mut parts);
         (member, negated, question)
     }
@@ -599,13 +619,13 @@ impl Lower {
                 let mut parts = pair.into_inner();
                 parts.next();
                 parts.next();
-                let member = self.string(parts.next().expect("member"));
-                let space = self.ident(parts.nth(2).expect("space"));
+                let member = self.string(parts.next().mandatory("member"));
+                let space = self.ident(parts.nth(2).mandatory("space"));
                 Query::What { member, space }
             }
             Rule::why_query => {
                 let (member, negated, question) =
-                    self.can(pair.into_inner().nth(1).expect("can query"));
+                    self.can(pair.into_inner().nth(1).mandatory("can query"));
                 Query::Why {
                     member,
                     negated,

@@ -1,0 +1,349 @@
+//! `charter query`: questions about a policy or a snapshot, answered in words or JSON, one at
+//! a time or `--batch` (JSON lines).
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use charter::diagnostic::Diagnostic;
+use charter::query::Index;
+use charter::question::ResolvedQuery;
+use charter::source::SourceSet;
+use serde_json::json;
+
+use super::load::load_index;
+use super::output::{OutputFormat, USAGE, fail, out, outln, print_human, print_json, stdout};
+
+/// One answer, computed once and rendered as JSON or text.
+enum Answer<'q> {
+    /// `can`/`cannot`/`why`: the decision explained (`--batch` skips the explanation).
+    Decision {
+        member: &'q str,
+        negated: bool,
+        question: &'q charter::question::Request,
+        allowed: bool,
+        explanation: Option<charter::query::Explanation>,
+    },
+    Who {
+        question: &'q charter::question::Request,
+        members: Vec<String>,
+    },
+    What {
+        member: &'q str,
+        space: u32,
+        answer: Option<charter::query::WhatAnswer>,
+    },
+}
+
+impl<'q> Answer<'q> {
+    /// `fast` (for `--batch`): a `can` question is answered without its explanation.
+    fn new(index: &Index, q: &'q ResolvedQuery, fast: bool) -> Answer<'q> {
+        let explain = !(fast && matches!(q, ResolvedQuery::Can { .. }));
+        match q {
+            ResolvedQuery::Can {
+                member,
+                negated,
+                request: question,
+            }
+            | ResolvedQuery::Why {
+                member,
+                negated,
+                request: question,
+            } => {
+                let d = index.decide(member, question);
+                Answer::Decision {
+                    member,
+                    negated: *negated,
+                    question,
+                    allowed: d.allowed(),
+                    explanation: explain.then(|| index.explain(member, question, &d)),
+                }
+            }
+            ResolvedQuery::Who { request: question } => Answer::Who {
+                question,
+                members: index.who(question).into_iter().map(str::to_owned).collect(),
+            },
+            ResolvedQuery::What { member, space } => Answer::What {
+                member,
+                space: *space,
+                answer: index.what(member, *space),
+            },
+        }
+    }
+
+    /// Whether the statement holds: `can` allowed, `cannot` denied, `what` about a member.
+    fn holds(&self) -> bool {
+        match self {
+            Answer::Decision {
+                allowed, negated, ..
+            } => allowed != negated,
+            Answer::Who { .. } => true,
+            Answer::What { answer, .. } => answer.is_some(),
+        }
+    }
+
+    fn json(&self, index: &Index) -> serde_json::Value {
+        match self {
+            Answer::Decision {
+                negated,
+                allowed,
+                explanation,
+                ..
+            } => {
+                let mut v = match explanation {
+                    Some(e) => serde_json::to_value(e).unwrap_or_default(),
+                    None => json!({ "allowed": allowed }),
+                };
+                if *negated {
+                    v["holds"] = json!(self.holds());
+                }
+                v
+            }
+            Answer::Who { members, .. } => json!({ "members": members }),
+            Answer::What {
+                member,
+                space,
+                answer,
+            } => match answer {
+                Some(w) => serde_json::to_value(w).unwrap_or_default(),
+                None => json!({
+                    "permissions": {}, "scope": [],
+                    "reasons": [format!("`{member}` is not a member of `{}`", index.snapshot.spaces[*space as usize].id)],
+                }),
+            },
+        }
+    }
+
+    fn human(&self, index: &Index) -> String {
+        let mut out = String::new();
+        match self {
+            Answer::Decision {
+                member,
+                negated,
+                question,
+                allowed,
+                explanation,
+            } => {
+                let (verdict, word) = if *allowed {
+                    ("allowed", "can")
+                } else {
+                    ("denied", "cannot")
+                };
+                out.push_str(&format!(
+                    "{verdict}: `{member}` {word} {}\n",
+                    index.describe(question)
+                ));
+                if *negated {
+                    out.push_str(&format!("so \"cannot\" is {}\n", self.holds()));
+                }
+                if let Some(e) = explanation {
+                    for r in &e.reasons {
+                        out.push_str(&format!("  - {r}\n"));
+                    }
+                    if let Some(change) = &e.change {
+                        out.push_str(&format!("  to allow it: {change}\n"));
+                    }
+                }
+            }
+            Answer::Who { question, members } => {
+                let nobody = if members.is_empty() { " nobody" } else { "" };
+                out.push_str(&format!("who can {}:{nobody}\n", index.describe(question)));
+                for m in members {
+                    out.push_str(&format!("  {m}\n"));
+                }
+            }
+            Answer::What {
+                member,
+                space,
+                answer: None,
+            } => out.push_str(&format!(
+                "denied: `{member}` is not a member of `{}`\n",
+                index.snapshot.spaces[*space as usize].id
+            )),
+            Answer::What {
+                member,
+                answer: Some(w),
+                ..
+            } => {
+                let from = w
+                    .from_upstream
+                    .as_ref()
+                    .map(|u| format!(" (from upstream `{u}`)"))
+                    .unwrap_or_default();
+                out.push_str(&format!("`{member}` holds role `{}`{from}\n", w.role));
+                let scope = match &w.scope {
+                    charter::snapshot::ScopeEntry::All(_) => "all locations".to_owned(),
+                    charter::snapshot::ScopeEntry::Locations(ids) => ids.join(", "),
+                };
+                out.push_str(&format!("scope: {scope}\n"));
+                if let Some(api) = &w.api {
+                    out.push_str(&format!(
+                        "api: `data = {}` at all locations (`access_apis = on`)\n",
+                        api.data
+                    ));
+                }
+                for (key, value) in &w.permissions {
+                    let value = match value {
+                        charter::snapshot::PermissionValue::Word(w) => w.clone(),
+                        charter::snapshot::PermissionValue::List(l) => {
+                            format!("[{}]", l.join(", "))
+                        }
+                    };
+                    let seed = charter::model::Permission::from_key(key)
+                        .map(|p| p.seed_name())
+                        .unwrap_or_default();
+                    out.push_str(&format!("  {key:<28} {value:<12} {seed}\n"));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `charter query`: one query, answered in words or JSON (exit 1 when the statement does not
+/// hold), or `--batch`.
+pub(crate) fn run(
+    path: &Path,
+    text: Option<&str>,
+    batch: Option<&Path>,
+    format: Option<OutputFormat>,
+    key: Option<&Path>,
+) -> u8 {
+    if batch.is_some() && matches!(format, Some(OutputFormat::Human)) {
+        // A million human answers are not read by humans; one JSON line per input line is.
+        return fail(
+            "`--batch` answers one JSON line per query line; `--format human` is for a single query",
+        );
+    }
+    let format = format.unwrap_or(OutputFormat::Human);
+    let index = match load_index(path, key) {
+        Ok(i) => i,
+        Err(code) => return code,
+    };
+    if let Some(batch) = batch {
+        return run_batch(&index, batch);
+    }
+    let text = text.unwrap_or_default();
+    let mut sources = SourceSet::default();
+    let id = sources.add("<query>", text.to_owned());
+    let q = match charter::query::parse(&index, id, text) {
+        Ok(q) => q,
+        Err(problems) => return query_error(&sources, &problems, format),
+    };
+    let answer = Answer::new(&index, &q, false);
+    match format {
+        OutputFormat::Json => print_json(&answer.json(&index)),
+        OutputFormat::Human => out!("{}", answer.human(&index)),
+    }
+    u8::from(!answer.holds())
+}
+
+fn query_error(sources: &SourceSet, problems: &[Diagnostic], format: OutputFormat) -> u8 {
+    match format {
+        OutputFormat::Json => outln!("{}", error_json(problems)),
+        OutputFormat::Human => print_human(sources, problems),
+    }
+    USAGE
+}
+
+/// `query --batch`: one JSON answer per query line, each with its 1-based `line`. Blank lines
+/// and `#` comments are skipped; a line that is not UTF-8 or not a query gets an `error` line
+/// (with the diagnostic's `help`, the nearest spelling) and the batch goes on. Exit 0 when every
+/// query line was answered, 2 otherwise. One reused line buffer: nothing is allocated per line
+/// but the answer itself.
+fn run_batch(index: &Index, batch: &Path) -> u8 {
+    let reader: Box<dyn BufRead> = if batch == Path::new("-") {
+        Box::new(std::io::stdin().lock())
+    } else {
+        // A directory opens on unix and fails only at the first read; say what it is instead.
+        // Pipes are fine (`--batch <(generate)`).
+        if std::fs::metadata(batch).is_ok_and(|m| m.is_dir()) {
+            return fail(format_args!(
+                "cannot read `{}`: it is a directory, not a file of queries",
+                batch.display()
+            ));
+        }
+        match std::fs::File::open(batch) {
+            Ok(f) => Box::new(std::io::BufReader::with_capacity(1 << 16, f)),
+            Err(e) => return fail(format_args!("cannot read `{}`: {e}", batch.display())),
+        }
+    };
+    let mut reader = reader;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut all_answered = true;
+    let mut buf: Vec<u8> = Vec::with_capacity(256);
+    let mut number = 0usize;
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                let _ = out.flush();
+                return fail(format_args!(
+                    "cannot read `{}` after line {number}: {e}",
+                    batch.display()
+                ));
+            }
+        }
+        number += 1;
+        let bytes = buf
+            .strip_suffix(b"\n")
+            .map(|b| b.strip_suffix(b"\r").unwrap_or(b))
+            .unwrap_or(&buf);
+        let value = match std::str::from_utf8(bytes) {
+            Err(e) => {
+                all_answered = false;
+                json!({
+                    "line": number,
+                    "error": format!("line {number} is not valid UTF-8 (at byte {})", e.valid_up_to() + 1),
+                })
+            }
+            Ok(line) => {
+                let text = line.trim();
+                if text.is_empty() || text.starts_with('#') {
+                    continue;
+                }
+                match charter::query::parse(index, charter::source::SourceId(0), line) {
+                    Ok(q) => {
+                        let mut v = Answer::new(index, &q, true).json(index);
+                        v["line"] = json!(number);
+                        v
+                    }
+                    Err(problems) => {
+                        all_answered = false;
+                        batch_error(number, &problems)
+                    }
+                }
+            }
+        };
+        if let Err(e) = writeln!(out, "{value}") {
+            stdout::failed(e);
+            break;
+        }
+    }
+    if let Err(e) = out.flush() {
+        stdout::failed(e);
+    }
+    if all_answered { 0 } else { USAGE }
+}
+
+/// The error line of a batch line that is not a query, with its line number.
+fn batch_error(number: usize, problems: &[Diagnostic]) -> serde_json::Value {
+    let mut v = error_json(problems);
+    v["line"] = json!(number);
+    v
+}
+
+/// `{"error": ..., "help"?: ...}` for a query that cannot be answered: the messages, and the
+/// help (the nearest valid spelling) when there is one.
+fn error_json(problems: &[Diagnostic]) -> serde_json::Value {
+    let join = |parts: Vec<&str>| parts.join("; ");
+    let message = join(problems.iter().map(|d| d.message.as_str()).collect());
+    let help = join(problems.iter().filter_map(|d| d.help.as_deref()).collect());
+    let mut v = json!({ "error": message });
+    if !help.is_empty() {
+        v["help"] = json!(help);
+    }
+    v
+}

@@ -1,0 +1,67 @@
+//! `charter report`: Enterprise Console reports (`charter::report`) of a policy or a snapshot.
+
+use std::path::Path;
+
+use super::load::load_index;
+use super::output::{fail, out, pretty_json};
+
+/// `--report` of `charter report enterprise`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum ReportName {
+    ProjectSpaces,
+    WebUsers,
+    MobileWorkers,
+    TwoFactor,
+    ApiAccess,
+}
+
+/// `--format` of reports: CSV for people and spreadsheets, or JSON.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum TableFormat {
+    #[value(alias = "human")]
+    Csv,
+    Json,
+}
+
+/// `charter report enterprise`: one Enterprise Console report, as CSV or JSON, to standard
+/// output or (atomically) to a file.
+pub(crate) fn enterprise(
+    path: &Path,
+    enterprise: &str,
+    server: Option<&str>,
+    report: ReportName,
+    output: Option<&Path>,
+    format: TableFormat,
+    key: Option<&Path>,
+) -> u8 {
+    use charter::report::EnterpriseReport as R;
+    let index = match load_index(path, key) {
+        Ok(i) => i,
+        Err(code) => return code,
+    };
+    let kind = match report {
+        ReportName::ProjectSpaces => R::ProjectSpaces,
+        ReportName::WebUsers => R::WebUsers,
+        ReportName::MobileWorkers => R::MobileWorkers,
+        ReportName::TwoFactor => R::TwoFactor,
+        ReportName::ApiAccess => R::ApiAccess,
+    };
+    let table = match charter::report::enterprise(&index.snapshot, enterprise, server, kind) {
+        Ok(t) => t,
+        Err(e) => return fail(e),
+    };
+    let text = match format {
+        TableFormat::Csv => table.to_csv(),
+        TableFormat::Json => format!("{}\n", pretty_json(&table.to_json())),
+    };
+    match output {
+        Some(out) => match charter::output::write_atomic(out, text.as_bytes()) {
+            Ok(()) => 0,
+            Err(e) => fail(format_args!("cannot write `{}`: {e}", out.display())),
+        },
+        None => {
+            out!("{text}");
+            0
+        }
+    }
+}

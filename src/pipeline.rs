@@ -1,0 +1,187 @@
+//! The library's entry points from a path: a policy loaded and compiled (with the loader's
+//! problems as diagnostics), its snapshot built, and what a query runs on opened (a snapshot
+//! file, checked and optionally signature-checked, or a policy compiled to one in memory).
+//!
+//! These are what the command line and the tests call; they hold no logic of their own beyond
+//! putting the stages together, so that loading, compiling and building are done one way.
+//! `query::Index::from_path` is [`open_snapshot`] indexed.
+
+#![deny(clippy::expect_used, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+
+use crate::Compiled;
+use crate::diagnostic::{self, Diagnostic};
+use crate::snapshot::Snapshot;
+use crate::snapshot::format::{self, Format};
+use crate::snapshot::sign::{self, PublicKey, Unsigned};
+use crate::source::{self, LoadError, SourceSet, Undecodable};
+
+/// Loads a policy path ([`SourceSet::load`]) and compiles it; the diagnostics include the
+/// files that could not be decoded (`E0004`, `E0005`), sorted with the others.
+pub fn load_and_compile(path: &Path) -> Result<(SourceSet, Compiled), LoadError> {
+    load_and_compile_with_limit(path, source::MAX_FILE_BYTES)
+}
+
+/// [`load_and_compile`] with another file-size limit (tests, embedding).
+pub fn load_and_compile_with_limit(
+    path: &Path,
+    max_file_bytes: usize,
+) -> Result<(SourceSet, Compiled), LoadError> {
+    let (sources, undecodable) = SourceSet::load_with_limit(path, max_file_bytes)?;
+    let compiled = compile_loaded(&sources, undecodable);
+    Ok((sources, compiled))
+}
+
+/// [`crate::compile`] of files loaded by the caller (from a git revision, say), with the
+/// diagnostics of the files that could not be decoded merged in and sorted.
+pub fn compile_loaded(sources: &SourceSet, undecodable: Vec<Undecodable>) -> Compiled {
+    let mut diagnostics: Vec<Diagnostic> = undecodable.into_iter().map(Diagnostic::from).collect();
+    let mut compiled = crate::compile(sources);
+    diagnostics.append(&mut compiled.diagnostics);
+    diagnostic::sort(&mut diagnostics);
+    compiled.diagnostics = diagnostics;
+    compiled
+}
+
+/// The snapshot of a compiled policy ([`crate::emit::emit`]). The caller decides whether its
+/// diagnostics allow building it.
+pub fn build(sources: &SourceSet, compiled: &Compiled) -> Snapshot {
+    crate::emit::emit(&compiled.ir, sources)
+}
+
+/// Whether a path names a snapshot: by its extension, whatever the file is (a pipe named
+/// `s.json` is refused as a snapshot, unopened, not compiled as a policy); a directory is a
+/// policy.
+pub fn is_snapshot_path(path: &Path) -> bool {
+    !path.is_dir() && Format::from_path(path).is_some()
+}
+
+/// Why there is no snapshot to query at a path.
+#[derive(Debug)]
+pub enum OpenError {
+    /// The public key file cannot be read (the message names it).
+    Key(String),
+    Snapshot(format::LoadError),
+    NotSigned(NotSigned),
+    /// A public key was given for a policy, which has no signature to check.
+    KeyForPolicy {
+        key: PathBuf,
+        policy: PathBuf,
+    },
+    Policy(LoadError),
+    /// The policy has errors: they are here, sorted, for the caller to show.
+    Errors {
+        policy: PathBuf,
+        sources: SourceSet,
+        diagnostics: Vec<Diagnostic>,
+    },
+}
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OpenError::Key(message) => f.write_str(message),
+            OpenError::Snapshot(e) => e.fmt(f),
+            OpenError::NotSigned(e) => e.fmt(f),
+            OpenError::KeyForPolicy { key, policy } => write!(
+                f,
+                "`--verify-key {}` checks a snapshot's signature, and `{}` is a policy, not a snapshot",
+                key.display(),
+                policy.display()
+            ),
+            OpenError::Policy(e) => e.fmt(f),
+            OpenError::Errors { policy, .. } => write!(
+                f,
+                "`{}` has errors, so it cannot be queried: fix them (`charter check`) first",
+                policy.display()
+            ),
+        }
+    }
+}
+
+/// A snapshot not signed by the public key it was checked against.
+#[derive(Debug)]
+pub struct NotSigned {
+    pub snapshot: PathBuf,
+    /// The public key file.
+    pub key: PathBuf,
+    /// The id of the key in that file.
+    pub key_id: String,
+    pub why: Unsigned,
+}
+
+impl std::fmt::Display for NotSigned {
+    /// Why not, in one line naming both files.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (p, k) = (self.snapshot.display(), self.key.display());
+        match &self.why {
+            Unsigned::Missing => write!(
+                f,
+                "snapshot `{p}` is not signed, and `--verify-key {k}` requires its signature: build it with `--sign`"
+            ),
+            Unsigned::OtherKey(id) => write!(
+                f,
+                "snapshot `{p}` is signed by key `{id}`, not by `{k}` (key `{}`)",
+                self.key_id
+            ),
+            Unsigned::BadSignature => write!(
+                f,
+                "snapshot `{p}` names the key of `{k}`, but its signature does not verify: it was not signed by that key"
+            ),
+        }
+    }
+}
+
+/// Whether `public` (read from the file `key`) signed `snapshot` (read from `path`).
+pub fn signed_by(
+    path: &Path,
+    snapshot: &Snapshot,
+    public: &PublicKey,
+    key: &Path,
+) -> Result<(), NotSigned> {
+    sign::check(snapshot, public).map_err(|why| NotSigned {
+        snapshot: path.to_path_buf(),
+        key: key.to_path_buf(),
+        key_id: public.key_id(),
+        why,
+    })
+}
+
+/// Loads and validates a snapshot file ([`format::load`]) and, given a public key file,
+/// refuses it unless that key signed it. The key is read first.
+pub fn load_snapshot(path: &Path, verify_key: Option<&Path>) -> Result<Snapshot, OpenError> {
+    let public = verify_key
+        .map(sign::load_public)
+        .transpose()
+        .map_err(OpenError::Key)?;
+    let snapshot = format::load(path).map_err(OpenError::Snapshot)?;
+    if let (Some(public), Some(key)) = (public, verify_key) {
+        signed_by(path, &snapshot, &public, key).map_err(OpenError::NotSigned)?;
+    }
+    Ok(snapshot)
+}
+
+/// What a query runs on: the snapshot at `path` ([`load_snapshot`]), or the policy there
+/// compiled and built in memory, if it has no errors. With a public key, the path must be a
+/// snapshot signed by it.
+pub fn open_snapshot(path: &Path, verify_key: Option<&Path>) -> Result<Snapshot, OpenError> {
+    if is_snapshot_path(path) {
+        return load_snapshot(path, verify_key);
+    }
+    if let Some(key) = verify_key {
+        return Err(OpenError::KeyForPolicy {
+            key: key.to_path_buf(),
+            policy: path.to_path_buf(),
+        });
+    }
+    let (sources, compiled) = load_and_compile(path).map_err(OpenError::Policy)?;
+    if diagnostic::counts(&compiled.diagnostics).0 > 0 {
+        return Err(OpenError::Errors {
+            policy: path.to_path_buf(),
+            sources,
+            diagnostics: compiled.diagnostics,
+        });
+    }
+    Ok(build(&sources, &compiled))
+}
