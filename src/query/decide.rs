@@ -3,15 +3,11 @@
 //! a hash lookup of the member name, bit tests on the role's bitsets and, for a restricted
 //! member asked `at` a location, interval comparisons.
 
-use std::collections::BTreeMap;
-
-use serde::Serialize;
-
 use super::Index;
 use super::index::LocationScope;
-use crate::model::Permission;
+use crate::model::{Level, Permission, Value};
 use crate::question::{Asked, Channel, Request, Want};
-use crate::snapshot::{PermissionValue, ScopeEntry};
+use crate::snapshot::ScopeEntry;
 
 /// How a `can` question was decided.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -183,18 +179,23 @@ impl Index {
             [self.spaces[space as usize].members[m as usize].role as usize];
         let api = ix.holds(Permission::AccessApis, Want::View).then(|| {
             let data = if ix.holds(Permission::Data, Want::Edit) {
-                "edit"
+                Level::Edit
             } else if ix.holds(Permission::Data, Want::View) {
-                "view"
+                Level::View
             } else {
-                "none"
+                Level::None
             };
-            ApiReach { data, scope: "all" }
+            ApiReach { data }
         });
+        let mut permissions: Vec<(Permission, Value)> = Permission::ALL
+            .iter()
+            .map(|&p| (p, ix.value(p).clone()))
+            .collect();
+        permissions.sort_by_key(|(p, _)| p.key());
         Some(WhatAnswer {
             role: role.id.clone(),
             from_upstream: role.from_upstream.clone(),
-            permissions: role.permissions.clone(),
+            permissions,
             scope: me.scope.clone(),
             api,
         })
@@ -202,22 +203,19 @@ impl Index {
 }
 
 /// The answer to `what can "u" do in S`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct WhatAnswer {
     pub role: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub from_upstream: Option<String>,
-    pub permissions: BTreeMap<String, PermissionValue>,
+    /// Every effective value, by permission key (as `what` lists them).
+    pub permissions: Vec<(Permission, Value)>,
     pub scope: ScopeEntry,
-    /// What the member reaches through the API (`access_apis` on): `data` at the role's
-    /// level, at every location.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// What the member reaches through the API (`access_apis` on).
     pub api: Option<ApiReach>,
 }
 
-/// `data` through the API.
-#[derive(Debug, Clone, Serialize)]
+/// `data` through the API: at the role's level, at every location of the space.
+#[derive(Debug, Clone)]
 pub struct ApiReach {
-    pub data: &'static str,
-    pub scope: &'static str,
+    pub data: Level,
 }

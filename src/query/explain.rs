@@ -2,8 +2,6 @@
 //! change to the policy that would allow it, as text and as [`Step`]s a tool can apply
 //! (applying them allows the request: property-tested, `tests/why_fixes.rs`).
 
-use serde::Serialize;
-
 use super::decide::ApiDenial;
 use super::index::RoleIx;
 use super::{Decision, Index};
@@ -716,21 +714,18 @@ fn role_is_admin(m: &crate::snapshot::MemberEntry) -> bool {
 }
 
 /// A decision in words.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Explanation {
     pub allowed: bool,
     pub reasons: Vec<String>,
     /// For a denial: the smallest change that would allow it.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub change: Option<String>,
     /// The same change as steps a tool can apply (every step is needed).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fix: Vec<Step>,
 }
 
 /// One edit of the policy, as `why` proposes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "step", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     /// Set `key = value` on role `role`, declared in space `space` (an upstream space for a
     /// received role).
