@@ -3,10 +3,9 @@
 //! of edits (roles, members, locations, space settings, with how far each reaches) explains it.
 
 pub mod access;
+pub mod render;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-
-use serde::Serialize;
 
 use crate::model::{Level, Permission, Reports, Value};
 use crate::query::Index;
@@ -18,8 +17,7 @@ pub use access::AccessChange;
 
 /// Which way an edit goes, read off the text: whether it widens access is the verdict's
 /// business ([`Diff::escalations`]), not the edit's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Class {
     Widens,
     Narrows,
@@ -27,48 +25,40 @@ pub enum Class {
 }
 
 /// How many members a role change reaches, in its space and in downstream spaces.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reach {
     pub members: usize,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub downstream: Vec<DownstreamReach>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DownstreamReach {
     pub space: String,
     pub members: usize,
 }
 
 /// One edit.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {
     pub class: Class,
     /// `space`, `role_added`, `role_removed`, `role_permission`, `member_added`,
     /// `member_removed`, `member_role`, `member_scope`, `location_added`, `location_moved`,
     /// `location_removed`, `report_added`, `report_removed`, `enterprise_admin`.
     pub kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub member: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub permission: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub old: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub new: Option<String>,
     /// Why the new effective value is what it is, when a rule decided it.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reach: Option<Reach>,
     /// The change in one sentence.
     pub summary: String,
 }
 
 /// The edits of one space.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SpaceDiff {
     pub space: String,
     /// `added`, `removed` or `changed`.
@@ -77,14 +67,14 @@ pub struct SpaceDiff {
 }
 
 /// The edits of one enterprise account (its admins).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EnterpriseDiff {
     pub enterprise: String,
     pub changes: Vec<Change>,
 }
 
 /// The whole diff.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diff {
     /// How many entries `gained` has (one line each in human output): `--fail-on escalation`
     /// fails exactly when this is not 0.
@@ -99,7 +89,6 @@ pub struct Diff {
     /// Every query OLD allowed that NEW denies.
     pub lost: Vec<AccessChange>,
     pub spaces: Vec<SpaceDiff>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub enterprises: Vec<EnterpriseDiff>,
 }
 
@@ -335,7 +324,7 @@ pub fn diff(old_ix: &Index, new_ix: &Index) -> Diff {
 }
 
 /// "1 member", "3 members".
-fn count(n: usize, noun: &str) -> String {
+pub(crate) fn count(n: usize, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
@@ -681,204 +670,4 @@ fn enterprise_admins(old: &Snapshot, new: &Snapshot) -> Vec<EnterpriseDiff> {
             changes,
         })
         .collect()
-}
-
-/// Lines shown per space and direction in human and markdown output; JSON has every entry.
-const SHOWN_PER_SPACE: usize = 50;
-
-/// One line per access change, with its space.
-fn access_lines(changes: &[AccessChange]) -> Vec<(&str, &str)> {
-    changes
-        .iter()
-        .map(|c| (c.space.as_str(), c.summary.as_str()))
-        .collect()
-}
-
-impl Diff {
-    fn reach_text(r: &Reach) -> String {
-        let mut s = count(r.members, "member");
-        for d in &r.downstream {
-            s.push_str(&format!(", {} in `{}`", d.members, d.space));
-        }
-        s
-    }
-
-    fn change_text(c: &Change) -> String {
-        let mut s = c.summary.clone();
-        if let Some(r) = &c.reason {
-            s.push_str(&format!(" ({r})"));
-        }
-        if let Some(r) = &c.reach {
-            s.push_str(&format!("; reaches {}", Self::reach_text(r)));
-        }
-        s
-    }
-
-    /// The one-line verdict.
-    fn totals(&self) -> String {
-        format!(
-            "{}, {}, {}",
-            count(self.escalations, "escalation"),
-            count(self.reductions, "reduction"),
-            count(self.changes, "edit")
-        )
-    }
-
-    /// Escalations, then reductions, then the edits, grouped by space.
-    pub fn human(&self, color: bool) -> String {
-        let paint = |code: &str, s: &str| {
-            if color {
-                format!("\x1b[{code}m{s}\x1b[0m")
-            } else {
-                s.to_owned()
-            }
-        };
-        let mut out = String::new();
-        for (title, tag, code, changes) in [
-            (
-                "escalations: what the new version allows and the old one denied",
-                "ESCALATION",
-                "31",
-                &self.gained,
-            ),
-            (
-                "reductions: what the old version allowed and the new one denies",
-                "reduction ",
-                "32",
-                &self.lost,
-            ),
-        ] {
-            if changes.is_empty() {
-                continue;
-            }
-            out.push_str(title);
-            out.push('\n');
-            let lines = access_lines(changes);
-            let mut k = 0;
-            while k < lines.len() {
-                let space = lines[k].0;
-                out.push_str(&format!("  space `{space}`\n"));
-                let end = k + lines[k..].iter().take_while(|l| l.0 == space).count();
-                for (_, line) in lines[k..end].iter().take(SHOWN_PER_SPACE) {
-                    out.push_str(&format!("    {} {line}\n", paint(code, tag)));
-                }
-                if end - k > SHOWN_PER_SPACE {
-                    out.push_str(&format!(
-                        "    ... and {} more (all of them with --format json)\n",
-                        end - k - SHOWN_PER_SPACE
-                    ));
-                }
-                k = end;
-            }
-        }
-        if !self.spaces.is_empty() || !self.enterprises.is_empty() {
-            out.push_str("edits\n");
-        }
-        let tag = |c: Class| match c {
-            Class::Widens => "widens ",
-            Class::Narrows => "narrows",
-            Class::Neutral => "neutral",
-        };
-        for s in &self.spaces {
-            out.push_str(&format!("  space `{}` ({})\n", s.space, s.status));
-            let mut changes: Vec<&Change> = s.changes.iter().collect();
-            changes.sort_by_key(|c| c.class);
-            for c in changes {
-                out.push_str(&format!(
-                    "    {} {}\n",
-                    paint("2", tag(c.class)),
-                    Self::change_text(c)
-                ));
-            }
-        }
-        for e in &self.enterprises {
-            out.push_str(&format!("  enterprise `{}`\n", e.enterprise));
-            for c in &e.changes {
-                out.push_str(&format!(
-                    "    {} {}\n",
-                    paint("2", tag(c.class)),
-                    Self::change_text(c)
-                ));
-            }
-        }
-        if self.spaces.is_empty()
-            && self.enterprises.is_empty()
-            && self.gained.is_empty()
-            && self.lost.is_empty()
-        {
-            out.push_str("no changes in access\n");
-        }
-        out.push_str(&self.totals());
-        out.push('\n');
-        out
-    }
-
-    /// A pull-request comment: escalations first.
-    pub fn markdown(&self) -> String {
-        let mut out = String::from("### charter: access changes\n\n");
-        if self.spaces.is_empty()
-            && self.enterprises.is_empty()
-            && self.gained.is_empty()
-            && self.lost.is_empty()
-        {
-            out.push_str("No changes in access.\n");
-            return out;
-        }
-        let totals = self.totals();
-        out.push_str(&if self.escalations > 0 {
-            format!("⚠️ **{totals}**.\n\n")
-        } else {
-            format!("{totals}.\n\n")
-        });
-        let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
-        for (title, changes) in [("Escalations", &self.gained), ("Reductions", &self.lost)] {
-            if changes.is_empty() {
-                continue;
-            }
-            out.push_str(&format!(
-                "#### {title}\n\n| space | access |\n| --- | --- |\n"
-            ));
-            let lines = access_lines(changes);
-            let mut shown: HashMap<&str, usize> = HashMap::new();
-            for (space, line) in &lines {
-                let n = shown.entry(space).or_default();
-                *n += 1;
-                if *n <= SHOWN_PER_SPACE {
-                    out.push_str(&format!("| `{space}` | {} |\n", cell(line)));
-                }
-            }
-            for (space, n) in shown.iter().filter(|(_, n)| **n > SHOWN_PER_SPACE) {
-                out.push_str(&format!(
-                    "| `{space}` | ... and {} more |\n",
-                    n - SHOWN_PER_SPACE
-                ));
-            }
-            out.push('\n');
-        }
-        if !self.spaces.is_empty() || !self.enterprises.is_empty() {
-            out.push_str("#### Edits\n\n| where | edit | reach |\n| --- | --- | --- |\n");
-            let rows = self
-                .spaces
-                .iter()
-                .flat_map(|s| {
-                    s.changes
-                        .iter()
-                        .map(move |c| (format!("space `{}`", s.space), c))
-                })
-                .chain(self.enterprises.iter().flat_map(|e| {
-                    e.changes
-                        .iter()
-                        .map(move |c| (format!("enterprise `{}`", e.enterprise), c))
-                }));
-            for (place, c) in rows {
-                let mut summary = cell(&c.summary);
-                if let Some(r) = &c.reason {
-                    summary.push_str(&format!(" ({})", cell(r)));
-                }
-                let reach = c.reach.as_ref().map(Self::reach_text).unwrap_or_default();
-                out.push_str(&format!("| {place} | {summary} | {reach} |\n"));
-            }
-        }
-        out
-    }
 }

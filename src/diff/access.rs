@@ -11,8 +11,6 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
-
 use crate::model::Value;
 use crate::model::{Kind, Permission};
 use crate::query::Index;
@@ -29,15 +27,14 @@ pub enum Direction {
 }
 
 /// One location of an [`AccessChange`]; `and_below` covers its whole subtree.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct LocationReach {
     pub id: String,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub and_below: bool,
 }
 
 /// Why access changed, in the words of the edit that caused it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cause {
     /// `space_added`, `space_removed`, `member_added`, `member_removed`, `role_assignment`,
     /// `upstream`, `role_value`, `plan`, `member_locations`, `location_moved`,
@@ -48,7 +45,7 @@ pub struct Cause {
 }
 
 /// One permission at one level.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Grant {
     /// A permission key, `report ID`, or `enterprise_reports`.
     pub permission: String,
@@ -58,7 +55,7 @@ pub struct Grant {
 
 /// The queries one member gained or lost through one channel, at the same places and for the
 /// same cause: every (grant, location) pair of the entry is one such query.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccessChange {
     pub space: String,
     pub member: String,
@@ -68,10 +65,8 @@ pub struct AccessChange {
     /// The query without `at` ("anywhere in the space") changed too.
     pub anywhere: bool,
     /// At every location of the space (of the version that allows it).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub everywhere: bool,
     /// Otherwise, at these locations.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub locations: Vec<LocationReach>,
     pub cause: Cause,
     /// The change as a person reads it.
