@@ -195,24 +195,24 @@ pub struct Space {
     pub roles: Vec<Role>,
     pub members: Vec<Member>,
     /// Name → id lookups for the tables above (filled once, after they are built).
-    pub index: SpaceIndex,
+    pub lookup: NameLookup,
 }
 
 /// Hash lookups by name; spaces hold up to hundreds of thousands of locations and members.
 #[derive(Debug, Default)]
-pub struct SpaceIndex {
+pub struct NameLookup {
     pub locations: std::collections::HashMap<String, LocId>,
     pub groups: std::collections::HashMap<String, GroupId>,
     pub reports: std::collections::HashMap<String, ReportId>,
 }
 
-impl SpaceIndex {
+impl NameLookup {
     pub fn build(
         locations: std::collections::HashMap<String, LocId>,
         groups: &[Named],
         reports: &[Named],
-    ) -> SpaceIndex {
-        SpaceIndex {
+    ) -> NameLookup {
+        NameLookup {
             locations,
             groups: groups
                 .iter()
@@ -234,15 +234,15 @@ impl Space {
     }
 
     pub fn find_location(&self, id: &str) -> Option<LocId> {
-        self.index.locations.get(id).copied()
+        self.lookup.locations.get(id).copied()
     }
 
     pub fn find_report(&self, id: &str) -> Option<ReportId> {
-        self.index.reports.get(id).copied()
+        self.lookup.reports.get(id).copied()
     }
 
     pub fn find_group(&self, id: &str) -> Option<GroupId> {
-        self.index.groups.get(id).copied()
+        self.lookup.groups.get(id).copied()
     }
 
     pub fn rule_context(&self) -> Context {

@@ -339,7 +339,7 @@ impl Resolver {
             reports: Vec::new(),
             roles: Vec::new(),
             members: Vec::new(),
-            index: SpaceIndex::default(),
+            lookup: NameLookup::default(),
         };
         let mut member_decls: Vec<ast::MemberDecl> = Vec::new();
         let mut pending = PendingSpace {
@@ -497,7 +497,7 @@ impl Resolver {
             (space.locations, location_ids) = self.locations(&space.location_types, roots);
         }
         space.roles = self.roles(&role_decls);
-        space.index = SpaceIndex::build(location_ids, &space.groups, &space.reports);
+        space.lookup = NameLookup::build(location_ids, &space.groups, &space.reports);
         space.members.reserve(member_decls.len());
         pending.member_roles.reserve(member_decls.len());
         for m in member_decls {
