@@ -4,7 +4,8 @@
 
 use std::sync::OnceLock;
 
-use charter::query::{Asked, Index, Question, Want};
+use charter::query::Index;
+use charter::question::{Asked, Request, Want};
 use charter::snapshot::format::{self, Format};
 use charter::source::SourceSet;
 use divan::Bencher;
@@ -70,13 +71,13 @@ fn snapshot_load(bencher: Bencher) {
     });
 }
 
-fn questions() -> Vec<(Question, String)> {
+fn questions() -> Vec<(Request, String)> {
     let index = index();
     let space = &index.snapshot.spaces[0];
     let mut rng = charter::synth::Rng::new(3);
     (0..1024)
         .map(|_| {
-            let q = Question {
+            let q = Request {
                 space: 0,
                 want: if rng.chance(50) {
                     Want::View
@@ -85,7 +86,7 @@ fn questions() -> Vec<(Question, String)> {
                 },
                 asked: Asked::Key(charter::model::Permission::Data),
                 at: Some(rng.below(space.locations.len()) as u32),
-                channel: charter::query::Channel::Any,
+                channel: charter::question::Channel::Any,
             };
             (
                 q,
@@ -110,12 +111,12 @@ fn can_query(bencher: Bencher) {
 #[divan::bench]
 fn who_query(bencher: Bencher) {
     let index = index();
-    let q = Question {
+    let q = Request {
         space: 0,
         want: Want::View,
         asked: Asked::Key(charter::model::Permission::Data),
         at: Some(5),
-        channel: charter::query::Channel::Any,
+        channel: charter::question::Channel::Any,
     };
     bencher.bench(|| index.who(divan::black_box(&q)).len());
 }

@@ -10,7 +10,8 @@
 
 use std::time::{Duration, Instant};
 
-use charter::query::{Asked, Index, Question, Want};
+use charter::query::Index;
+use charter::question::{Asked, Request, Want};
 use charter::snapshot::format::{self, Format};
 use charter::source::SourceSet;
 
@@ -137,11 +138,11 @@ fn main() {
     let mut rng = charter::synth::Rng::new(7);
     // 100 batches of 1,000 random queries each, built before timing; a batch's time divided
     // by its size is one sample (timing single ~100 ns calls would mostly measure the clock).
-    let batches: Vec<Vec<(Question, &str, u32)>> = (0..100)
+    let batches: Vec<Vec<(Request, &str, u32)>> = (0..100)
         .map(|_| {
             (0..1000)
                 .map(|_| {
-                    let q = Question {
+                    let q = Request {
                         space: 0,
                         want: if rng.chance(50) {
                             Want::View
@@ -150,7 +151,7 @@ fn main() {
                         },
                         asked: Asked::Key(charter::model::Permission::Data),
                         at: Some(rng.below(locations as usize) as u32),
-                        channel: charter::query::Channel::Any,
+                        channel: charter::question::Channel::Any,
                     };
                     let m = rng.below(members.len());
                     (q, members[m], m as u32)
@@ -177,12 +178,12 @@ fn main() {
     }
     let mut who = Vec::new();
     for i in 0..20 {
-        let q = Question {
+        let q = Request {
             space: 0,
             want: Want::View,
             asked: Asked::Key(charter::model::Permission::Data),
             at: Some(i * 97 % locations),
-            channel: charter::query::Channel::Any,
+            channel: charter::question::Channel::Any,
         };
         let t = Instant::now();
         std::hint::black_box(index.who(&q));

@@ -3,21 +3,21 @@
 //! of edits (roles, members, locations, space settings, with how far each reaches) explains it.
 
 pub mod access;
+pub mod render;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use serde::Serialize;
-
-use crate::model::{Kind, Permission};
+use crate::model::{Level, Permission, Reports, Value};
 use crate::query::Index;
-use crate::snapshot::{MemberEntry, PermissionValue, RoleEntry, ScopeEntry, Snapshot, SpaceEntry};
+use crate::query::explain::reason_text;
+use crate::query::index::{RoleIx, SpaceIx};
+use crate::snapshot::{MemberEntry, ScopeEntry, Snapshot, SpaceEntry};
 
 pub use access::AccessChange;
 
 /// Which way an edit goes, read off the text: whether it widens access is the verdict's
 /// business ([`Diff::escalations`]), not the edit's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Class {
     Widens,
     Narrows,
@@ -25,48 +25,40 @@ pub enum Class {
 }
 
 /// How many members a role change reaches, in its space and in downstream spaces.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reach {
     pub members: usize,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub downstream: Vec<DownstreamReach>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DownstreamReach {
     pub space: String,
     pub members: usize,
 }
 
 /// One edit.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {
     pub class: Class,
     /// `space`, `role_added`, `role_removed`, `role_permission`, `member_added`,
     /// `member_removed`, `member_role`, `member_scope`, `location_added`, `location_moved`,
     /// `location_removed`, `report_added`, `report_removed`, `enterprise_admin`.
     pub kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub member: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub permission: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub old: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub new: Option<String>,
     /// Why the new effective value is what it is, when a rule decided it.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reach: Option<Reach>,
     /// The change in one sentence.
     pub summary: String,
 }
 
 /// The edits of one space.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SpaceDiff {
     pub space: String,
     /// `added`, `removed` or `changed`.
@@ -75,14 +67,14 @@ pub struct SpaceDiff {
 }
 
 /// The edits of one enterprise account (its admins).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EnterpriseDiff {
     pub enterprise: String,
     pub changes: Vec<Change>,
 }
 
 /// The whole diff.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diff {
     /// How many entries `gained` has (one line each in human output): `--fail-on escalation`
     /// fails exactly when this is not 0.
@@ -97,42 +89,37 @@ pub struct Diff {
     /// Every query OLD allowed that NEW denies.
     pub lost: Vec<AccessChange>,
     pub spaces: Vec<SpaceDiff>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub enterprises: Vec<EnterpriseDiff>,
 }
 
-fn text(v: &PermissionValue) -> String {
+/// How much a value grants, for comparing two values of one permission: `none < view < edit`
+/// (a switch on is `edit`), a list by whether it names anything.
+fn rank(v: &Value) -> u8 {
     match v {
-        PermissionValue::Word(w) => w.clone(),
-        PermissionValue::List(l) => format!("[{}]", l.join(", ")),
-    }
-}
-
-/// How much a value grants, for comparing two values of one permission.
-fn rank(p: Permission, v: &PermissionValue) -> u8 {
-    match (p.kind(), v) {
-        (Kind::Reports, PermissionValue::Word(w)) if w == "all" => 2,
-        (Kind::Reports, PermissionValue::List(l)) => u8::from(!l.is_empty()),
-        (_, PermissionValue::Word(w)) => match w.as_str() {
-            "edit" | "on" => 2,
-            "view" => 1,
-            _ => 0,
+        Value::Level(l) => match l {
+            Level::None => 0,
+            Level::View => 1,
+            Level::Edit => 2,
         },
-        (_, PermissionValue::List(l)) => u8::from(!l.is_empty()),
+        Value::Switch(on) => 2 * u8::from(*on),
+        Value::Reports(Reports::All) => 2,
+        Value::Reports(Reports::Some(ids)) | Value::Roles(ids) => u8::from(!ids.is_empty()),
+        Value::Reports(Reports::None) | Value::LandingPage(_) => 0,
     }
 }
 
 /// Whether going from `old` to `new` widens, narrows or neither, as written.
-fn classify(p: Permission, old: &PermissionValue, new: &PermissionValue) -> Class {
+fn classify(p: Permission, old: &Value, new: &Value) -> Class {
     if p == Permission::LandingPage || p == Permission::ReportIssues {
         return Class::Neutral;
     }
-    let list = |v: &PermissionValue| match v {
-        PermissionValue::List(l) => l.iter().cloned().collect::<BTreeSet<_>>(),
-        _ => BTreeSet::new(),
-    };
-    if let (PermissionValue::List(_), PermissionValue::List(_)) = (old, new) {
-        let (o, n) = (list(old), list(new));
+    fn list(v: &Value) -> Option<BTreeSet<&String>> {
+        match v {
+            Value::Reports(Reports::Some(ids)) | Value::Roles(ids) => Some(ids.iter().collect()),
+            _ => None,
+        }
+    }
+    if let (Some(o), Some(n)) = (list(old), list(new)) {
         return match (n.is_superset(&o), o.is_superset(&n)) {
             (true, false) => Class::Widens,
             (false, true) => Class::Narrows,
@@ -140,27 +127,11 @@ fn classify(p: Permission, old: &PermissionValue, new: &PermissionValue) -> Clas
             (false, false) => Class::Widens, // something was added, something removed
         };
     }
-    match rank(p, new).cmp(&rank(p, old)) {
+    match rank(new).cmp(&rank(old)) {
         std::cmp::Ordering::Greater => Class::Widens,
         std::cmp::Ordering::Less => Class::Narrows,
         std::cmp::Ordering::Equal => Class::Neutral,
     }
-}
-
-fn reason(role: &RoleEntry, key: &str) -> Option<String> {
-    let r = role.reasons.get(key)?;
-    let declared = text(&r.declared);
-    Some(if let Some(by) = &r.implied_by {
-        format!("implied by `{by} = edit`")
-    } else if let Some(by) = &r.hidden_by {
-        format!("declared `{declared}`, hidden by `{by} = off`")
-    } else if let Some(plan) = &r.requires_plan {
-        format!("declared `{declared}`, needs plan `{plan}`")
-    } else if let Some(req) = &r.requires {
-        format!("declared `{declared}`, needs `{req}`")
-    } else {
-        return None;
-    })
 }
 
 /// Members of `space` (and of the spaces downstream of it, for a role they receive) holding
@@ -190,28 +161,21 @@ fn reach(snapshot: &Snapshot, space: &SpaceEntry, role: &str) -> Reach {
     }
 }
 
-fn grants_anything(role: &RoleEntry) -> bool {
+fn grants_anything(role: &RoleIx) -> bool {
     Permission::ALL.iter().any(|&p| {
         !matches!(
             p,
             Permission::LandingPage | Permission::ReportIssues | Permission::FullOrganizationAccess
-        ) && role
-            .permissions
-            .get(p.key())
-            .is_some_and(|v| rank(p, v) > 0)
+        ) && rank(role.value(p)) > 0
     })
 }
 
 /// Compares two roles' grants: escalation if the new grants anything the old does not.
-fn compare_roles(old: &RoleEntry, new: &RoleEntry) -> Class {
+fn compare_roles(old: &RoleIx, new: &RoleIx) -> Class {
     let mut wider = false;
     let mut narrower = false;
     for &p in Permission::ALL {
-        let (Some(o), Some(n)) = (old.permissions.get(p.key()), new.permissions.get(p.key()))
-        else {
-            continue;
-        };
-        match classify(p, o, n) {
+        match classify(p, old.value(p), new.value(p)) {
             Class::Widens => wider = true,
             Class::Narrows => narrower = true,
             Class::Neutral => {}
@@ -289,10 +253,14 @@ pub fn diff(old_ix: &Index, new_ix: &Index) -> Diff {
     let ids: BTreeSet<&String> = old_ids.keys().chain(new_ids.keys()).collect();
     let mut spaces = Vec::new();
     for id in ids {
-        let o = old_ids.get(id).map(|&i| &old.spaces[i]);
-        let n = new_ids.get(id).map(|&i| &new.spaces[i]);
+        let o = old_ids
+            .get(id)
+            .map(|&i| (&old.spaces[i], &old_ix.spaces[i]));
+        let n = new_ids
+            .get(id)
+            .map(|&i| (&new.spaces[i], &new_ix.spaces[i]));
         let (status, changes) = match (o, n) {
-            (None, Some(n)) => {
+            (None, Some((n, nix))) => {
                 let admins = n
                     .members
                     .iter()
@@ -311,10 +279,10 @@ pub fn diff(old_ix: &Index, new_ix: &Index) -> Diff {
                         if admins == 1 { "admin" } else { "admins" }
                     ),
                 )];
-                c.extend(n.members.iter().map(|m| member_added(n, m)));
+                c.extend(n.members.iter().map(|m| member_added(n, nix, m)));
                 ("added", c)
             }
-            (Some(o), None) => (
+            (Some((o, _)), None) => (
                 "removed",
                 vec![change(
                     if o.members.is_empty() {
@@ -356,12 +324,18 @@ pub fn diff(old_ix: &Index, new_ix: &Index) -> Diff {
 }
 
 /// "1 member", "3 members".
-fn count(n: usize, noun: &str) -> String {
+pub(crate) fn count(n: usize, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
-fn member_added(space: &SpaceEntry, m: &MemberEntry) -> Change {
-    let role = space.roles.iter().find(|r| r.id == m.role);
+/// The index of role `id` of `space`.
+fn role_ix<'a>(space: &SpaceEntry, ix: &'a SpaceIx, id: &str) -> Option<&'a RoleIx> {
+    let r = space.roles.iter().position(|r| r.id == id)?;
+    ix.roles.get(r)
+}
+
+fn member_added(space: &SpaceEntry, ix: &SpaceIx, m: &MemberEntry) -> Change {
+    let role = role_ix(space, ix, &m.role);
     let admin = m.role == crate::model::builtin::ADMIN;
     let class = if admin || role.is_some_and(grants_anything) {
         Class::Widens
@@ -392,8 +366,8 @@ fn member_added(space: &SpaceEntry, m: &MemberEntry) -> Change {
 fn space_changes<'a>(
     old_snap: &Snapshot,
     new_snap: &Snapshot,
-    o: &'a SpaceEntry,
-    n: &'a SpaceEntry,
+    (o, oix): (&'a SpaceEntry, &'a SpaceIx),
+    (n, nix): (&'a SpaceEntry, &'a SpaceIx),
 ) -> Vec<Change> {
     let mut out = Vec::new();
     let settings: [(&str, Option<String>, Option<String>); 6] = [
@@ -428,14 +402,15 @@ fn space_changes<'a>(
         }
     }
     // Roles (declared here or received: a received role's changes are reported upstream).
-    let own = |s: &'a SpaceEntry| -> BTreeMap<&'a str, &'a RoleEntry> {
+    let own = |s: &'a SpaceEntry, ix: &'a SpaceIx| -> BTreeMap<&'a str, &'a RoleIx> {
         s.roles
             .iter()
-            .filter(|r| r.from_upstream.is_none())
-            .map(|r| (r.id.as_str(), r))
+            .zip(&ix.roles)
+            .filter(|(r, _)| r.from_upstream.is_none())
+            .map(|(r, values)| (r.id.as_str(), values))
             .collect()
     };
-    let (or, nr) = (own(o), own(n));
+    let (or, nr) = (own(o, oix), own(n, nix));
     for (id, role) in &nr {
         match or.get(id) {
             None => {
@@ -454,12 +429,7 @@ fn space_changes<'a>(
             }
             Some(old_role) => {
                 for &p in Permission::ALL {
-                    let (Some(a), Some(b)) = (
-                        old_role.permissions.get(p.key()),
-                        role.permissions.get(p.key()),
-                    ) else {
-                        continue;
-                    };
+                    let (a, b) = (old_role.value(p), role.value(p));
                     if a == b {
                         continue;
                     }
@@ -475,15 +445,15 @@ fn space_changes<'a>(
                         "role_permission",
                         format!(
                             "role `{id}`: `{p}` {verb} from `{}` to `{}`",
-                            text(a),
-                            text(b)
+                            a.to_source(),
+                            b.to_source()
                         ),
                     );
                     c.role = Some((*id).to_owned());
                     c.permission = Some(p.key().to_owned());
-                    c.old = Some(text(a));
-                    c.new = Some(text(b));
-                    c.reason = reason(role, p.key());
+                    c.old = Some(a.to_source());
+                    c.new = Some(b.to_source());
+                    c.reason = role.reason(p).map(reason_text);
                     c.reach = Some(r);
                     out.push(c);
                 }
@@ -537,11 +507,11 @@ fn space_changes<'a>(
     for (key, m) in &nm {
         let name = m.name.as_str();
         match om.get(key) {
-            None => out.push(member_added(n, m)),
+            None => out.push(member_added(n, nix, m)),
             Some(before) => {
                 if before.role != m.role || before.role_from_upstream != m.role_from_upstream {
-                    let old_role = o.roles.iter().find(|r| r.id == before.role);
-                    let new_role = n.roles.iter().find(|r| r.id == m.role);
+                    let old_role = role_ix(o, oix, &before.role);
+                    let new_role = role_ix(n, nix, &m.role);
                     let class = if m.role == crate::model::builtin::ADMIN {
                         Class::Widens
                     } else {
@@ -700,204 +670,4 @@ fn enterprise_admins(old: &Snapshot, new: &Snapshot) -> Vec<EnterpriseDiff> {
             changes,
         })
         .collect()
-}
-
-/// Lines shown per space and direction in human and markdown output; JSON has every entry.
-const SHOWN_PER_SPACE: usize = 50;
-
-/// One line per access change, with its space.
-fn access_lines(changes: &[AccessChange]) -> Vec<(&str, &str)> {
-    changes
-        .iter()
-        .map(|c| (c.space.as_str(), c.summary.as_str()))
-        .collect()
-}
-
-impl Diff {
-    fn reach_text(r: &Reach) -> String {
-        let mut s = count(r.members, "member");
-        for d in &r.downstream {
-            s.push_str(&format!(", {} in `{}`", d.members, d.space));
-        }
-        s
-    }
-
-    fn change_text(c: &Change) -> String {
-        let mut s = c.summary.clone();
-        if let Some(r) = &c.reason {
-            s.push_str(&format!(" ({r})"));
-        }
-        if let Some(r) = &c.reach {
-            s.push_str(&format!("; reaches {}", Self::reach_text(r)));
-        }
-        s
-    }
-
-    /// The one-line verdict.
-    fn totals(&self) -> String {
-        format!(
-            "{}, {}, {}",
-            count(self.escalations, "escalation"),
-            count(self.reductions, "reduction"),
-            count(self.changes, "edit")
-        )
-    }
-
-    /// Escalations, then reductions, then the edits, grouped by space.
-    pub fn human(&self, color: bool) -> String {
-        let paint = |code: &str, s: &str| {
-            if color {
-                format!("\x1b[{code}m{s}\x1b[0m")
-            } else {
-                s.to_owned()
-            }
-        };
-        let mut out = String::new();
-        for (title, tag, code, changes) in [
-            (
-                "escalations: what the new version allows and the old one denied",
-                "ESCALATION",
-                "31",
-                &self.gained,
-            ),
-            (
-                "reductions: what the old version allowed and the new one denies",
-                "reduction ",
-                "32",
-                &self.lost,
-            ),
-        ] {
-            if changes.is_empty() {
-                continue;
-            }
-            out.push_str(title);
-            out.push('\n');
-            let lines = access_lines(changes);
-            let mut k = 0;
-            while k < lines.len() {
-                let space = lines[k].0;
-                out.push_str(&format!("  space `{space}`\n"));
-                let end = k + lines[k..].iter().take_while(|l| l.0 == space).count();
-                for (_, line) in lines[k..end].iter().take(SHOWN_PER_SPACE) {
-                    out.push_str(&format!("    {} {line}\n", paint(code, tag)));
-                }
-                if end - k > SHOWN_PER_SPACE {
-                    out.push_str(&format!(
-                        "    ... and {} more (all of them with --format json)\n",
-                        end - k - SHOWN_PER_SPACE
-                    ));
-                }
-                k = end;
-            }
-        }
-        if !self.spaces.is_empty() || !self.enterprises.is_empty() {
-            out.push_str("edits\n");
-        }
-        let tag = |c: Class| match c {
-            Class::Widens => "widens ",
-            Class::Narrows => "narrows",
-            Class::Neutral => "neutral",
-        };
-        for s in &self.spaces {
-            out.push_str(&format!("  space `{}` ({})\n", s.space, s.status));
-            let mut changes: Vec<&Change> = s.changes.iter().collect();
-            changes.sort_by_key(|c| c.class);
-            for c in changes {
-                out.push_str(&format!(
-                    "    {} {}\n",
-                    paint("2", tag(c.class)),
-                    Self::change_text(c)
-                ));
-            }
-        }
-        for e in &self.enterprises {
-            out.push_str(&format!("  enterprise `{}`\n", e.enterprise));
-            for c in &e.changes {
-                out.push_str(&format!(
-                    "    {} {}\n",
-                    paint("2", tag(c.class)),
-                    Self::change_text(c)
-                ));
-            }
-        }
-        if self.spaces.is_empty()
-            && self.enterprises.is_empty()
-            && self.gained.is_empty()
-            && self.lost.is_empty()
-        {
-            out.push_str("no changes in access\n");
-        }
-        out.push_str(&self.totals());
-        out.push('\n');
-        out
-    }
-
-    /// A pull-request comment: escalations first.
-    pub fn markdown(&self) -> String {
-        let mut out = String::from("### charter: access changes\n\n");
-        if self.spaces.is_empty()
-            && self.enterprises.is_empty()
-            && self.gained.is_empty()
-            && self.lost.is_empty()
-        {
-            out.push_str("No changes in access.\n");
-            return out;
-        }
-        let totals = self.totals();
-        out.push_str(&if self.escalations > 0 {
-            format!("⚠️ **{totals}**.\n\n")
-        } else {
-            format!("{totals}.\n\n")
-        });
-        let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
-        for (title, changes) in [("Escalations", &self.gained), ("Reductions", &self.lost)] {
-            if changes.is_empty() {
-                continue;
-            }
-            out.push_str(&format!(
-                "#### {title}\n\n| space | access |\n| --- | --- |\n"
-            ));
-            let lines = access_lines(changes);
-            let mut shown: HashMap<&str, usize> = HashMap::new();
-            for (space, line) in &lines {
-                let n = shown.entry(space).or_default();
-                *n += 1;
-                if *n <= SHOWN_PER_SPACE {
-                    out.push_str(&format!("| `{space}` | {} |\n", cell(line)));
-                }
-            }
-            for (space, n) in shown.iter().filter(|(_, n)| **n > SHOWN_PER_SPACE) {
-                out.push_str(&format!(
-                    "| `{space}` | ... and {} more |\n",
-                    n - SHOWN_PER_SPACE
-                ));
-            }
-            out.push('\n');
-        }
-        if !self.spaces.is_empty() || !self.enterprises.is_empty() {
-            out.push_str("#### Edits\n\n| where | edit | reach |\n| --- | --- | --- |\n");
-            let rows = self
-                .spaces
-                .iter()
-                .flat_map(|s| {
-                    s.changes
-                        .iter()
-                        .map(move |c| (format!("space `{}`", s.space), c))
-                })
-                .chain(self.enterprises.iter().flat_map(|e| {
-                    e.changes
-                        .iter()
-                        .map(move |c| (format!("enterprise `{}`", e.enterprise), c))
-                }));
-            for (place, c) in rows {
-                let mut summary = cell(&c.summary);
-                if let Some(r) = &c.reason {
-                    summary.push_str(&format!(" ({})", cell(r)));
-                }
-                let reach = c.reach.as_ref().map(Self::reach_text).unwrap_or_default();
-                out.push_str(&format!("| {place} | {summary} | {reach} |\n"));
-            }
-        }
-        out
-    }
 }

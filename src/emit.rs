@@ -2,8 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::ast::MemberKind;
-use crate::ir::{Ir, RoleOrigin, SpaceId};
+use crate::ir::{Ir, MemberKind, RoleOrigin, SpaceId};
 use crate::model::rules::Reason;
 use crate::model::{LandingPage, Permission, Value};
 use crate::snapshot::format::sha256;

@@ -3,13 +3,15 @@
 //! Invariants: every id indexes the table it names (a `LocId` indexes its space's
 //! `locations`); `locations` are stored in preorder with `subtree_end`, so "A is at or below B"
 //! is two comparisons; `spaces` are sorted by id, so output does not depend on file order.
+//! No syntax types: what the IR needs of the syntax tree (member kinds, list items, `test`
+//! assertions) is lowered into its own types by `resolve`.
 
 use std::collections::HashMap;
 
-use crate::ast;
 use crate::model::builtin::ADMIN;
 use crate::model::rules::{self, Context, Effective};
 use crate::model::{Environment, Permission, Plan, RoleValues};
+use crate::question::ResolvedQuery;
 use crate::source::Span;
 
 macro_rules! ids {
@@ -36,7 +38,40 @@ ids!(
 pub struct Ir {
     pub enterprises: Vec<Enterprise>,
     pub spaces: Vec<Space>,
-    pub tests: Vec<ast::TestDecl>,
+    pub tests: Vec<Test>,
+}
+
+/// A `test` block, its assertions lowered once (names resolved) when the policy compiles.
+#[derive(Debug)]
+pub struct Test {
+    pub name: String,
+    pub span: Span,
+    pub assertions: Vec<Assertion>,
+}
+
+/// One `assert` of a test.
+#[derive(Debug)]
+pub struct Assertion {
+    /// `None` when a name did not resolve: reported when compiling, so a policy with such an
+    /// assertion has errors and its tests are not run.
+    pub query: Option<ResolvedQuery>,
+    /// For `who` assertions: the members expected, as written.
+    pub expected: Vec<String>,
+    pub span: Span,
+}
+
+/// An id as written in the policy, with its span (a list item: `reports = [visits]`).
+#[derive(Debug, Clone)]
+pub struct Name {
+    pub name: String,
+    pub span: Span,
+}
+
+/// How a member is identified: a web user by email, a mobile worker by username.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MemberKind {
+    WebUser,
+    MobileWorker,
 }
 
 #[derive(Debug)]
@@ -97,7 +132,7 @@ pub struct Role {
     /// For each permission, the `key = value` setting that set it explicitly.
     pub explicit: Vec<Option<Span>>,
     /// Ids written in list values (`reports = [a]`, `assignable_by [b]`), with their spans.
-    pub list_items: Vec<(Permission, crate::ast::Ident)>,
+    pub list_items: Vec<(Permission, Name)>,
 }
 
 impl Role {
@@ -123,7 +158,7 @@ pub struct RoleRef {
 
 #[derive(Debug)]
 pub struct Member {
-    pub kind: ast::MemberKind,
+    pub kind: MemberKind,
     pub name: String,
     pub span: Span,
     pub name_span: Span,
@@ -160,24 +195,24 @@ pub struct Space {
     pub roles: Vec<Role>,
     pub members: Vec<Member>,
     /// Name → id lookups for the tables above (filled once, after they are built).
-    pub index: SpaceIndex,
+    pub lookup: NameLookup,
 }
 
 /// Hash lookups by name; spaces hold up to hundreds of thousands of locations and members.
 #[derive(Debug, Default)]
-pub struct SpaceIndex {
+pub struct NameLookup {
     pub locations: std::collections::HashMap<String, LocId>,
     pub groups: std::collections::HashMap<String, GroupId>,
     pub reports: std::collections::HashMap<String, ReportId>,
 }
 
-impl SpaceIndex {
+impl NameLookup {
     pub fn build(
         locations: std::collections::HashMap<String, LocId>,
         groups: &[Named],
         reports: &[Named],
-    ) -> SpaceIndex {
-        SpaceIndex {
+    ) -> NameLookup {
+        NameLookup {
             locations,
             groups: groups
                 .iter()
@@ -199,15 +234,15 @@ impl Space {
     }
 
     pub fn find_location(&self, id: &str) -> Option<LocId> {
-        self.index.locations.get(id).copied()
+        self.lookup.locations.get(id).copied()
     }
 
     pub fn find_report(&self, id: &str) -> Option<ReportId> {
-        self.index.reports.get(id).copied()
+        self.lookup.reports.get(id).copied()
     }
 
     pub fn find_group(&self, id: &str) -> Option<GroupId> {
-        self.index.groups.get(id).copied()
+        self.lookup.groups.get(id).copied()
     }
 
     pub fn rule_context(&self) -> Context {

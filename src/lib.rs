@@ -20,7 +20,9 @@
 //! - [`check`]: the rules of SPEC §3 as passes over the IR.
 //! - [`emit`]: IR → [`snapshot`], the deterministic compiled form (`snapshot::format` writes
 //!   and reads it, `snapshot::validate` checks a loaded one, `snapshot::sign` signs it).
-//! - [`query`]: a snapshot indexed for `can`, `who`, `what` and `why`.
+//! - [`question`]: the resolved questions `resolve` builds and `query` decides.
+//! - [`query`]: a snapshot indexed for `can`, `who`, `what` and `why`: `decide` (no strings)
+//!   and `explain` (the words).
 //! - [`testing`]: the `test` blocks' assertions, run on a query index.
 //! - [`diff`]: two versions compared by their answers, and the edits that explain it.
 //! - [`report`]: Enterprise Console reports from a snapshot.
@@ -46,6 +48,7 @@ pub mod model;
 pub mod output;
 pub mod pipeline;
 pub mod query;
+pub mod question;
 pub mod report;
 pub mod resolve;
 pub mod snapshot;

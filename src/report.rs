@@ -2,9 +2,8 @@
 //! product's reports, for what a policy knows.
 
 use crate::diagnostic::suggest::did_you_mean;
-use crate::snapshot::{
-    MemberEntry, MemberKindEntry, PermissionValue, ScopeEntry, Snapshot, SpaceEntry,
-};
+use crate::model::{Permission, Value};
+use crate::snapshot::{MemberEntry, MemberKindEntry, ScopeEntry, Snapshot, SpaceEntry};
 
 /// The reports `charter report enterprise` can write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,7 +92,7 @@ pub fn enterprise(
             let ids = s
                 .roles
                 .iter()
-                .filter(|r| matches!(r.permissions.get("access_apis"), Some(PermissionValue::Word(w)) if w == "on"))
+                .filter(|r| r.value(Permission::AccessApis) == Value::Switch(true))
                 .map(|r| r.id.as_str())
                 .collect();
             (s.id.as_str(), ids)

@@ -14,6 +14,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::*;
 use crate::model::builtin::{ADMIN, BUILTIN_ROLES, BuiltinRole, MOBILE_WORKER_DEFAULT};
 use crate::model::{Environment, Kind, Permission, Plan, RoleValues, ValueError};
+use crate::question::ResolvedQuery;
 use crate::source::Span;
 
 /// Pseudo-permission for the Enterprise Console's aggregated reports (queries only).
@@ -40,6 +41,8 @@ pub struct Resolver {
     enterprise_scope: Scope,
     space_scope: Scope,
     test_scope: HashMap<String, Span>,
+    /// `test` blocks as parsed, lowered by [`Resolver::finish`] once every name is known.
+    tests: Vec<ast::TestDecl>,
 }
 
 /// Ids declared in one scope, for duplicate reports.
@@ -220,7 +223,7 @@ impl Resolver {
                     } else {
                         self.test_scope.insert(t.name.value.clone(), t.name.span);
                     }
-                    self.ir.tests.push(t);
+                    self.tests.push(t);
                 }
             }
         }
@@ -280,7 +283,7 @@ impl Resolver {
                 m.role = role;
             }
         }
-        self.tests(&ir);
+        ir.tests = self.tests(&ir);
         (ir, self.diagnostics)
     }
 
@@ -336,7 +339,7 @@ impl Resolver {
             reports: Vec::new(),
             roles: Vec::new(),
             members: Vec::new(),
-            index: SpaceIndex::default(),
+            lookup: NameLookup::default(),
         };
         let mut member_decls: Vec<ast::MemberDecl> = Vec::new();
         let mut pending = PendingSpace {
@@ -494,7 +497,7 @@ impl Resolver {
             (space.locations, location_ids) = self.locations(&space.location_types, roots);
         }
         space.roles = self.roles(&role_decls);
-        space.index = SpaceIndex::build(location_ids, &space.groups, &space.reports);
+        space.lookup = NameLookup::build(location_ids, &space.groups, &space.reports);
         space.members.reserve(member_decls.len());
         pending.member_roles.reserve(member_decls.len());
         for m in member_decls {
@@ -721,7 +724,7 @@ impl Resolver {
     fn role_values(
         &mut self,
         d: &ast::RoleDecl,
-    ) -> (RoleValues, Vec<Option<Span>>, Vec<(Permission, Ident)>) {
+    ) -> (RoleValues, Vec<Option<Span>>, Vec<(Permission, Name)>) {
         let mut values = RoleValues::default();
         let mut list_items = Vec::new();
         let mut explicit = vec![None; Permission::ALL.len()];
@@ -746,7 +749,13 @@ impl Resolver {
             match parsed {
                 Ok(v) => {
                     if let ast::Value::List { items, .. } = &s.value {
-                        list_items.extend(items.iter().map(|i| (permission, i.clone())));
+                        list_items.extend(items.iter().map(|i| {
+                            let name = Name {
+                                name: i.name.clone(),
+                                span: i.span,
+                            };
+                            (permission, name)
+                        }));
                     }
                     values.set(permission, v);
                     explicit[permission as usize] = Some(s.span);
@@ -799,20 +808,24 @@ impl Resolver {
         let s = ir.space(space);
         let mut problems = Vec::new();
         for role in s.roles.iter().filter(|r| r.is_declared()) {
-            for (permission, ident) in &role.list_items {
+            for (permission, item) in &role.list_items {
+                let ident = || Ident {
+                    name: item.name.clone(),
+                    span: item.span,
+                };
                 match permission {
-                    Permission::Reports if s.find_report(&ident.name).is_none() => {
+                    Permission::Reports if s.find_report(&item.name).is_none() => {
                         problems.push(unknown_name(
                             "report",
-                            ident,
+                            &ident(),
                             "in this space",
                             s.reports.iter().map(|r| r.id.as_str()),
                         ));
                     }
-                    Permission::AssignableBy if !index.names.contains_key(ident.name.as_str()) => {
+                    Permission::AssignableBy if !index.names.contains_key(item.name.as_str()) => {
                         problems.push(unknown_name(
                             "role",
-                            ident,
+                            &ident(),
                             "in this space",
                             index.names.keys().copied(),
                         ));
@@ -898,7 +911,10 @@ impl Resolver {
         }
         let declares_locations = m.locations.iter().any(|(_, l)| !l.is_empty());
         let member = Member {
-            kind: m.kind,
+            kind: match m.kind {
+                ast::MemberKind::WebUser => MemberKind::WebUser,
+                ast::MemberKind::MobileWorker => MemberKind::MobileWorker,
+            },
             name: m.name.value,
             span: m.span,
             name_span: m.name.span,
@@ -1025,7 +1041,7 @@ impl Resolver {
                     None
                 }
             },
-            None if m.kind == ast::MemberKind::MobileWorker => {
+            None if m.kind == MemberKind::MobileWorker => {
                 index.names.get(MOBILE_WORKER_DEFAULT).copied()
             }
             None => None,
@@ -1033,8 +1049,9 @@ impl Resolver {
     }
 
     /// Duplicate members, across web users and mobile workers of one space (both are named by a
-    /// string in queries, so they share one namespace).
-    fn tests(&mut self, ir: &Ir) {
+    /// string in queries, so they share one namespace); then the `test` blocks, lowered once:
+    /// each assertion's names resolved (or reported), and members no space declares reported.
+    fn tests(&mut self, ir: &Ir) -> Vec<Test> {
         // Names compare ignoring ASCII case: `Neema@x.org` and `neema@x.org` are one person.
         let mut everyone: HashMap<String, &str> = HashMap::new();
         for space in &ir.spaces {
@@ -1067,12 +1084,29 @@ impl Resolver {
                 }
             }
         }
-        for test in &ir.tests {
-            for a in &test.assertions {
-                self.query(ir, &a.query);
-                self.undeclared_members(&everyone, a);
-            }
-        }
+        let tests = std::mem::take(&mut self.tests);
+        tests
+            .into_iter()
+            .map(|test| {
+                let assertions = test
+                    .assertions
+                    .into_iter()
+                    .map(|a| {
+                        self.undeclared_members(&everyone, &a);
+                        Assertion {
+                            query: self.query(ir, &a.query),
+                            expected: a.expected.into_iter().flatten().map(|s| s.value).collect(),
+                            span: a.span,
+                        }
+                    })
+                    .collect();
+                Test {
+                    name: test.name.value,
+                    span: test.span,
+                    assertions,
+                }
+            })
+            .collect()
     }
 
     /// An assertion about a member no space declares tests nothing (a `cannot` passes, and so
@@ -1102,11 +1136,28 @@ impl Resolver {
         }
     }
 
-    /// Checks that a query's names exist (space, permission, level, location, report).
-    fn query(&mut self, ir: &Ir, q: &ast::Query) {
-        if let Err(mut problems) = question::resolve_query(ir, q) {
-            self.diagnostics.append(&mut problems);
+    /// Resolves a query's names (space, permission, level, location, report); `None` after
+    /// reporting the ones that do not exist.
+    fn query(&mut self, ir: &Ir, q: &ast::Query) -> Option<ResolvedQuery> {
+        match question::resolve_query(ir, q) {
+            Ok(q) => Some(q),
+            Err(mut problems) => {
+                self.diagnostics.append(&mut problems);
+                None
+            }
         }
+    }
+}
+
+// Transitional, until `check/members.rs` compares with `ir::MemberKind` (the IR holds no
+// syntax types; that pass still names the AST's kind).
+impl PartialEq<ast::MemberKind> for MemberKind {
+    fn eq(&self, other: &ast::MemberKind) -> bool {
+        matches!(
+            (self, other),
+            (MemberKind::WebUser, ast::MemberKind::WebUser)
+                | (MemberKind::MobileWorker, ast::MemberKind::MobileWorker)
+        )
     }
 }
 

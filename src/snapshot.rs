@@ -3,6 +3,11 @@
 //! Deterministic by construction: every collection is a sorted `Vec` or a `BTreeMap`, and the
 //! snapshot carries a digest of its own contents so a hand-edited file is detected on load.
 //! Serde derives live here and on nothing else but config.
+//!
+//! Values are stored as the policy's words (`"edit"`, `["visits"]`), so the file reads like the
+//! policy. They are decoded in one place, [`RoleEntry::value`] and [`RoleEntry::reason`], into
+//! `model`'s types; `query::Index` decodes every role once when it is built, and the query,
+//! diff and report code compares those typed values, never words.
 
 pub mod format;
 pub mod sign;
@@ -11,6 +16,9 @@ pub mod validate;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+use crate::model::rules::Reason;
+use crate::model::{Kind, Level, Permission, Plan, Reports, Value};
 
 /// Bumped whenever the snapshot's shape or meaning changes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -145,6 +153,69 @@ pub struct RoleEntry {
     /// For each effective value that differs from the declared one: the declared value and why.
     #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
     pub reasons: BTreeMap<String, ReasonEntry>,
+}
+
+/// An effective value that differs from the declared one, decoded: the declared value and
+/// the rule that changed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValueReason {
+    pub declared: Value,
+    pub cause: Reason,
+}
+
+impl PermissionValue {
+    /// The value of `p` this is. Total on a validated snapshot (`validate` checks every value
+    /// is of its permission's kind); anything else reads as granting nothing, never as a grant.
+    pub fn decode(&self, p: Permission) -> Value {
+        let decoded = match self {
+            PermissionValue::Word(w) => p.parse_word(w),
+            PermissionValue::List(ids) => {
+                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                p.parse_list(&ids)
+            }
+        };
+        decoded.unwrap_or_else(|_| nothing(p))
+    }
+}
+
+/// The value of `p` that grants nothing (what an invalid value decodes to).
+fn nothing(p: Permission) -> Value {
+    match p.kind() {
+        Kind::Level | Kind::AdminOnlyEdit => Value::Level(Level::None),
+        Kind::Switch => Value::Switch(false),
+        Kind::Reports => Value::Reports(Reports::None),
+        Kind::LandingPage | Kind::RoleList => p.default_value(),
+    }
+}
+
+impl RoleEntry {
+    /// The effective value of `p` (of a validated snapshot, which has every permission).
+    pub fn value(&self, p: Permission) -> Value {
+        self.permissions
+            .get(p.key())
+            .map_or_else(|| nothing(p), |v| v.decode(p))
+    }
+
+    /// Why the effective value of `p` differs from the declared one, if it does. A validated
+    /// reason names exactly one cause, a permission or a plan.
+    pub fn reason(&self, p: Permission) -> Option<ValueReason> {
+        let r = self.reasons.get(p.key())?;
+        let permission = |k: &Option<String>| k.as_deref().and_then(Permission::from_key);
+        let cause = if let Some(by) = permission(&r.implied_by) {
+            Reason::ImpliedBy(by)
+        } else if let Some(by) = permission(&r.hidden_by) {
+            Reason::HiddenBy(by)
+        } else if let Some(plan) = r.requires_plan.as_deref().and_then(Plan::parse) {
+            Reason::RequiresPlan(plan)
+        } else {
+            // An unvalidated reason without a cause says nothing.
+            Reason::Requires(permission(&r.requires)?)
+        };
+        Some(ValueReason {
+            declared: r.declared.decode(p),
+            cause,
+        })
+    }
 }
 
 /// `"all"` or the assigned location ids.

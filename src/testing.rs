@@ -1,7 +1,9 @@
-//! Running the assertions of `test` blocks against a compiled policy.
+//! Running the assertions of `test` blocks against a compiled policy. The assertions were
+//! resolved once, when the policy compiled (`ir::Test`); this module only decides them.
 
-use crate::ast;
-use crate::query::{Index, Query};
+use crate::ir;
+use crate::query::Index;
+use crate::question::ResolvedQuery;
 use crate::source::{SourceSet, Span};
 
 /// The outcome of one assertion.
@@ -20,7 +22,7 @@ pub struct AssertionResult {
 
 /// Runs every assertion of every test whose name contains `filter` (all when `None`).
 pub fn run(
-    tests: &[ast::TestDecl],
+    tests: &[ir::Test],
     index: &Index,
     sources: &SourceSet,
     filter: Option<&str>,
@@ -28,7 +30,7 @@ pub fn run(
     let mut out = Vec::new();
     for test in tests
         .iter()
-        .filter(|t| filter.is_none_or(|f| t.name.value.contains(f)))
+        .filter(|t| filter.is_none_or(|f| t.name.contains(f)))
     {
         for a in &test.assertions {
             let text = sources
@@ -36,19 +38,17 @@ pub fn run(
                 .trim_start_matches("assert")
                 .trim()
                 .to_owned();
-            let (passed, message, notes) = match index.resolve(&a.query) {
-                Err(problems) => (
+            let (passed, message, notes) = match &a.query {
+                // Reported when compiling: a policy with errors is not tested.
+                None => (
                     false,
-                    problems
-                        .first()
-                        .map(|d| d.message.clone())
-                        .unwrap_or_default(),
+                    "the assertion names something the policy does not declare".to_owned(),
                     Vec::new(),
                 ),
-                Ok(q) => evaluate(index, &q, a.expected.as_deref()),
+                Some(q) => evaluate(index, q, &a.expected),
             };
             out.push(AssertionResult {
-                test: test.name.value.clone(),
+                test: test.name.clone(),
                 span: a.span,
                 text,
                 passed,
@@ -60,27 +60,23 @@ pub fn run(
     out
 }
 
-fn evaluate(
-    index: &Index,
-    q: &Query,
-    expected: Option<&[ast::Str]>,
-) -> (bool, String, Vec<String>) {
+fn evaluate(index: &Index, q: &ResolvedQuery, expected: &[String]) -> (bool, String, Vec<String>) {
     match q {
-        Query::Can {
+        ResolvedQuery::Can {
             member,
             negated,
-            question,
+            request,
         }
-        | Query::Why {
+        | ResolvedQuery::Why {
             member,
             negated,
-            question,
+            request,
         } => {
-            let decision = index.decide(member, question);
+            let decision = index.decide(member, request);
             if decision.allowed() != *negated {
                 return (true, String::new(), Vec::new());
             }
-            let e = index.explain(member, question, &decision);
+            let e = index.explain(member, request, &decision);
             let (expected, actual) = if *negated {
                 ("cannot", "can")
             } else {
@@ -92,17 +88,13 @@ fn evaluate(
             }
             let message = format!(
                 "expected `{member}` {expected} {}, but `{member}` {actual}",
-                index.describe(question)
+                index.describe(request)
             );
             (false, message, notes)
         }
-        Query::Who { question } => {
-            let actual = index.who(question);
-            let expected: Vec<&str> = expected
-                .unwrap_or_default()
-                .iter()
-                .map(|s| s.value.as_str())
-                .collect();
+        ResolvedQuery::Who { request } => {
+            let actual = index.who(request);
+            let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
             // Member names compare ignoring ASCII case.
             let key = |names: &[&str]| -> std::collections::HashSet<String> {
                 names.iter().map(|n| n.to_ascii_lowercase()).collect()
@@ -139,15 +131,15 @@ fn evaluate(
             }
             let message = format!(
                 "who can {} is [{}], not the expected [{}]",
-                index.describe(question),
+                index.describe(request),
                 list(&actual),
                 list(&expected)
             );
             (false, message, notes)
         }
-        Query::What { .. } => (
+        ResolvedQuery::What { .. } => (
             false,
-            "`what` is a question, not an assertion".to_owned(),
+            "`what` is a request, not an assertion".to_owned(),
             Vec::new(),
         ),
     }

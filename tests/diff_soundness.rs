@@ -15,7 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use charter::diff::AccessChange;
 use charter::model::{Kind, Permission};
-use charter::query::{Asked, Channel, Index, Question, Want};
+use charter::query::Index;
+use charter::question::{Asked, Channel, Request, Want};
 use charter::synth::Rng;
 use proptest::prelude::*;
 
@@ -86,7 +87,7 @@ fn oracle(a: &Index, b: &Index) -> BTreeSet<Query> {
                 for (channel, cname) in [(Channel::Web, "web"), (Channel::Api, "api")] {
                     let ats = std::iter::once(None).chain((0..eb.locations.len() as u32).map(Some));
                     for at in ats {
-                        let qb = Question {
+                        let qb = Request {
                             space: sb as u32,
                             want: *want,
                             asked: *asked,
@@ -110,7 +111,7 @@ fn oracle(a: &Index, b: &Index) -> BTreeSet<Query> {
                                 match asked_a {
                                     None => false,
                                     Some(asked_a) => {
-                                        let base = Question {
+                                        let base = Request {
                                             space: sa as u32,
                                             want: *want,
                                             asked: asked_a,
@@ -124,7 +125,7 @@ fn oracle(a: &Index, b: &Index) -> BTreeSet<Query> {
                                                     Some(x) => a
                                                         .decide(
                                                             &am.name,
-                                                            &Question {
+                                                            &Request {
                                                                 at: Some(x),
                                                                 ..base
                                                             },
@@ -221,7 +222,7 @@ fn oracle(a: &Index, b: &Index) -> BTreeSet<Query> {
             )
             .collect();
         for person in people {
-            let q = Question {
+            let q = Request {
                 space: sb as u32,
                 want: Want::View,
                 asked: Asked::EnterpriseReports,
@@ -234,7 +235,7 @@ fn oracle(a: &Index, b: &Index) -> BTreeSet<Query> {
             let before = sa.is_some_and(|sa| {
                 a.decide(
                     &person,
-                    &Question {
+                    &Request {
                         space: sa as u32,
                         ..q
                     },

@@ -6,7 +6,8 @@
 //! - removing a grant from a role never turns a denied query into an allowed one.
 
 use charter::model::Permission;
-use charter::query::{Asked, Channel, Index, Question, Want};
+use charter::query::Index;
+use charter::question::{Asked, Channel, Request, Want};
 use charter::snapshot::format::{self, Format};
 use charter::source::SourceSet;
 use charter::synth::{Params, generate};
@@ -25,7 +26,7 @@ fn compile(files: &[(String, String)]) -> Option<Index> {
 }
 
 /// Every (permission, level, location, channel) question of every space, locations sampled.
-fn questions(index: &Index) -> Vec<Question> {
+fn questions(index: &Index) -> Vec<Request> {
     let mut out = Vec::new();
     for (s, space) in index.snapshot.spaces.iter().enumerate() {
         let step = (space.locations.len() / 6).max(1);
@@ -39,7 +40,7 @@ fn questions(index: &Index) -> Vec<Question> {
             for want in [Want::View, Want::Edit] {
                 for &at in &locations {
                     for channel in [Channel::Any, Channel::Web, Channel::Api] {
-                        out.push(Question {
+                        out.push(Request {
                             space: s as u32,
                             want,
                             asked: Asked::Key(p),
@@ -51,7 +52,7 @@ fn questions(index: &Index) -> Vec<Question> {
             }
         }
         for r in 0..space.reports.len() as u32 {
-            out.push(Question {
+            out.push(Request {
                 space: s as u32,
                 want: Want::View,
                 asked: Asked::Report(r),
@@ -142,11 +143,11 @@ proptest! {
                 prop_assert_eq!(&d, &loaded.decide(&m.name, &q));
                 if q.channel == Channel::Any {
                     // Either channel: allowed exactly when the web or the API allows it.
-                    let via = |channel| index.decide(&m.name, &Question { channel, ..q }).allowed();
+                    let via = |channel| index.decide(&m.name, &Request { channel, ..q }).allowed();
                     prop_assert_eq!(d.allowed(), via(Channel::Web) || via(Channel::Api));
                 }
                 if q.want == Want::Edit && d.allowed() {
-                    let view = Question { want: Want::View, ..q };
+                    let view = Request { want: Want::View, ..q };
                     prop_assert!(index.decide(&m.name, &view).allowed(), "edit without view: {}", m.name);
                 }
             }
@@ -164,7 +165,7 @@ proptest! {
                     continue;
                 }
                 for p in Permission::hidden_without_full_access() {
-                    let q = Question { space: s as u32, want: Want::View, asked: Asked::Key(p), at: None, channel: Channel::Any };
+                    let q = Request { space: s as u32, want: Want::View, asked: Asked::Key(p), at: None, channel: Channel::Any };
                     prop_assert!(!index.decide(&m.name, &q).allowed(), "{} holds {p}", m.name);
                 }
             }

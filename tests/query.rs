@@ -3,7 +3,8 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use charter::query::{Asked, Index, Question, Want};
+use charter::query::Index;
+use charter::question::{Asked, Request, Want};
 use charter::snapshot::format::{self, Format};
 use charter::source::SourceSet;
 
@@ -255,12 +256,12 @@ fn snapshot_and_source_answers_agree() {
                 for &p in charter::model::Permission::ALL {
                     for want in [Want::View, Want::Edit] {
                         for &at in &locs {
-                            let q = Question {
+                            let q = Request {
                                 space: s as u32,
                                 want,
                                 asked: Asked::Key(p),
                                 at,
-                                channel: charter::query::Channel::Any,
+                                channel: charter::question::Channel::Any,
                             };
                             assert_eq!(
                                 from_source.who(&q),

@@ -6,7 +6,8 @@
 mod common;
 
 use charter::model::{Kind, Permission};
-use charter::query::{Asked, Channel, Index, Question, Step, Want};
+use charter::query::{Index, Step};
+use charter::question::{Asked, Channel, Request, Want};
 use charter::synth::Rng;
 use common::{ENTERPRISES, PEOPLE, Policy, Role, WORKERS, compile};
 use proptest::prelude::*;
@@ -161,7 +162,7 @@ fn apply(p: &mut Policy, steps: &[Step]) -> Result<(), String> {
 }
 
 /// The same question in another compilation of the policy, by names.
-fn same_question(from: &Index, q: &Question, to: &Index) -> Option<Question> {
+fn same_question(from: &Index, q: &Request, to: &Index) -> Option<Request> {
     let fs = &from.snapshot.spaces[q.space as usize];
     let space = to.snapshot.spaces.iter().position(|s| s.id == fs.id)?;
     let ts = &to.snapshot.spaces[space];
@@ -181,7 +182,7 @@ fn same_question(from: &Index, q: &Question, to: &Index) -> Option<Question> {
         ),
         other => other,
     };
-    Some(Question {
+    Some(Request {
         space: space as u32,
         asked,
         at,
@@ -191,7 +192,7 @@ fn same_question(from: &Index, q: &Question, to: &Index) -> Option<Question> {
 
 /// Denied questions worth asking: every person, permission, level and channel, without `at`
 /// and at every location, every report, the console; sampled by `rng`.
-fn questions(ix: &Index, rng: &mut Rng) -> Vec<(String, Question)> {
+fn questions(ix: &Index, rng: &mut Rng) -> Vec<(String, Request)> {
     let mut out = Vec::new();
     let people: Vec<String> = PEOPLE
         .iter()
@@ -230,7 +231,7 @@ fn questions(ix: &Index, rng: &mut Rng) -> Vec<(String, Question)> {
                         ats.push(Some(rng.below(space.locations.len()) as u32));
                     }
                     for at in ats {
-                        let q = Question {
+                        let q = Request {
                             space: s as u32,
                             want,
                             asked,

@@ -5,7 +5,9 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 
 use charter::diagnostic::Diagnostic;
-use charter::query::{Index, Query};
+use charter::model::{Reports, Value};
+use charter::query::{Explanation, Index, Step, WhatAnswer};
+use charter::question::ResolvedQuery;
 use charter::source::SourceSet;
 use serde_json::json;
 
@@ -18,12 +20,12 @@ enum Answer<'q> {
     Decision {
         member: &'q str,
         negated: bool,
-        question: &'q charter::query::Question,
+        question: &'q charter::question::Request,
         allowed: bool,
         explanation: Option<charter::query::Explanation>,
     },
     Who {
-        question: &'q charter::query::Question,
+        question: &'q charter::question::Request,
         members: Vec<String>,
     },
     What {
@@ -35,18 +37,18 @@ enum Answer<'q> {
 
 impl<'q> Answer<'q> {
     /// `fast` (for `--batch`): a `can` question is answered without its explanation.
-    fn new(index: &Index, q: &'q Query, fast: bool) -> Answer<'q> {
-        let explain = !(fast && matches!(q, Query::Can { .. }));
+    fn new(index: &Index, q: &'q ResolvedQuery, fast: bool) -> Answer<'q> {
+        let explain = !(fast && matches!(q, ResolvedQuery::Can { .. }));
         match q {
-            Query::Can {
+            ResolvedQuery::Can {
                 member,
                 negated,
-                question,
+                request: question,
             }
-            | Query::Why {
+            | ResolvedQuery::Why {
                 member,
                 negated,
-                question,
+                request: question,
             } => {
                 let d = index.decide(member, question);
                 Answer::Decision {
@@ -57,11 +59,11 @@ impl<'q> Answer<'q> {
                     explanation: explain.then(|| index.explain(member, question, &d)),
                 }
             }
-            Query::Who { question } => Answer::Who {
+            ResolvedQuery::Who { request: question } => Answer::Who {
                 question,
                 members: index.who(question).into_iter().map(str::to_owned).collect(),
             },
-            Query::What { member, space } => Answer::What {
+            ResolvedQuery::What { member, space } => Answer::What {
                 member,
                 space: *space,
                 answer: index.what(member, *space),
@@ -89,7 +91,7 @@ impl<'q> Answer<'q> {
                 ..
             } => {
                 let mut v = match explanation {
-                    Some(e) => serde_json::to_value(e).unwrap_or_default(),
+                    Some(e) => explanation_json(e),
                     None => json!({ "allowed": allowed }),
                 };
                 if *negated {
@@ -103,7 +105,7 @@ impl<'q> Answer<'q> {
                 space,
                 answer,
             } => match answer {
-                Some(w) => serde_json::to_value(w).unwrap_or_default(),
+                Some(w) => what_json(w),
                 None => json!({
                     "permissions": {}, "scope": [],
                     "reasons": [format!("`{member}` is not a member of `{}`", index.snapshot.spaces[*space as usize].id)],
@@ -177,19 +179,11 @@ impl<'q> Answer<'q> {
                 if let Some(api) = &w.api {
                     out.push_str(&format!(
                         "api: `data = {}` at all locations (`access_apis = on`)\n",
-                        api.data
+                        api.data.as_str()
                     ));
                 }
-                for (key, value) in &w.permissions {
-                    let value = match value {
-                        charter::snapshot::PermissionValue::Word(w) => w.clone(),
-                        charter::snapshot::PermissionValue::List(l) => {
-                            format!("[{}]", l.join(", "))
-                        }
-                    };
-                    let seed = charter::model::Permission::from_key(key)
-                        .map(|p| p.seed_name())
-                        .unwrap_or_default();
+                for (p, value) in &w.permissions {
+                    let (key, value, seed) = (p.key(), value.to_source(), p.seed_name());
                     out.push_str(&format!("  {key:<28} {value:<12} {seed}\n"));
                 }
             }
@@ -343,6 +337,85 @@ fn error_json(problems: &[Diagnostic]) -> serde_json::Value {
     let mut v = json!({ "error": message });
     if !help.is_empty() {
         v["help"] = json!(help);
+    }
+    v
+}
+
+/// `why`'s explanation as JSON: `allowed`, `reasons`, and for a denial `change` and `fix`
+/// (keys sorted, as every `query` answer).
+fn explanation_json(e: &Explanation) -> serde_json::Value {
+    let mut v = json!({ "allowed": e.allowed, "reasons": e.reasons });
+    if let Some(change) = &e.change {
+        v["change"] = json!(change);
+    }
+    if !e.fix.is_empty() {
+        v["fix"] = e.fix.iter().map(step_json).collect();
+    }
+    v
+}
+
+/// One step of a fix, tagged by `step`.
+fn step_json(step: &Step) -> serde_json::Value {
+    match step {
+        Step::Set {
+            space,
+            role,
+            key,
+            value,
+        } => json!({ "step": "set", "space": space, "role": role, "key": key, "value": value }),
+        Step::AddReport {
+            space,
+            role,
+            report,
+        } => json!({ "step": "add_report", "space": space, "role": role, "report": report }),
+        Step::DeclareReport { space, report } => {
+            json!({ "step": "declare_report", "space": space, "report": report })
+        }
+        Step::RaisePlan { space, plan } => {
+            json!({ "step": "raise_plan", "space": space, "plan": plan })
+        }
+        Step::AssignLocation {
+            space,
+            member,
+            location,
+        } => json!({
+            "step": "assign_location", "space": space, "member": member, "location": location,
+        }),
+        Step::AssignRole {
+            space,
+            member,
+            role,
+        } => json!({ "step": "assign_role", "space": space, "member": member, "role": role }),
+        Step::AddMember {
+            space,
+            member,
+            role,
+        } => json!({ "step": "add_member", "space": space, "member": member, "role": role }),
+        Step::MakeEnterpriseAdmin { enterprise, member } => {
+            json!({ "step": "make_enterprise_admin", "enterprise": enterprise, "member": member })
+        }
+    }
+}
+
+/// `what`'s answer as JSON: values as the snapshot writes them (a word, or a list of ids).
+fn what_json(w: &WhatAnswer) -> serde_json::Value {
+    let permissions: serde_json::Map<String, serde_json::Value> = w
+        .permissions
+        .iter()
+        .map(|(p, value)| {
+            let value = match value {
+                Value::Reports(Reports::Some(ids)) | Value::Roles(ids) => json!(ids),
+                other => json!(other.to_source()),
+            };
+            (p.key().to_owned(), value)
+        })
+        .collect();
+    let mut v = json!({ "role": w.role, "permissions": permissions, "scope": w.scope });
+    if let Some(u) = &w.from_upstream {
+        v["from_upstream"] = json!(u);
+    }
+    if let Some(api) = &w.api {
+        v["api"] = json!({ "data": api.data.as_str(), "scope": "all" });
     }
     v
 }

@@ -26,14 +26,14 @@ pub(crate) fn run(args: &CheckArgs, filter: Option<&str>) -> u8 {
         return 1;
     }
     if let Some(f) = filter
-        && !compiled.ir.tests.iter().any(|t| t.name.value.contains(f))
+        && !compiled.ir.tests.iter().any(|t| t.name.contains(f))
     {
         // A filter that selects nothing would pass while testing nothing.
         let names: Vec<String> = compiled
             .ir
             .tests
             .iter()
-            .map(|t| format!("  \"{}\"", t.name.value))
+            .map(|t| format!("  \"{}\"", t.name))
             .collect();
         let message = format!(
             "no test name contains `{f}`{}",
@@ -44,12 +44,7 @@ pub(crate) fn run(args: &CheckArgs, filter: Option<&str>) -> u8 {
             }
         );
         if args.format == DiagFormat::Json {
-            let tests: Vec<&str> = compiled
-                .ir
-                .tests
-                .iter()
-                .map(|t| t.name.value.as_str())
-                .collect();
+            let tests: Vec<&str> = compiled.ir.tests.iter().map(|t| t.name.as_str()).collect();
             outln!(
                 "{}",
                 json!({ "error": format!("no test name contains `{f}`"), "tests": tests })

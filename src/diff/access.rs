@@ -11,12 +11,13 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
-
+use crate::model::Value;
 use crate::model::{Kind, Permission};
-use crate::query::index::Scope;
-use crate::query::{Asked, Channel, Index, Question, Want};
-use crate::snapshot::{MemberEntry, PermissionValue, RoleEntry, SpaceEntry};
+use crate::query::Index;
+use crate::query::index::LocationScope;
+use crate::query::index::RoleIx;
+use crate::question::{Asked, Channel, Request, Want};
+use crate::snapshot::{MemberEntry, RoleEntry, SpaceEntry};
 
 /// Queries gained (an escalation) or lost (a reduction).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,15 +27,14 @@ pub enum Direction {
 }
 
 /// One location of an [`AccessChange`]; `and_below` covers its whole subtree.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct LocationReach {
     pub id: String,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub and_below: bool,
 }
 
 /// Why access changed, in the words of the edit that caused it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cause {
     /// `space_added`, `space_removed`, `member_added`, `member_removed`, `role_assignment`,
     /// `upstream`, `role_value`, `plan`, `member_locations`, `location_moved`,
@@ -45,7 +45,7 @@ pub struct Cause {
 }
 
 /// One permission at one level.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Grant {
     /// A permission key, `report ID`, or `enterprise_reports`.
     pub permission: String,
@@ -55,7 +55,7 @@ pub struct Grant {
 
 /// The queries one member gained or lost through one channel, at the same places and for the
 /// same cause: every (grant, location) pair of the entry is one such query.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccessChange {
     pub space: String,
     pub member: String,
@@ -65,10 +65,8 @@ pub struct AccessChange {
     /// The query without `at` ("anywhere in the space") changed too.
     pub anywhere: bool,
     /// At every location of the space (of the version that allows it).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub everywhere: bool,
     /// Otherwise, at these locations.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub locations: Vec<LocationReach>,
     pub cause: Cause,
     /// The change as a person reads it.
@@ -85,7 +83,7 @@ enum Reach<'a> {
 }
 
 /// Every question of the enumerated query space that one member can be asked, without `at`.
-fn questions(space: u32, entry: &SpaceEntry) -> Vec<(Question, String, &'static str)> {
+fn questions(space: u32, entry: &SpaceEntry) -> Vec<(Request, String, &'static str)> {
     let mut out = Vec::new();
     for channel in [Channel::Web, Channel::Api] {
         for &p in Permission::ALL
@@ -104,7 +102,7 @@ fn questions(space: u32, entry: &SpaceEntry) -> Vec<(Question, String, &'static 
                     (_, Want::Edit) => "edit",
                 };
                 out.push((
-                    Question {
+                    Request {
                         space,
                         want,
                         asked: Asked::Key(p),
@@ -118,7 +116,7 @@ fn questions(space: u32, entry: &SpaceEntry) -> Vec<(Question, String, &'static 
         }
         for (r, report) in entry.reports.iter().enumerate() {
             out.push((
-                Question {
+                Request {
                     space,
                     want: Want::View,
                     asked: Asked::Report(r as u32),
@@ -134,18 +132,14 @@ fn questions(space: u32, entry: &SpaceEntry) -> Vec<(Question, String, &'static 
 }
 
 /// How member `m` of `space` holds `q`.
-fn reach<'a>(ix: &'a Index, q: &Question, m: u32) -> Reach<'a> {
+fn reach<'a>(ix: &'a Index, q: &Request, m: u32) -> Reach<'a> {
     if !ix.decide_member(q, m).allowed() {
         return Reach::Denied;
     }
-    let scoped = match q.asked {
-        Asked::Key(p) => p.is_location_scoped(),
-        Asked::Report(_) => true,
-        Asked::EnterpriseReports => false,
-    };
+    let scoped = q.is_location_scoped();
     let member = &ix.spaces[q.space as usize].members[m as usize];
     match (&member.scope, scoped, q.channel) {
-        (Scope::Locations(roots), true, Channel::Web) => Reach::Restricted(roots),
+        (LocationScope::Locations(roots), true, Channel::Web) => Reach::Restricted(roots),
         // Through the API, or by a role that holds everywhere, or space-wide.
         _ => Reach::Everywhere,
     }
@@ -229,14 +223,7 @@ impl<'x> SpacePair<'x> {
     /// Whether `a` location `x` is at or below one of `roots` (in `a`).
     fn under_a(&self, x: u32, roots: &[u32]) -> bool {
         let Some(sa) = self.sa else { return false };
-        let locs = &self.a.spaces[sa as usize].locations;
-        let Some(e) = locs.get(x as usize).map(|l| l.enter) else {
-            return false;
-        };
-        roots.iter().any(|&r| {
-            locs.get(r as usize)
-                .is_some_and(|r| r.enter <= e && e < r.exit)
-        })
+        self.a.spaces[sa as usize].covering(roots, x).is_some()
     }
 
     /// Whether `a` allows, at `b` location `l`, what `ra` says.
@@ -345,7 +332,7 @@ fn compare(a: &Index, b: &Index, dir: Direction) -> Vec<AccessChange> {
                             .map_or(Reach::Denied, |&r| {
                                 reach(
                                     a,
-                                    &Question {
+                                    &Request {
                                         space: sa,
                                         asked: Asked::Report(r),
                                         ..*qb
@@ -353,7 +340,7 @@ fn compare(a: &Index, b: &Index, dir: Direction) -> Vec<AccessChange> {
                                     ma,
                                 )
                             }),
-                        _ => reach(a, &Question { space: sa, ..*qb }, ma),
+                        _ => reach(a, &Request { space: sa, ..*qb }, ma),
                     },
                     _ => Reach::Denied,
                 };
@@ -468,8 +455,8 @@ pub fn can_assign(ix: &Index, s: u32, m: u32, r: u32) -> bool {
         && (holder.holds(Permission::WebUsers, Want::Edit)
             || holder.holds(Permission::MobileWorkers, Want::Edit));
     let listed = matches!(
-        target_entry.permissions.get(Permission::AssignableBy.key()),
-        Some(PermissionValue::List(ids)) if ids.contains(&holder_entry.id)
+        target.value(Permission::AssignableBy),
+        Value::Roles(ids) if ids.contains(&holder_entry.id)
     );
     opened || listed
 }
@@ -507,7 +494,7 @@ fn assignments(pair: &SpacePair<'_>, dir: Direction) -> Vec<AccessChange> {
             if before {
                 continue;
             }
-            let cause = assignment_cause(pair, dir, mb as u32, ma, role, ra);
+            let cause = assignment_cause(pair, dir, mb as u32, ma, (rb as u32, role), ra);
             let grant = Grant {
                 permission: format!("role {}", role.id),
                 level: "assign",
@@ -542,14 +529,14 @@ fn assignment_cause(
     dir: Direction,
     mb: u32,
     ma: Option<u32>,
-    role: &RoleEntry,
+    (rb, role): (u32, &RoleEntry),
     ra: Option<u32>,
 ) -> Cause {
     let ctx = Context { dir, pair, mb, ma };
     let eb = &pair.b.snapshot.spaces[pair.sb as usize];
     let (Some(sa), Some(ma)) = (pair.sa, ma) else {
         // A new space or a new member: the causes of any grant.
-        let q = Question {
+        let q = Request {
             space: pair.sb,
             want: Want::View,
             asked: Asked::EnterpriseReports,
@@ -572,24 +559,27 @@ fn assignment_cause(
             Direction::Lost => cause("role_removed", format!("role `{}` removed", role.id)),
         };
     };
-    let (orole, nrole) = ctx.ordered(&ea.roles[ra as usize], role);
-    for key in ["non_admin_editable", "assignable_by"] {
-        let (ov, nv) = (orole.permissions.get(key), nrole.permissions.get(key));
+    let (orole, nrole) = ctx.ordered(
+        &pair.a.spaces[sa as usize].roles[ra as usize],
+        &pair.b.spaces[pair.sb as usize].roles[rb as usize],
+    );
+    for key in [Permission::NonAdminEditable, Permission::AssignableBy] {
+        let (ov, nv) = (orole.value(key), nrole.value(key));
         if ov != nv {
             return cause(
                 "role_value",
                 format!(
                     "role `{}`: `{key}` changed from `{}` to `{}`",
                     role.id,
-                    value_text(ov),
-                    value_text(nv)
+                    ov.to_source(),
+                    nv.to_source()
                 ),
             );
         }
     }
     // The member's own role now manages users.
     let (oholder, nholder) = ctx.ordered(role_of(pair.a, sa, ma), role_of(pair.b, pair.sb, mb));
-    for key in ["web_users", "mobile_workers"] {
+    for key in [Permission::WebUsers, Permission::MobileWorkers] {
         let (ov, nv) = (effective(oholder, key), effective(nholder, key));
         if ov != nv {
             return cause(
@@ -689,28 +679,24 @@ pub fn where_text(locations: &[LocationReach], everywhere: bool, anywhere: bool)
     format!(" at {}", parts.join(", "))
 }
 
-fn value_text(v: Option<&PermissionValue>) -> String {
-    match v {
-        Some(PermissionValue::Word(w)) => w.clone(),
-        Some(PermissionValue::List(l)) => format!("[{}]", l.join(", ")),
-        None => "(unset)".to_owned(),
-    }
+/// A value as written, `(unset)` for a role that is not there.
+fn value_text(v: Option<&Value>) -> String {
+    v.map_or_else(|| "(unset)".to_owned(), Value::to_source)
 }
 
-fn effective<'r>(role: Option<&'r RoleEntry>, key: &str) -> Option<&'r PermissionValue> {
-    role.and_then(|r| r.permissions.get(key))
+fn effective(role: Option<&RoleIx>, p: Permission) -> Option<&Value> {
+    role.map(|r| r.value(p))
 }
 
 /// The value as written, where a rule changed it; else the effective value.
-fn declared<'r>(role: Option<&'r RoleEntry>, key: &str) -> Option<&'r PermissionValue> {
-    role.and_then(|r| r.reasons.get(key).map(|x| &x.declared))
-        .or(effective(role, key))
+fn declared(role: Option<&RoleIx>, p: Permission) -> Option<&Value> {
+    role.map(|r| r.declared(p))
 }
 
 /// The role member `m` of space `s` holds.
-fn role_of(ix: &Index, s: u32, m: u32) -> Option<&RoleEntry> {
+fn role_of(ix: &Index, s: u32, m: u32) -> Option<&RoleIx> {
     let r = ix.spaces[s as usize].members.get(m as usize)?.role;
-    ix.snapshot.spaces[s as usize].roles.get(r as usize)
+    ix.spaces[s as usize].roles.get(r as usize)
 }
 
 fn cause(kind: &'static str, text: String) -> Cause {
@@ -736,7 +722,7 @@ impl Context<'_> {
 
     /// Why the member gained (or lost) `q` at locations `locs` (of `b`); the first edit, in
     /// this order, that explains it.
-    fn cause(&self, q: &Question, locs: &[u32], everywhere: bool) -> Cause {
+    fn cause(&self, q: &Request, locs: &[u32], everywhere: bool) -> Cause {
         let p = self.pair;
         let b_space = &p.b.snapshot.spaces[p.sb as usize];
         let space = &b_space.id;
@@ -788,15 +774,15 @@ impl Context<'_> {
         let (orole, nrole) = self.ordered(role_of(p.a, sa, ma), role_of(p.b, p.sb, self.mb));
         // The values that decide this question: the permission itself, the API switch, full
         // organization access (the scope), in that order.
-        let mut keys: Vec<&str> = match q.asked {
-            Asked::Key(p) => vec![p.key()],
-            Asked::Report(_) => vec!["reports"],
+        let mut keys: Vec<Permission> = match q.asked {
+            Asked::Key(p) => vec![p],
+            Asked::Report(_) => vec![Permission::Reports],
             Asked::EnterpriseReports => vec![],
         };
         if q.channel == Channel::Api {
-            keys.push("access_apis");
+            keys.push(Permission::AccessApis);
         }
-        keys.push("full_organization_access");
+        keys.push(Permission::FullOrganizationAccess);
         for key in keys {
             let (ov, nv) = (effective(orole, key), effective(nrole, key));
             if ov == nv {

@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 
-use crate::model::{Kind, Permission};
-use crate::resolve::question::{Asked, Want};
-use crate::snapshot::{PermissionValue, RoleEntry, ScopeEntry, Snapshot};
+use crate::model::{Kind, Level, Permission, Reports, Value};
+use crate::question::{Asked, Want};
+use crate::snapshot::{RoleEntry, ScopeEntry, Snapshot, ValueReason};
 
 /// A location with its DFS interval: `enter <= x.enter < exit` means x is at or below it.
 #[derive(Debug, Clone)]
@@ -18,7 +18,7 @@ pub struct Loc {
 
 /// What a member may reach: everywhere, or these locations and below.
 #[derive(Debug, Clone)]
-pub enum Scope {
+pub enum LocationScope {
     All,
     Locations(Vec<u32>),
 }
@@ -26,7 +26,7 @@ pub enum Scope {
 #[derive(Debug, Clone)]
 pub struct MemberIx {
     pub role: u32,
-    pub scope: Scope,
+    pub scope: LocationScope,
 }
 
 /// A role's effective grants as bitsets over `Permission as usize`.
@@ -40,9 +40,28 @@ pub struct RoleIx {
     pub reports_all: bool,
     /// Bitset over the space's reports.
     pub reports: Vec<u64>,
+    /// The effective values, decoded once from the snapshot, by `Permission as usize`.
+    values: Vec<Value>,
+    /// The values a rule changed, with the declared value and the rule (few per role).
+    reasons: Vec<(Permission, ValueReason)>,
 }
 
 impl RoleIx {
+    /// The effective value of `p`.
+    pub fn value(&self, p: Permission) -> &Value {
+        &self.values[p as usize]
+    }
+
+    /// Why the effective value of `p` differs from the declared one, if a rule changed it.
+    pub fn reason(&self, p: Permission) -> Option<&ValueReason> {
+        self.reasons.iter().find(|(q, _)| *q == p).map(|(_, r)| r)
+    }
+
+    /// The value as declared: the effective one unless a rule changed it.
+    pub fn declared(&self, p: Permission) -> &Value {
+        self.reason(p).map_or(self.value(p), |r| &r.declared)
+    }
+
     /// Whether the role holds `p` at `want` (a switch: on, whatever level is asked).
     pub fn holds(&self, p: Permission, want: Want) -> bool {
         let bits = if want == Want::Edit && p.kind() != Kind::Switch {
@@ -109,6 +128,15 @@ pub struct ConsoleGroup {
 }
 
 impl SpaceIx {
+    /// The first of `assigned` that `at` is at or below (two comparisons each).
+    pub fn covering(&self, assigned: &[u32], at: u32) -> Option<u32> {
+        let x = self.locations[at as usize].enter;
+        assigned.iter().copied().find(|&l| {
+            let l = &self.locations[l as usize];
+            l.enter <= x && x < l.exit
+        })
+    }
+
     /// The member of this name, ignoring ASCII case. A name without upper-case letters (the
     /// usual query) is looked up without building a string.
     pub fn member(&self, name: &str) -> Option<u32> {
@@ -140,22 +168,22 @@ fn role_ix(role: &RoleEntry, report_ids: &HashMap<String, u32>, report_count: us
         full_access: true,
         reports_all: false,
         reports: vec![0; report_count.div_ceil(64)],
+        values: Permission::ALL.iter().map(|&p| role.value(p)).collect(),
+        reasons: Permission::ALL
+            .iter()
+            .filter_map(|&p| Some((p, role.reason(p)?)))
+            .collect(),
     };
     for &p in Permission::ALL {
-        let Some(value) = role.permissions.get(p.key()) else {
-            continue;
-        };
-        let (view, edit) = match (p.kind(), value) {
-            (Kind::Level | Kind::AdminOnlyEdit, PermissionValue::Word(w)) => {
-                (w != "none", w == "edit")
+        let (view, edit) = match &ix.values[p as usize] {
+            Value::Level(l) => (*l != Level::None, *l == Level::Edit),
+            Value::Switch(on) => (*on, *on),
+            // `all` reaches the standard reports every space has, declared or not.
+            Value::Reports(Reports::All) => {
+                ix.reports_all = true;
+                (true, false)
             }
-            (Kind::Switch, PermissionValue::Word(w)) => (w == "on", w == "on"),
-            (Kind::Reports, PermissionValue::Word(w)) => {
-                // `all` reaches the standard reports every space has, declared or not.
-                ix.reports_all = w == "all";
-                (ix.reports_all, false)
-            }
-            (Kind::Reports, PermissionValue::List(ids)) => {
+            Value::Reports(Reports::Some(ids)) => {
                 for id in ids {
                     if let Some(&r) = report_ids.get(id) {
                         ix.reports[r as usize / 64] |= 1 << (r % 64);
@@ -163,7 +191,9 @@ fn role_ix(role: &RoleEntry, report_ids: &HashMap<String, u32>, report_count: us
                 }
                 (ix.reports.iter().any(|w| *w != 0), false)
             }
-            _ => (false, false),
+            Value::Reports(Reports::None) | Value::LandingPage(_) | Value::Roles(_) => {
+                (false, false)
+            }
         };
         if view {
             ix.view |= bit(p);
@@ -235,8 +265,8 @@ impl Index {
                         // Never 0 in a valid snapshot: every member's role resolves.
                         role: role_ids.get(m.role.as_str()).copied().unwrap_or(0),
                         scope: match &m.scope {
-                            ScopeEntry::All(_) => Scope::All,
-                            ScopeEntry::Locations(ids) => Scope::Locations(
+                            ScopeEntry::All(_) => LocationScope::All,
+                            ScopeEntry::Locations(ids) => LocationScope::Locations(
                                 ids.iter()
                                     .filter_map(|id| location_ids.get(id).copied())
                                     .collect(),

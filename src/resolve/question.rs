@@ -1,5 +1,6 @@
-//! Name resolution of queries: one resolver for `assert` statements (checked against the
-//! policy's IR when it compiles) and for `charter query` (against a loaded snapshot).
+//! Name resolution of queries: one resolver for `assert` statements (lowered against the
+//! policy's IR when it compiles) and for `charter query` (against a loaded snapshot), from the
+//! parsed `ast::Query` to a [`ResolvedQuery`] (types in the neutral [`crate::question`]).
 //!
 //! Both sides implement [`Names`] with the same ids: spaces sorted by id, locations in preorder,
 //! reports in declaration order, which is how the snapshot is emitted from the IR.
@@ -10,77 +11,12 @@ use crate::diagnostic::suggest::{nearest, one_of};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::Ir;
 use crate::model::Permission;
-
-/// What a question asks about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Asked {
-    Key(Permission),
-    Report(u32),
-    EnterpriseReports,
-}
-
-/// The level asked: `view` (also `use`: a switch is on) or `edit`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Want {
-    View,
-    Edit,
-}
-
-/// How the member reaches the space: the web interface, the API, or either (the default).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Channel {
-    Any,
-    Web,
-    Api,
-}
-
-impl Channel {
-    /// The words of a `via` clause (empty for either channel).
-    pub fn words(self) -> &'static str {
-        match self {
-            Channel::Any => "",
-            Channel::Web => " via web",
-            Channel::Api => " via api",
-        }
-    }
-}
-
-/// A question with every name resolved to an id.
-#[derive(Clone, Copy, Debug)]
-pub struct Question {
-    pub space: u32,
-    pub want: Want,
-    pub asked: Asked,
-    pub at: Option<u32>,
-    pub channel: Channel,
-}
-
-/// A resolved query.
-#[derive(Clone, Debug)]
-pub enum Query {
-    Can {
-        member: String,
-        negated: bool,
-        question: Question,
-    },
-    Who {
-        question: Question,
-    },
-    What {
-        member: String,
-        space: u32,
-    },
-    Why {
-        member: String,
-        negated: bool,
-        question: Question,
-    },
-}
+use crate::question::{Asked, Channel, Request, ResolvedQuery, Want};
 
 /// The names a query can refer to.
 pub trait Names {
     /// "in this policy", "in this snapshot": where an unknown space was looked for.
-    fn scope(&self) -> &'static str;
+    fn looked_in(&self) -> &'static str;
     fn space(&self, id: &str) -> Option<u32>;
     fn space_ids(&self) -> Vec<&str>;
     fn space_id(&self, space: u32) -> &str;
@@ -91,7 +27,7 @@ pub trait Names {
 }
 
 impl Names for Ir {
-    fn scope(&self) -> &'static str {
+    fn looked_in(&self) -> &'static str {
         "in this policy"
     }
     fn space(&self, id: &str) -> Option<u32> {
@@ -138,32 +74,32 @@ fn candidates<'a>(names: impl FnOnce() -> Vec<&'a str>) -> Vec<&'a str> {
 
 /// Resolves a parsed query; every unknown name, invalid level, and level that does not fit
 /// its permission is reported (with the nearest spelling).
-pub fn resolve_query(names: &impl Names, q: &ast::Query) -> Result<Query, Vec<Diagnostic>> {
+pub fn resolve_query(names: &impl Names, q: &ast::Query) -> Result<ResolvedQuery, Vec<Diagnostic>> {
     let mut problems = Vec::new();
     let resolved = match q {
         ast::Query::Can {
             member,
             negated,
             question,
-        } => question_of(names, question, &mut problems).map(|question| Query::Can {
+        } => request_of(names, question, &mut problems).map(|request| ResolvedQuery::Can {
             member: member.value.clone(),
             negated: *negated,
-            question,
+            request,
         }),
         ast::Query::Why {
             member,
             negated,
             question,
-        } => question_of(names, question, &mut problems).map(|question| Query::Why {
+        } => request_of(names, question, &mut problems).map(|request| ResolvedQuery::Why {
             member: member.value.clone(),
             negated: *negated,
-            question,
+            request,
         }),
         ast::Query::Who { question } => {
-            question_of(names, question, &mut problems).map(|question| Query::Who { question })
+            request_of(names, question, &mut problems).map(|request| ResolvedQuery::Who { request })
         }
         ast::Query::What { member, space } => {
-            space_of(names, space, &mut problems).map(|space| Query::What {
+            space_of(names, space, &mut problems).map(|space| ResolvedQuery::What {
                 member: member.value.clone(),
                 space,
             })
@@ -181,18 +117,18 @@ fn space_of(names: &impl Names, id: &ast::Ident, problems: &mut Vec<Diagnostic>)
         problems.push(unknown_name(
             "space",
             id,
-            names.scope(),
+            names.looked_in(),
             candidates(|| names.space_ids()),
         ));
     }
     space
 }
 
-fn question_of(
+fn request_of(
     names: &impl Names,
     q: &ast::Question,
     problems: &mut Vec<Diagnostic>,
-) -> Option<Question> {
+) -> Option<Request> {
     let space = space_of(names, &q.space, problems)?;
     let in_space = format!("in `{}`", names.space_id(space));
     const LEVELS: [&str; 3] = ["view", "edit", "use"];
@@ -319,7 +255,7 @@ fn question_of(
             );
         }
     }
-    Some(Question {
+    Some(Request {
         space,
         want: want?,
         asked: asked?,
