@@ -5,7 +5,6 @@
 //! it. Stages push diagnostics and keep going; rendering (miette, JSON) lives only in
 //! `diagnostic/render.rs`.
 
-
 pub mod render;
 
 use crate::source::{DecodeProblem, Span, Undecodable};

@@ -5,7 +5,6 @@
 //! made next to it), and the link stays a link. Renaming over the link itself would turn it
 //! into a regular file, silently detaching whatever else points at its target.
 
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

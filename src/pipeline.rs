@@ -6,7 +6,6 @@
 //! putting the stages together, so that loading, compiling and building are done one way.
 //! `query::Index::from_path` is [`open_snapshot`] indexed.
 
-
 use std::path::{Path, PathBuf};
 
 use crate::Compiled;

@@ -1149,18 +1149,6 @@ impl Resolver {
     }
 }
 
-// Transitional, until `check/members.rs` compares with `ir::MemberKind` (the IR holds no
-// syntax types; that pass still names the AST's kind).
-impl PartialEq<ast::MemberKind> for MemberKind {
-    fn eq(&self, other: &ast::MemberKind) -> bool {
-        matches!(
-            (self, other),
-            (MemberKind::WebUser, ast::MemberKind::WebUser)
-                | (MemberKind::MobileWorker, ast::MemberKind::MobileWorker)
-        )
-    }
-}
-
 /// Control, format (zero-width, bidi), and other characters that show as nothing or as a
 /// space; a member name with one could pass for another member.
 fn is_invisible(c: char) -> bool {

@@ -8,7 +8,6 @@
 //! [`Undecodable`], and `diagnostic` turns it into `E0004`/`E0005` (the dependency runs from
 //! `diagnostic` to `source`, never back).
 
-
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

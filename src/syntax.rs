@@ -3,7 +3,6 @@
 //! [`parse`] parses one file; [`parse_query`] parses a query (the `assert` grammar without
 //! `assert`). Both return what they could build plus diagnostics; pest types stay in this module.
 
-
 mod errors;
 mod format;
 mod lower;

@@ -42,6 +42,26 @@ fn identical_versions_have_no_changes() {
     assert_eq!((d.escalations, d.reductions, d.changes), (0, 0, 0));
 }
 
+#[test]
+fn every_rendering_is_the_same_on_every_run() {
+    // Two unrelated policies: many changes in several spaces, past the rows shown per space.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    let (a, b) = (
+        Index::new(snapshot(&root.join("national-health"))),
+        Index::new(snapshot(&root.join("acme"))),
+    );
+    let render = || {
+        let d = charter::diff::diff(&a, &b);
+        let json = serde_json::to_string(&d).unwrap();
+        (d.human(false), d.markdown(), json)
+    };
+    let first = render();
+    assert!(first.1.contains("more |"), "no row was folded");
+    for _ in 0..8 {
+        assert!(render() == first, "a diff rendered differently");
+    }
+}
+
 fn run(dir: &Path, args: &[&str], path_env: Option<&str>) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_charter"));
     c.args(args).current_dir(dir);

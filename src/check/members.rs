@@ -202,7 +202,7 @@ pub fn enterprise_admin_no_console(facts: &Facts, out: &mut Vec<Diagnostic>) {
             s.members
                 .iter()
                 .filter(|m| {
-                    m.kind == crate::ast::MemberKind::WebUser
+                    m.kind == crate::ir::MemberKind::WebUser
                         && m.role.is_some_and(|r| ir.role(r).id == ADMIN)
                 })
                 .map(move |m| (e, m.name.to_ascii_lowercase()))

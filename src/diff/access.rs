@@ -452,8 +452,7 @@ pub fn can_assign(ix: &Index, s: u32, m: u32, r: u32) -> bool {
         return false;
     }
     let opened = target.holds(Permission::NonAdminEditable, Want::View)
-        && (holder.holds(Permission::WebUsers, Want::Edit)
-            || holder.holds(Permission::MobileWorkers, Want::Edit));
+        && crate::model::rules::manages_users(|p| holder.holds(p, Want::Edit));
     let listed = matches!(
         target.value(Permission::AssignableBy),
         Value::Roles(ids) if ids.contains(&holder_entry.id)

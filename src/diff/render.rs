@@ -3,7 +3,7 @@
 //! `charter diff --format json` prints and the tests snapshot. The JSON structs are private
 //! mirrors of the data types, so serde derives stay in renderers.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use serde::{Serialize, Serializer};
 
@@ -166,7 +166,8 @@ impl Diff {
                 "#### {title}\n\n| space | access |\n| --- | --- |\n"
             ));
             let lines = access_lines(changes);
-            let mut shown: HashMap<&str, usize> = HashMap::new();
+            // Sorted by space: the "... and N more" rows come out in one order every run.
+            let mut shown: BTreeMap<&str, usize> = BTreeMap::new();
             for (space, line) in &lines {
                 let n = shown.entry(space).or_default();
                 *n += 1;

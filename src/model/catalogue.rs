@@ -1,6 +1,6 @@
 //! The permission catalogue and the plan-gated space features: the domain as one table.
 //!
-//! Every fact about a permission is one row of [`catalogue!`]: its key, kind, label, HQ names,
+//! Every fact about a permission is one row of [`CATALOGUE`] (the `catalogue!` table below): its key, kind, label, HQ names,
 //! default, whether full organization access hides it, whether it holds only at a restricted
 //! member's locations, its plan gate, its parent (sub-permissions). The effective-permission
 //! rules ([`super::rules::RULES`]), the lints and the queries read these rows; nothing else

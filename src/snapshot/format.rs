@@ -148,8 +148,10 @@ pub fn write_with<W: std::io::Write + std::io::Seek>(
     };
     if let Some(value) = signature {
         // INVARIANT: `signature` is the fifth field, right after the digest, in the first 4 KiB.
-        let at = find(&head, SIGNATURE_PLACEHOLDER, offset + PLACEHOLDER.len())
-            .ok_or_else(|| std::io::Error::other("no signature placeholder in the snapshot head"))?;
+        let at =
+            find(&head, SIGNATURE_PLACEHOLDER, offset + PLACEHOLDER.len()).ok_or_else(|| {
+                std::io::Error::other("no signature placeholder in the snapshot head")
+            })?;
         out.seek(SeekFrom::Start(start + at as u64))?;
         out.write_all(value.as_bytes())?;
         if let Some(entry) = &mut snapshot.signature {
