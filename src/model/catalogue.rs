@@ -1,8 +1,9 @@
 //! The permission catalogue and the plan-gated space features: the domain as one table.
 //!
-//! Every fact about a permission is one row of [`CATALOGUE`] (the `catalogue!` table below): its key, kind, label, HQ names,
-//! default, whether full organization access hides it, whether it holds only at a restricted
-//! member's locations, its plan gate, its parent (sub-permissions). The effective-permission
+//! Every fact about a permission is one row of [`CATALOGUE`] (the `catalogue!` table below):
+//! its key, kind, label, HQ names, default, whether full organization access hides it, whether
+//! it holds only at a restricted member's locations, its plan gate, its parent
+//! (sub-permissions). The effective-permission
 //! rules ([`super::rules::RULES`]), the lints and the queries read these rows; nothing else
 //! lists permissions. Adding a permission is one row here and its line in
 //! `docs/language.md`.
