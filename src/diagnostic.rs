@@ -146,6 +146,14 @@ impl Diagnostic {
         self
     }
 
+    /// A label where there is a span to put it (a value the policy may not have written).
+    pub fn with_label_at(self, span: Option<Span>, message: impl Into<String>) -> Diagnostic {
+        match span {
+            Some(span) => self.with_label(span, message),
+            None => self,
+        }
+    }
+
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
         self

@@ -17,7 +17,7 @@
 //!   returned as data; `diagnostic` words them).
 //! - [`syntax`]: text → [`ast`] (pest stays inside); also `charter fmt`'s formatter.
 //! - [`resolve`]: AST → [`ir`]: names to ids, scopes, duplicates, values; queries' names.
-//! - [`check`]: the rules of SPEC §3 as passes over the IR.
+//! - [`check`]: the rules of SPEC §3: a registry of lints, one function per code.
 //! - [`emit`]: IR → [`snapshot`], the deterministic compiled form (`snapshot::format` writes
 //!   and reads it, `snapshot::validate` checks a loaded one, `snapshot::sign` signs it).
 //! - [`question`]: the resolved questions `resolve` builds and `query` decides.
@@ -26,7 +26,8 @@
 //! - [`testing`]: the `test` blocks' assertions, run on a query index.
 //! - [`diff`]: two versions compared by their answers, and the edits that explain it.
 //! - [`report`]: Enterprise Console reports from a snapshot.
-//! - [`model`]: the domain (permissions, plans, built-in roles, effective rules); no syntax.
+//! - [`model`]: the domain: the permission catalogue (one table), plans, built-in roles,
+//!   effective rules; no syntax, no prose.
 //! - [`diagnostic`]: the one diagnostic type; `diagnostic::render` is the only renderer.
 //! - [`pipeline`]: the entry points from a path, putting the stages together.
 //! - [`output`]: atomic file writes.

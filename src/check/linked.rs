@@ -259,12 +259,8 @@ pub fn upstream_role_redefined(facts: &Facts, out: &mut Vec<Diagnostic>) {
                     space.id, role.id, up.id
                 ),
             );
-            if let Some(span) = own.id_span {
-                d = d.with_label(span, "redefined here");
-            }
-            if let Some(span) = role.id_span {
-                d = d.with_label(span, format!("received from `{}`", up.id));
-            }
+            d = d.with_label_at(own.id_span, "redefined here");
+            d = d.with_label_at(role.id_span, format!("received from `{}`", up.id));
             out.push(d.with_help(format!(
                 "roles from an upstream space are read-only: rename the role in `{}` or change it in `{}`",
                 space.id, up.id

@@ -29,9 +29,10 @@ pub fn unreachable_member(facts: &Facts, out: &mut Vec<Diagnostic>) {
                     format!("`{}` cannot reach `{}`: role `{}` is location-restricted and no location is assigned", m.name, space.id, role.id),
                 )
                 .with_label(m.name_span, "no `locations [...]`");
-                if let Some(span) = role.explicit(P::FullOrganizationAccess) {
-                    d = d.with_label(span, "location-restricted here");
-                }
+                d = d.with_label_at(
+                    role.explicit(P::FullOrganizationAccess),
+                    "location-restricted here",
+                );
                 out.push(d.with_help("assign locations with `locations [id]`, or give a role with full organization access"));
             }
         }

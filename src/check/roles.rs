@@ -19,9 +19,7 @@ fn plan_error(feature: &str, needs: Plan, space: &Space, span: Span) -> Diagnost
         ),
     )
     .with_label(span, format!("needs `plan {}` or higher", needs.as_str()));
-    if let Some(plan_span) = space.plan_span {
-        d = d.with_label(plan_span, "the space's plan");
-    }
+    d = d.with_label_at(space.plan_span, "the space's plan");
     let how = if space.plan_span.is_some() {
         "raise the space's plan"
     } else {
@@ -124,9 +122,7 @@ fn space_plan_gates(ir: &Ir, space_id: SpaceId, out: &mut Vec<Diagnostic>) {
                 ),
             )
             .with_label(span, format!("`{}` is linked here", up.id));
-            if let Some(plan_span) = up.plan_span {
-                d = d.with_label(plan_span, format!("`{}`'s plan", up.id));
-            }
+            d = d.with_label_at(up.plan_span, format!("`{}`'s plan", up.id));
             out.push(d.with_help(format!(
                 "raise `{}` to `plan {}` or higher",
                 up.id,
@@ -155,9 +151,10 @@ fn space_plan_gates(ir: &Ir, space_id: SpaceId, out: &mut Vec<Diagnostic>) {
                     ),
                 )
                 .with_label(span, format!("`{}` receives `{}` here", space.id, role.id));
-                if let Some(foa) = role.explicit(P::FullOrganizationAccess) {
-                    d = d.with_label(foa, "location-restricted here");
-                }
+                d = d.with_label_at(
+                    role.explicit(P::FullOrganizationAccess),
+                    "location-restricted here",
+                );
                 out.push(d.with_help(format!(
                     "raise `{}` to `plan {}` or higher, or give role `{}` full organization access in `{}`",
                     space.id, restricted.as_str(), role.id, up.id
@@ -210,9 +207,7 @@ pub fn hidden_permission(facts: &Facts, out: &mut Vec<Diagnostic>) {
                 ),
             )
             .with_label(span, "hidden, so always `none`/`off`");
-            if let Some(f) = foa_span {
-                d = d.with_label(f, "full organization access is off here");
-            }
+            d = d.with_label_at(foa_span, "full organization access is off here");
             out.push(d.with_help(format!(
                 "remove this line: without full organization access `{p}` is hidden"
             )));
@@ -235,9 +230,10 @@ pub fn api_bypasses_locations(facts: &Facts, out: &mut Vec<Diagnostic>) {
             format!("role `{}` is location-restricted but `access_apis = on` exposes all of the space's data", role.id),
         )
         .with_label(span, "the API ignores the location restriction");
-        if let Some(f) = role.explicit(P::FullOrganizationAccess) {
-            d = d.with_label(f, "location-restricted here");
-        }
+        d = d.with_label_at(
+            role.explicit(P::FullOrganizationAccess),
+            "location-restricted here",
+        );
         out.push(d.with_help("turn `access_apis` off for location-restricted roles, unless every holder may see all data"));
     }
 }
@@ -261,9 +257,7 @@ pub fn sub_permission_redundant(facts: &Facts, out: &mut Vec<Diagnostic>) {
                 ),
             )
             .with_label(span, "already granted");
-            if let Some(m) = role.explicit(P::MobileWorkers) {
-                d = d.with_label(m, "granted by this");
-            }
+            d = d.with_label_at(role.explicit(P::MobileWorkers), "granted by this");
             out.push(d.with_help("remove this line"));
         }
     }
