@@ -88,6 +88,67 @@ impl Environment {
     }
 }
 
+/// CommCare HQ feature flags a space may turn on (`features [...]`, SPEC §2b): some
+/// permissions grant nothing without theirs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FeatureFlag {
+    Integrations,
+    ConfigurableReports,
+    Tableau,
+    RestrictedLoginAs,
+    DataRegistry,
+    Analytics,
+}
+
+impl FeatureFlag {
+    pub const ALL: [FeatureFlag; 6] = [
+        FeatureFlag::Integrations,
+        FeatureFlag::ConfigurableReports,
+        FeatureFlag::Tableau,
+        FeatureFlag::RestrictedLoginAs,
+        FeatureFlag::DataRegistry,
+        FeatureFlag::Analytics,
+    ];
+    pub const WORDS: [&'static str; 6] = [
+        "integrations",
+        "configurable_reports",
+        "tableau",
+        "restricted_login_as",
+        "data_registry",
+        "analytics",
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        FeatureFlag::WORDS[self as usize]
+    }
+
+    pub fn parse(word: &str) -> Option<FeatureFlag> {
+        FeatureFlag::WORDS
+            .iter()
+            .position(|w| *w == word)
+            .map(|i| FeatureFlag::ALL[i])
+    }
+}
+
+/// A set of feature flags.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct FeatureFlags(u8);
+
+impl FeatureFlags {
+    pub fn insert(&mut self, flag: FeatureFlag) {
+        self.0 |= 1 << flag as u8;
+    }
+
+    pub fn contains(self, flag: FeatureFlag) -> bool {
+        self.0 & (1 << flag as u8) != 0
+    }
+
+    /// The flags in catalogue order.
+    pub fn iter(self) -> impl Iterator<Item = FeatureFlag> {
+        FeatureFlag::ALL.into_iter().filter(move |f| self.contains(*f))
+    }
+}
+
 /// `landing_page` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LandingPage {
