@@ -417,7 +417,7 @@ pub mod suggest {
                 Kind::Level => "`none`, `view` or `edit`".to_owned(),
                 Kind::AdminOnlyEdit => "`none` or `view` (`edit` is for admin only)".to_owned(),
                 Kind::Switch => "`on` or `off`".to_owned(),
-                Kind::Reports => "`all`, `none` or a list of report ids `[a, b]`".to_owned(),
+                Kind::Items(k) => format!("`all`, `none` or a list of {} ids `[a, b]`", k.noun()),
                 Kind::LandingPage => one_of(&LandingPage::WORDS),
                 Kind::RoleList => "a list of role ids `[a, b]`".to_owned(),
             }

@@ -7,7 +7,7 @@ pub mod render;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::model::{Level, Permission, Reports, Value};
+use crate::model::{Items, Level, Permission, Value};
 use crate::query::Index;
 use crate::query::explain::reason_text;
 use crate::query::index::{RoleIx, SpaceIx};
@@ -102,9 +102,9 @@ fn rank(v: &Value) -> u8 {
             Level::Edit => 2,
         },
         Value::Switch(on) => 2 * u8::from(*on),
-        Value::Reports(Reports::All) => 2,
-        Value::Reports(Reports::Some(ids)) | Value::Roles(ids) => u8::from(!ids.is_empty()),
-        Value::Reports(Reports::None) | Value::LandingPage(_) => 0,
+        Value::Items(Items::All) => 2,
+        Value::Items(Items::Some(ids)) | Value::Roles(ids) => u8::from(!ids.is_empty()),
+        Value::Items(Items::None) | Value::LandingPage(_) => 0,
     }
 }
 
@@ -115,7 +115,7 @@ fn classify(p: Permission, old: &Value, new: &Value) -> Class {
     }
     fn list(v: &Value) -> Option<BTreeSet<&String>> {
         match v {
-            Value::Reports(Reports::Some(ids)) | Value::Roles(ids) => Some(ids.iter().collect()),
+            Value::Items(Items::Some(ids)) | Value::Roles(ids) => Some(ids.iter().collect()),
             _ => None,
         }
     }

@@ -58,7 +58,7 @@ fn source_digest(sources: &SourceSet) -> String {
 
 fn value(v: &Value) -> PermissionValue {
     match v {
-        Value::Reports(crate::model::Reports::Some(ids)) | Value::Roles(ids) => {
+        Value::Items(crate::model::Items::Some(ids)) | Value::Roles(ids) => {
             PermissionValue::List(ids.clone())
         }
         other => PermissionValue::Word(other.to_source()),

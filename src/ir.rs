@@ -330,7 +330,7 @@ impl Ir {
         let mut declared = self.role(role).declared.clone();
         if role.space != space {
             // Reports the downstream lacks were reported (E0212); they reach nothing here.
-            if let crate::model::Value::Reports(crate::model::Reports::Some(ids)) =
+            if let crate::model::Value::Items(crate::model::Items::Some(ids)) =
                 declared.get(Permission::Reports).clone()
             {
                 let kept: Vec<&str> = ids

@@ -145,7 +145,9 @@ impl FeatureFlags {
 
     /// The flags in catalogue order.
     pub fn iter(self) -> impl Iterator<Item = FeatureFlag> {
-        FeatureFlag::ALL.into_iter().filter(move |f| self.contains(*f))
+        FeatureFlag::ALL
+            .into_iter()
+            .filter(move |f| self.contains(*f))
     }
 }
 
@@ -175,13 +177,29 @@ impl LandingPage {
     }
 }
 
-/// Which reports a role reaches.
+/// Which items (reports, registries, profiles, ...) a role reaches: `all`, `none` or a list.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Reports {
+pub enum Items {
     None,
     All,
-    /// Report ids, in the order written, without repeats.
+    /// Ids, in the order written, without repeats.
     Some(Vec<String>),
+}
+
+/// What the ids of an [`Kind::Items`] permission name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ItemKind {
+    /// The space's `report`s (and, for `all`, CommCare's standard reports).
+    Reports,
+}
+
+impl ItemKind {
+    /// The declaration the ids resolve against, as messages name it.
+    pub fn noun(self) -> &'static str {
+        match self {
+            ItemKind::Reports => "report",
+        }
+    }
 }
 
 /// The shape of a permission's values.
@@ -191,7 +209,8 @@ pub enum Kind {
     Switch,
     /// `roles_and_permissions`: a level whose `edit` only `admin` may hold.
     AdminOnlyEdit,
-    Reports,
+    /// `all`, `none` or a list of ids of a declared kind.
+    Items(ItemKind),
     LandingPage,
     RoleList,
 }
@@ -202,7 +221,7 @@ impl Kind {
         match self {
             Kind::Level | Kind::AdminOnlyEdit => &["none", "view", "edit"],
             Kind::Switch => &["on", "off"],
-            Kind::Reports => &["all", "none"],
+            Kind::Items(_) => &["all", "none"],
             Kind::LandingPage => &LandingPage::WORDS,
             Kind::RoleList => &[],
         }
@@ -215,7 +234,7 @@ impl Kind {
         match self {
             Kind::Level | Kind::AdminOnlyEdit => &["view", "edit"],
             Kind::Switch => &["view", "edit", "use"],
-            Kind::Reports => &["view"],
+            Kind::Items(_) => &["view"],
             Kind::LandingPage | Kind::RoleList => &[],
         }
     }
@@ -308,7 +327,7 @@ impl fmt::Display for Permission {
 pub enum Value {
     Level(Level),
     Switch(bool),
-    Reports(Reports),
+    Items(Items),
     LandingPage(LandingPage),
     Roles(Vec<String>),
 }
@@ -320,9 +339,9 @@ impl Value {
             Value::Level(l) => l.as_str().to_owned(),
             Value::Switch(true) => "on".to_owned(),
             Value::Switch(false) => "off".to_owned(),
-            Value::Reports(Reports::All) => "all".to_owned(),
-            Value::Reports(Reports::None) => "none".to_owned(),
-            Value::Reports(Reports::Some(ids)) | Value::Roles(ids) => {
+            Value::Items(Items::All) => "all".to_owned(),
+            Value::Items(Items::None) => "none".to_owned(),
+            Value::Items(Items::Some(ids)) | Value::Roles(ids) => {
                 format!("[{}]", ids.join(", "))
             }
             Value::LandingPage(p) => p.as_str().to_owned(),
@@ -345,7 +364,7 @@ impl Permission {
         match self.kind() {
             Kind::Level | Kind::AdminOnlyEdit => Value::Level(Level::None),
             Kind::Switch => Value::Switch(self.entry().default_on),
-            Kind::Reports => Value::Reports(Reports::None),
+            Kind::Items(_) => Value::Items(Items::None),
             Kind::LandingPage => Value::LandingPage(LandingPage::Default),
             Kind::RoleList => Value::Roles(Vec::new()),
         }
@@ -360,7 +379,7 @@ impl Permission {
         match self.kind() {
             Kind::Level | Kind::AdminOnlyEdit => Value::Level(Level::Edit),
             Kind::Switch => Value::Switch(true),
-            Kind::Reports => Value::Reports(Reports::All),
+            Kind::Items(_) => Value::Items(Items::All),
             Kind::LandingPage => Value::LandingPage(LandingPage::Default),
             Kind::RoleList => Value::Roles(Vec::new()),
         }
@@ -381,9 +400,9 @@ impl Permission {
                 "off" => Some(Value::Switch(false)),
                 _ => None,
             },
-            Kind::Reports => match word {
-                "all" => Some(Value::Reports(Reports::All)),
-                "none" => Some(Value::Reports(Reports::None)),
+            Kind::Items(_) => match word {
+                "all" => Some(Value::Items(Items::All)),
+                "none" => Some(Value::Items(Items::None)),
                 _ => None,
             },
             Kind::LandingPage => LandingPage::WORDS
@@ -405,10 +424,10 @@ impl Permission {
             .map(|item| (*item).to_owned())
             .collect();
         match self.kind() {
-            Kind::Reports => Ok(Value::Reports(if ids.is_empty() {
-                Reports::None
+            Kind::Items(_) => Ok(Value::Items(if ids.is_empty() {
+                Items::None
             } else {
-                Reports::Some(ids)
+                Items::Some(ids)
             })),
             Kind::RoleList => Ok(Value::Roles(ids)),
             _ => Err(ValueError::NotAList),
@@ -451,8 +470,8 @@ impl RoleValues {
             Value::Level(l) => *l,
             Value::Switch(true) => Level::Edit,
             Value::Switch(false) => Level::None,
-            Value::Reports(Reports::None) => Level::None,
-            Value::Reports(_) => Level::View,
+            Value::Items(Items::None) => Level::None,
+            Value::Items(_) => Level::View,
             Value::LandingPage(_) | Value::Roles(_) => Level::None,
         }
     }
@@ -461,9 +480,9 @@ impl RoleValues {
         matches!(self.get(p), Value::Switch(true))
     }
 
-    pub fn reports(&self) -> &Reports {
+    pub fn reports(&self) -> &Items {
         match self.get(Permission::Reports) {
-            Value::Reports(r) => r,
+            Value::Items(r) => r,
             // INVARIANT: `set` is only called with values parsed for the permission's kind.
             _ => unreachable!("reports holds a Reports value"),
         }

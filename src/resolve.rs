@@ -776,7 +776,7 @@ impl Resolver {
                         word.and_then(|w| crate::model::hq::synonym(kind, w))
                     {
                         format!("did you mean `{s}`?")
-                    } else if let (Kind::Reports, Some(w)) = (kind, word) {
+                    } else if let (Kind::Items(_), Some(w)) = (kind, word) {
                         // One report is still a list.
                         format!("a list of reports is written in brackets: `[{w}]`")
                     } else {

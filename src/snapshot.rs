@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::model::rules::Reason;
-use crate::model::{Kind, Level, Permission, Plan, Reports, Value};
+use crate::model::{Items, Kind, Level, Permission, Plan, Value};
 
 /// Bumped whenever the snapshot's shape or meaning changes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -183,7 +183,7 @@ fn nothing(p: Permission) -> Value {
     match p.kind() {
         Kind::Level | Kind::AdminOnlyEdit => Value::Level(Level::None),
         Kind::Switch => Value::Switch(false),
-        Kind::Reports => Value::Reports(Reports::None),
+        Kind::Items(_) => Value::Items(Items::None),
         Kind::LandingPage | Kind::RoleList => p.default_value(),
     }
 }

@@ -62,7 +62,7 @@ fn oracle(a: &Index, b: &Index) -> BTreeSet<Query> {
             let levels: &[(&str, Want)] = match p.kind() {
                 Kind::Level | Kind::AdminOnlyEdit => &[("view", Want::View), ("edit", Want::Edit)],
                 Kind::Switch => &[("use", Want::View)],
-                Kind::Reports => &[("view", Want::View)],
+                Kind::Items(_) => &[("view", Want::View)],
                 _ => &[],
             };
             for &(level, want) in levels {

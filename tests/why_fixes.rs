@@ -212,7 +212,7 @@ fn questions(ix: &Index, rng: &mut Rng) -> Vec<(String, Request)> {
                     asks.push((Asked::Key(p), Want::View));
                     asks.push((Asked::Key(p), Want::Edit));
                 }
-                Kind::Switch | Kind::Reports => asks.push((Asked::Key(p), Want::View)),
+                Kind::Switch | Kind::Items(_) => asks.push((Asked::Key(p), Want::View)),
                 _ => {}
             }
         }

@@ -9,7 +9,7 @@ use crate::ir::{Ir, RoleRef, SpaceId};
 use super::Facts;
 use crate::model::builtin::ADMIN;
 use crate::model::rules::Effective;
-use crate::model::{Kind, Level, Permission as P, Reports};
+use crate::model::{Items, Kind, Level, Permission as P};
 
 /// E0210: a member of a location-restricted role with no location.
 pub fn unreachable_member(facts: &Facts, out: &mut Vec<Diagnostic>) {
@@ -100,11 +100,11 @@ fn exceeds(grantee: &Effective, assigner: &Effective) -> Vec<String> {
             Kind::Level | Kind::AdminOnlyEdit | Kind::Switch => {
                 grantee.values.level(p) > assigner.values.level(p)
             }
-            Kind::Reports => match (grantee.values.reports(), assigner.values.reports()) {
-                (Reports::None, _) | (_, Reports::All) => false,
-                (Reports::All, _) => true,
-                (Reports::Some(g), Reports::None) => !g.is_empty(),
-                (Reports::Some(g), Reports::Some(a)) => g.iter().any(|r| !a.contains(r)),
+            Kind::Items(_) => match (grantee.values.reports(), assigner.values.reports()) {
+                (Items::None, _) | (_, Items::All) => false,
+                (Items::All, _) => true,
+                (Items::Some(g), Items::None) => !g.is_empty(),
+                (Items::Some(g), Items::Some(a)) => g.iter().any(|r| !a.contains(r)),
             },
             Kind::LandingPage | Kind::RoleList => false,
         };

@@ -3,7 +3,7 @@
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Ir, RoleOrigin, Space, SpaceId};
-use crate::model::{Feature, LandingPage, Level, Permission as P, Plan, Reports, Value};
+use crate::model::{Feature, Items, LandingPage, Level, Permission as P, Plan, Value};
 use crate::source::Span;
 
 use super::Facts;
@@ -300,10 +300,7 @@ pub fn download_without_reports(facts: &Facts, out: &mut Vec<Diagnostic>) {
     for r in facts.declared_roles() {
         let (role, declared) = (r.role, &r.role.declared);
         for &p in P::ALL.iter().filter(|p| p.needs_report()) {
-            let Some(span) = r
-                .turns_on(p)
-                .filter(|_| *declared.reports() == Reports::None)
-            else {
+            let Some(span) = r.turns_on(p).filter(|_| *declared.reports() == Items::None) else {
                 continue;
             };
             out.push(

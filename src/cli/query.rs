@@ -5,7 +5,7 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 
 use charter::diagnostic::Diagnostic;
-use charter::model::{Reports, Value};
+use charter::model::{Items, Value};
 use charter::query::{Explanation, Index, Step, WhatAnswer};
 use charter::question::ResolvedQuery;
 use charter::source::SourceSet;
@@ -404,7 +404,7 @@ fn what_json(w: &WhatAnswer) -> serde_json::Value {
         .iter()
         .map(|(p, value)| {
             let value = match value {
-                Value::Reports(Reports::Some(ids)) | Value::Roles(ids) => json!(ids),
+                Value::Items(Items::Some(ids)) | Value::Roles(ids) => json!(ids),
                 other => json!(other.to_source()),
             };
             (p.key().to_owned(), value)

@@ -92,7 +92,7 @@ fn questions(space: u32, entry: &SpaceEntry) -> Vec<(Request, String, &'static s
         {
             let wants: &[Want] = match p.kind() {
                 Kind::Level | Kind::AdminOnlyEdit => &[Want::View, Want::Edit],
-                Kind::Switch | Kind::Reports => &[Want::View],
+                Kind::Switch | Kind::Items(_) => &[Want::View],
                 Kind::LandingPage | Kind::RoleList => &[],
             };
             for &want in wants {

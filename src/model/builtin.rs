@@ -99,7 +99,7 @@ impl BuiltinRole {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Level, Reports};
+    use crate::model::{Items, Level};
 
     #[test]
     fn every_builtin_parses() {
@@ -108,7 +108,7 @@ mod tests {
         }
         let fi = BuiltinRole::find("field-implementer").unwrap().values();
         assert_eq!(fi.level(Permission::MobileWorkers), Level::Edit);
-        assert_eq!(fi.reports(), &Reports::All);
+        assert_eq!(fi.reports(), &Items::All);
         assert!(fi.switch(Permission::FullOrganizationAccess));
         let admin = BuiltinRole::find(ADMIN).unwrap().values();
         assert_eq!(admin.level(Permission::RolesAndPermissions), Level::Edit);

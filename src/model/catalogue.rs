@@ -8,7 +8,7 @@
 //! lists permissions. Adding a permission is one row here and its line in
 //! `docs/language.md`.
 
-use super::{Kind, Plan};
+use super::{ItemKind, Kind, Plan};
 
 /// A plan gate: below `plan` the permission grants nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -202,7 +202,7 @@ catalogue! {
     CreateAndEditReports => switch("create_and_edit_reports", "Create and Edit Reports")
         .hq(&[("edit_reports", Some("on"))])
         .hidden();
-    Reports => row("reports", Kind::Reports, "Access All Reports / Access Specific Reports")
+    Reports => row("reports", Kind::Items(ItemKind::Reports), "Access All Reports / Access Specific Reports")
         .hq(&[("view_reports", Some("all")), ("access_all_reports", Some("all")), ("view_report_list", None)])
         .scoped();
     ManageSubscriptionInfo => switch("manage_subscription_info", "Manage Subscription Info")
@@ -272,7 +272,7 @@ mod tests {
             let e = p.entry();
             let values = match e.kind {
                 Kind::AdminOnlyEdit => "`none \\| view` (`edit`: admin only, E0207)".to_owned(),
-                Kind::Reports => "`all \\| none \\| [report ids]`".to_owned(),
+                Kind::Items(k) => format!("`all \\| none \\| [{} ids]`", k.noun()),
                 Kind::RoleList => "`[role ids]`".to_owned(),
                 kind => format!("`{}`", kind.words().join(" \\| ")),
             };

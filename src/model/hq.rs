@@ -47,8 +47,8 @@ pub fn synonym(kind: super::Kind, word: &str) -> Option<&'static str> {
         (Kind::Level | Kind::AdminOnlyEdit, "write" | "manage" | "full" | "modify" | "on") => {
             Some("edit")
         }
-        (Kind::Reports, "yes" | "true" | "on" | "every" | "any") => Some("all"),
-        (Kind::Reports, "no" | "false" | "off") => Some("none"),
+        (Kind::Items(_), "yes" | "true" | "on" | "every" | "any") => Some("all"),
+        (Kind::Items(_), "no" | "false" | "off") => Some("none"),
         _ => None,
     }
 }

@@ -9,7 +9,7 @@ use std::sync::{LazyLock, OnceLock};
 
 use petgraph::graph::DiGraph;
 
-use super::{Level, Permission, Plan, PlanGate, Reports, RoleValues, Value};
+use super::{Items, Level, Permission, Plan, PlanGate, RoleValues, Value};
 
 /// Why an effective value differs from the declared one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -153,12 +153,12 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn reaches_some_report(&self, reports: &Reports) -> bool {
+    pub fn reaches_some_report(&self, reports: &Items) -> bool {
         match reports {
-            Reports::None => false,
+            Items::None => false,
             // Every space has CommCare's standard reports, declared or not.
-            Reports::All => true,
-            Reports::Some(ids) => !ids.is_empty(),
+            Items::All => true,
+            Items::Some(ids) => !ids.is_empty(),
         }
     }
 }
@@ -343,7 +343,7 @@ mod tests {
             e.reason(P::DownloadAndEmailReports),
             Some(Reason::Requires(P::Reports))
         );
-        v.set(P::Reports, Value::Reports(Reports::All));
+        v.set(P::Reports, Value::Items(Items::All));
         assert!(
             evaluate(&v, &ctx(Plan::Pro))
                 .values

@@ -6,7 +6,7 @@ use super::decide::ApiDenial;
 use super::index::RoleIx;
 use super::{Decision, Index};
 use crate::model::rules::Reason;
-use crate::model::{Kind, Level, Permission, Reports, Value};
+use crate::model::{Items, Kind, Level, Permission, Value};
 use crate::question::{Asked, Channel, Request, Want};
 use crate::snapshot::{RoleEntry, ScopeEntry, ValueReason};
 
@@ -390,7 +390,7 @@ impl Index {
             Asked::Report(r) => {
                 let id = &self.snapshot.spaces[q.space as usize].reports[r as usize].id;
                 match values.value(Permission::Reports) {
-                    Value::Reports(Reports::All) => format!(
+                    Value::Items(Items::All) => format!(
                         "role `{}` has `reports = all`, which reaches `{id}`",
                         role.id
                     ),
@@ -408,7 +408,7 @@ impl Index {
                 };
                 let edit_implies = if q.want == Want::View && *v == Value::Level(Level::Edit) {
                     " (edit implies view)"
-                } else if *v == Value::Reports(Reports::All) {
+                } else if *v == Value::Items(Items::All) {
                     ", which reaches CommCare's standard reports and every declared report"
                 } else {
                     ""
@@ -502,7 +502,7 @@ impl Index {
                 let value = values.value(p).to_source();
                 let needed = match (p.kind(), q.want) {
                     (Kind::Switch, _) => "on",
-                    (Kind::Reports, _) => "all",
+                    (Kind::Items(_), _) => "all",
                     (_, Want::Edit) => "edit",
                     (_, Want::View) => "view",
                 };
@@ -518,9 +518,9 @@ impl Index {
                     let declared_grants = match &r.declared {
                         Value::Level(Level::Edit)
                         | Value::Switch(true)
-                        | Value::Reports(Reports::All) => true,
+                        | Value::Items(Items::All) => true,
                         Value::Level(Level::View) => q.want == Want::View,
-                        Value::Reports(Reports::Some(ids)) => !ids.is_empty(),
+                        Value::Items(Items::Some(ids)) => !ids.is_empty(),
                         _ => false,
                     };
                     if let Reason::HiddenBy(_) = r.cause {
@@ -585,7 +585,7 @@ impl Index {
                         steps.push(set(parent.key(), "edit"));
                     }
                     if p.needs_report()
-                        && *values.value(Permission::Reports) == Value::Reports(Reports::None)
+                        && *values.value(Permission::Reports) == Value::Items(Items::None)
                     {
                         changes.push("`reports = all`".to_owned());
                         steps.push(set("reports", "all"));

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::model::{Kind, Level, Permission, Reports, Value};
+use crate::model::{Items, Kind, Level, Permission, Value};
 use crate::question::{Asked, Want};
 use crate::snapshot::{RoleEntry, ScopeEntry, Snapshot, ValueReason};
 
@@ -179,11 +179,11 @@ fn role_ix(role: &RoleEntry, report_ids: &HashMap<String, u32>, report_count: us
             Value::Level(l) => (*l != Level::None, *l == Level::Edit),
             Value::Switch(on) => (*on, *on),
             // `all` reaches the standard reports every space has, declared or not.
-            Value::Reports(Reports::All) => {
+            Value::Items(Items::All) => {
                 ix.reports_all = true;
                 (true, false)
             }
-            Value::Reports(Reports::Some(ids)) => {
+            Value::Items(Items::Some(ids)) => {
                 for id in ids {
                     if let Some(&r) = report_ids.get(id) {
                         ix.reports[r as usize / 64] |= 1 << (r % 64);
@@ -191,9 +191,7 @@ fn role_ix(role: &RoleEntry, report_ids: &HashMap<String, u32>, report_count: us
                 }
                 (ix.reports.iter().any(|w| *w != 0), false)
             }
-            Value::Reports(Reports::None) | Value::LandingPage(_) | Value::Roles(_) => {
-                (false, false)
-            }
+            Value::Items(Items::None) | Value::LandingPage(_) | Value::Roles(_) => (false, false),
         };
         if view {
             ix.view |= bit(p);

@@ -434,11 +434,11 @@ fn word(role: &RoleEntry, p: Permission) -> Option<&str> {
 /// Whether a value is one of `p`'s kind; lists must name ids of `ids` (reports or roles).
 fn in_range(p: Permission, v: &PermissionValue, ids: &HashMap<&str, usize>) -> Result<(), String> {
     match (p.kind(), v) {
-        (Kind::Reports | Kind::RoleList, PermissionValue::List(list)) => {
+        (Kind::Items(_) | Kind::RoleList, PermissionValue::List(list)) => {
             let mut seen = HashSet::with_capacity(list.len());
             for id in list {
                 if !ids.contains_key(id.as_str()) {
-                    let what = if p.kind() == Kind::Reports {
+                    let what = if matches!(p.kind(), Kind::Items(_)) {
                         "report"
                     } else {
                         "role"
@@ -501,7 +501,7 @@ fn role(
         let Some(v) = r.permissions.get(p.key()) else {
             bail!("{} has no value for permission `{p}`", at());
         };
-        let ids = if p.kind() == Kind::Reports {
+        let ids = if matches!(p.kind(), Kind::Items(_)) {
             reports
         } else {
             roles
@@ -577,7 +577,7 @@ fn role(
                 at()
             );
         }
-        let ids = if p.kind() == Kind::Reports {
+        let ids = if matches!(p.kind(), Kind::Items(_)) {
             reports
         } else {
             roles
