@@ -40,7 +40,17 @@ pub struct EnterpriseDecl {
     pub name: Option<Str>,
     /// Each `admins [...]` statement (more than one is reported).
     pub admins: Vec<(Span, Vec<Str>)>,
+    /// Each `permissions { ... }` block (more than one is reported).
+    pub permissions: Vec<EnterprisePermissionsDecl>,
     pub span: Span,
+}
+
+/// `permissions { source SPACE spaces [SPACES] }`: Enterprise Permissions.
+#[derive(Clone, Debug)]
+pub struct EnterprisePermissionsDecl {
+    pub keyword: Span,
+    pub source: Ident,
+    pub spaces: Vec<Ident>,
 }
 
 #[derive(Clone, Debug)]
@@ -94,8 +104,37 @@ pub enum SpaceStmt {
         id: Ident,
         name: Option<Str>,
     },
+    /// `features [integrations, tableau]`.
+    Features {
+        keyword: Span,
+        flags: Vec<Ident>,
+    },
+    Application {
+        id: Ident,
+        name: Option<Str>,
+    },
+    Profile {
+        id: Ident,
+        name: Option<Str>,
+    },
+    Registry(RegistryDecl),
+    /// `grant REGISTRY to [SPACES]`.
+    Grant {
+        keyword: Span,
+        registry: Ident,
+        to: Vec<Ident>,
+    },
     Role(RoleDecl),
     Member(MemberDecl),
+}
+
+/// `registry ID "Name" { case_types [...] }`.
+#[derive(Clone, Debug)]
+pub struct RegistryDecl {
+    pub id: Ident,
+    pub name: Option<Str>,
+    /// Each `case_types [...]` statement (the grammar allows one).
+    pub case_types: Vec<Ident>,
 }
 
 /// `state in country`.
@@ -170,6 +209,8 @@ pub struct MemberDecl {
     pub role: Vec<Ident>,
     pub locations: Vec<(Span, Vec<Ident>)>,
     pub groups: Vec<(Span, Vec<Ident>)>,
+    /// Each `login_as [...]` statement: the web users who may log in as this mobile worker.
+    pub login_as: Vec<(Span, Vec<Str>)>,
     pub span: Span,
 }
 

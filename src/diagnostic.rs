@@ -65,6 +65,7 @@ codes! {
     MissingRole = "E0106", "web user without a role";
     InvisibleCharacter = "E0107", "invisible or control character in a member name";
     NotAnEmail = "E0108", "web user name is not an email address";
+    OutOfReach = "E0109", "space out of reach of a cross-space declaration";
     LocationTypeCycle = "E0201", "location types form a cycle";
     LocationTypeMismatch = "E0202", "location type does not fit its parent location";
     RootLocationType = "E0203", "root location with a non-root type";

@@ -32,6 +32,17 @@ pub fn emit(ir: &Ir, sources: &SourceSet) -> Snapshot {
                     .filter(|s| s.enterprise.is_some_and(|(id, _)| id.index() == e))
                     .map(|s| s.id.clone())
                     .collect(),
+                permissions: ent
+                    .permissions
+                    .as_ref()
+                    .map(|p| EnterprisePermissionsEntry {
+                        source: ir.space(p.source.0).id.clone(),
+                        spaces: p
+                            .spaces
+                            .iter()
+                            .map(|(s, _)| ir.space(*s).id.clone())
+                            .collect(),
+                    }),
             })
             .collect(),
         spaces: (0..ir.spaces.len())
@@ -159,6 +170,11 @@ fn space(ir: &Ir, id: SpaceId) -> SpaceEntry {
                         .iter()
                         .map(|g| s.groups[g.index()].id.clone())
                         .collect(),
+                    login_as: m
+                        .login_as
+                        .iter()
+                        .map(|(w, _)| s.member(*w).name.clone())
+                        .collect(),
                     landing_page: landing,
                 })
             })
@@ -184,6 +200,7 @@ fn space(ir: &Ir, id: SpaceId) -> SpaceEntry {
         two_factor: s
             .two_factor
             .map(|(req, _)| if req { "required" } else { "optional" }.to_owned()),
+        features: s.features.iter().map(|f| f.as_str().to_owned()).collect(),
         location_types: s
             .location_types
             .iter()
@@ -210,23 +227,39 @@ fn space(ir: &Ir, id: SpaceId) -> SpaceEntry {
                 exit: l.subtree_end,
             })
             .collect(),
-        groups: s
-            .groups
+        groups: named(&s.groups),
+        reports: named(&s.reports),
+        applications: named(&s.applications),
+        registries: s
+            .registries
             .iter()
-            .map(|g| NamedEntry {
-                id: g.id.clone(),
-                name: g.name.clone(),
+            .map(|r| RegistryEntry {
+                id: r.id.clone(),
+                name: r.name.clone(),
+                case_types: r.case_types.clone(),
             })
             .collect(),
-        reports: s
-            .reports
+        profiles: named(&s.profiles),
+        grants: s
+            .grants
             .iter()
-            .map(|g| NamedEntry {
-                id: g.id.clone(),
-                name: g.name.clone(),
+            .map(|g| GrantEntry {
+                registry: s.registry(g.registry).id.clone(),
+                to: g.to.iter().map(|(t, _)| ir.space(*t).id.clone()).collect(),
             })
             .collect(),
         roles,
         members,
     }
+}
+
+/// A table of declared names (groups, reports, applications, profiles).
+fn named(table: &[crate::ir::Named]) -> Vec<NamedEntry> {
+    table
+        .iter()
+        .map(|n| NamedEntry {
+            id: n.id.clone(),
+            name: n.name.clone(),
+        })
+        .collect()
 }

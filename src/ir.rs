@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use crate::model::builtin::ADMIN;
 use crate::model::rules::{self, Context, Effective};
-use crate::model::{Environment, Permission, Plan, RoleValues};
+use crate::model::{Environment, FeatureFlags, Permission, Plan, RoleValues};
 use crate::question::ResolvedQuery;
 use crate::source::Span;
 
@@ -30,7 +30,11 @@ ids!(
     LocId,
     LocTypeId,
     GroupId,
-    ReportId
+    ReportId,
+    ApplicationId,
+    RegistryId,
+    ProfileId,
+    MemberId
 );
 
 /// A whole policy after name resolution.
@@ -81,6 +85,43 @@ pub struct Enterprise {
     pub span: Span,
     pub id_span: Span,
     pub admins: Vec<(String, Span)>,
+    /// `permissions { source S spaces [...] }`: at most one per enterprise (HQ keeps one per
+    /// billing account).
+    pub permissions: Option<EnterprisePermissions>,
+}
+
+/// Enterprise Permissions (HQ's `EnterprisePermissions`): every member of `source` is a member
+/// of each of `spaces` with its source role. Resolved: every space is a space of the
+/// enterprise, on the source's server, and none is the source.
+#[derive(Debug)]
+pub struct EnterprisePermissions {
+    /// The `permissions` keyword.
+    pub span: Span,
+    pub source: (SpaceId, Span),
+    /// In the order written, without repeats.
+    pub spaces: Vec<(SpaceId, Span)>,
+}
+
+/// `registry ID "Name" { case_types [...] }`: a data registry the space owns.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    pub id: String,
+    pub name: Option<String>,
+    pub span: Span,
+    /// The registry's schema: the case types it shares, in the order written, without repeats.
+    pub case_types: Vec<String>,
+}
+
+/// `grant REGISTRY to [SPACES]` (HQ's `RegistryGrant(from_domain, to_domains)`): the listed
+/// spaces may read the granting space's data of the registry's case types.
+#[derive(Debug)]
+pub struct Grant {
+    /// The `grant` keyword.
+    pub span: Span,
+    pub registry: RegistryId,
+    pub registry_span: Span,
+    /// In the order written, without repeats; never the granting space.
+    pub to: Vec<(SpaceId, Span)>,
 }
 
 /// A declared name with its span: groups, reports.
@@ -169,6 +210,9 @@ pub struct Member {
     /// Whether the member has a `locations [...]` statement (even one that did not resolve).
     pub declares_locations: bool,
     pub groups: Vec<GroupId>,
+    /// A mobile worker's `login_as [...]` (HQ's `login_as_user`): web users of the same space
+    /// who may log in as this worker, in the order written, without repeats.
+    pub login_as: Vec<(MemberId, Span)>,
 }
 
 #[derive(Debug)]
@@ -191,6 +235,18 @@ pub struct Space {
     pub locations: Vec<Location>,
     pub groups: Vec<Named>,
     pub reports: Vec<Named>,
+    /// `features [...]`: the HQ feature flags the space turns on.
+    pub features: FeatureFlags,
+    /// The `features` statement, when there is one.
+    pub features_span: Option<Span>,
+    /// `application ID "Name"`, in source order.
+    pub applications: Vec<Named>,
+    /// `registry ID "Name" { case_types [...] }`, in source order.
+    pub registries: Vec<Registry>,
+    /// `profile ID "Name"` (HQ user profiles), in source order.
+    pub profiles: Vec<Named>,
+    /// `grant REGISTRY to [SPACES]`, one per registry, in source order.
+    pub grants: Vec<Grant>,
     /// Built-ins (unless redefined) in catalogue order, then declared roles in source order.
     pub roles: Vec<Role>,
     pub members: Vec<Member>,
@@ -204,26 +260,31 @@ pub struct NameLookup {
     pub locations: std::collections::HashMap<String, LocId>,
     pub groups: std::collections::HashMap<String, GroupId>,
     pub reports: std::collections::HashMap<String, ReportId>,
+    pub applications: std::collections::HashMap<String, ApplicationId>,
+    pub registries: std::collections::HashMap<String, RegistryId>,
+    pub profiles: std::collections::HashMap<String, ProfileId>,
+}
+
+/// Id → position of a table of declared names.
+fn positions<'a, T>(
+    ids: impl Iterator<Item = &'a String>,
+    id: fn(u32) -> T,
+) -> std::collections::HashMap<String, T> {
+    ids.enumerate()
+        .map(|(i, name)| (name.clone(), id(i as u32)))
+        .collect()
 }
 
 impl NameLookup {
-    pub fn build(
-        locations: std::collections::HashMap<String, LocId>,
-        groups: &[Named],
-        reports: &[Named],
-    ) -> NameLookup {
+    /// The lookups of a space whose tables are built.
+    pub fn build(locations: std::collections::HashMap<String, LocId>, s: &Space) -> NameLookup {
         NameLookup {
             locations,
-            groups: groups
-                .iter()
-                .enumerate()
-                .map(|(i, g)| (g.id.clone(), GroupId(i as u32)))
-                .collect(),
-            reports: reports
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (r.id.clone(), ReportId(i as u32)))
-                .collect(),
+            groups: positions(s.groups.iter().map(|g| &g.id), GroupId),
+            reports: positions(s.reports.iter().map(|r| &r.id), ReportId),
+            applications: positions(s.applications.iter().map(|a| &a.id), ApplicationId),
+            registries: positions(s.registries.iter().map(|r| &r.id), RegistryId),
+            profiles: positions(s.profiles.iter().map(|p| &p.id), ProfileId),
         }
     }
 }
@@ -243,6 +304,26 @@ impl Space {
 
     pub fn find_group(&self, id: &str) -> Option<GroupId> {
         self.lookup.groups.get(id).copied()
+    }
+
+    pub fn find_application(&self, id: &str) -> Option<ApplicationId> {
+        self.lookup.applications.get(id).copied()
+    }
+
+    pub fn find_registry(&self, id: &str) -> Option<RegistryId> {
+        self.lookup.registries.get(id).copied()
+    }
+
+    pub fn find_profile(&self, id: &str) -> Option<ProfileId> {
+        self.lookup.profiles.get(id).copied()
+    }
+
+    pub fn registry(&self, id: RegistryId) -> &Registry {
+        &self.registries[id.index()]
+    }
+
+    pub fn member(&self, id: MemberId) -> &Member {
+        &self.members[id.index()]
     }
 
     pub fn rule_context(&self) -> Context {

@@ -4,6 +4,7 @@
 //! Resolution keeps going after errors: an unresolved reference becomes `None` (or is dropped)
 //! so that later checks still run on everything that did resolve.
 
+mod declarations;
 pub mod question;
 
 use std::collections::HashMap;
@@ -43,6 +44,9 @@ pub struct Resolver {
     test_scope: HashMap<String, Span>,
     /// `test` blocks as parsed, lowered by [`Resolver::finish`] once every name is known.
     tests: Vec<ast::TestDecl>,
+    /// Each enterprise's `permissions` block (its first), resolved by [`Resolver::finish`]
+    /// once every space is known.
+    enterprise_permissions: Vec<(String, ast::EnterprisePermissionsDecl)>,
 }
 
 /// Ids declared in one scope, for duplicate reports.
@@ -69,6 +73,14 @@ impl Scope {
         self.seen.insert(id.name.clone(), id.span);
         true
     }
+}
+
+/// An entry repeated in one list (`admins`, `features`, `login_as`, ...).
+fn listed_twice(what: &str, name: &str, again: Span, first: Span) -> Diagnostic {
+    Diagnostic::new(Code::Duplicate, format!("{what} `{name}` is listed twice"))
+        .with_label(again, "listed again here")
+        .with_label(first, "first listed here")
+        .with_help("remove the repeated entry")
 }
 
 /// A singleton statement (`plan`, `server`, ...) given twice.
@@ -173,6 +185,9 @@ struct PendingSpace {
     /// The `role` of each member (aligned with the space's members), resolved last because a
     /// space holds its upstream's roles.
     member_roles: Vec<Option<Ident>>,
+    /// `grant` statements whose registry resolved: the target spaces, resolved once every
+    /// space is known.
+    grants: Vec<(ast::Ident, RegistryId, Span, Vec<Ident>)>,
 }
 
 impl Resolver {
@@ -188,12 +203,14 @@ impl Resolver {
                     let mut scope = std::mem::take(&mut self.enterprise_scope);
                     if scope.declare(self, "enterprise", &e.id) {
                         let admins = self.enterprise_admins(&e);
+                        self.pend_enterprise_permissions(&e.id.name, e.permissions);
                         self.ir.enterprises.push(Enterprise {
                             id: e.id.name,
                             name: e.name.map(|n| n.value),
                             span: e.span,
                             id_span: e.id.span,
                             admins,
+                            permissions: None,
                         });
                     }
                     self.enterprise_scope = scope;
@@ -266,6 +283,8 @@ impl Resolver {
                 }
             }
         }
+        self.grants(&mut ir, &pending);
+        self.resolve_enterprise_permissions(&mut ir);
         // Names that need the roles a space holds (its own and its upstream's).
         for (i, p) in pending.into_iter().enumerate() {
             let space = SpaceId(i as u32);
@@ -301,15 +320,7 @@ impl Resolver {
             }
             for admin in list {
                 if let Some((_, first)) = out.iter().find(|(a, _)| *a == admin.value) {
-                    self.push(
-                        Diagnostic::new(
-                            Code::Duplicate,
-                            format!("admin `{}` is listed twice", admin.value),
-                        )
-                        .with_label(admin.span, "listed again here")
-                        .with_label(*first, "first listed here")
-                        .with_help("remove the repeated entry"),
-                    );
+                    self.push(listed_twice("admin", &admin.value, admin.span, *first));
                 } else {
                     out.push((admin.value.clone(), admin.span));
                 }
@@ -337,6 +348,12 @@ impl Resolver {
             locations: Vec::new(),
             groups: Vec::new(),
             reports: Vec::new(),
+            features: Default::default(),
+            features_span: None,
+            applications: Vec::new(),
+            registries: Vec::new(),
+            profiles: Vec::new(),
+            grants: Vec::new(),
             roles: Vec::new(),
             members: Vec::new(),
             lookup: NameLookup::default(),
@@ -346,6 +363,7 @@ impl Resolver {
             member_roles: Vec::new(),
             upstream: None,
             enterprise: None,
+            grants: Vec::new(),
         };
         let mut singletons: HashMap<&'static str, Span> = HashMap::new();
         let mut once = |r: &mut Resolver, what: &'static str, span: Span, help: &str| -> bool {
@@ -359,6 +377,10 @@ impl Resolver {
         };
         let mut groups = Scope::default();
         let mut reports = Scope::default();
+        let mut applications = Scope::default();
+        let mut registries = Scope::default();
+        let mut profiles = Scope::default();
+        let mut grant_decls = Vec::new();
         let mut location_types_decl = None;
         let mut location_roots = None;
 
@@ -470,22 +492,46 @@ impl Resolver {
                 }
                 SpaceStmt::Group { id, name } => {
                     if groups.declare(self, "group", id) {
-                        space.groups.push(Named {
-                            id: id.name.clone(),
-                            name: name.as_ref().map(|n| n.value.clone()),
-                            span: id.span,
-                        });
+                        space.groups.push(named(id, name));
                     }
                 }
                 SpaceStmt::Report { id, name } => {
                     if reports.declare(self, "report", id) {
-                        space.reports.push(Named {
-                            id: id.name.clone(),
-                            name: name.as_ref().map(|n| n.value.clone()),
-                            span: id.span,
-                        });
+                        space.reports.push(named(id, name));
                     }
                 }
+                SpaceStmt::Features { keyword, flags } => {
+                    if once(
+                        self,
+                        "features",
+                        *keyword,
+                        "list every feature flag in one `features [...]`",
+                    ) {
+                        space.features = self.features(flags);
+                        space.features_span = Some(*keyword);
+                    }
+                }
+                SpaceStmt::Application { id, name } => {
+                    if applications.declare(self, "application", id) {
+                        space.applications.push(named(id, name));
+                    }
+                }
+                SpaceStmt::Profile { id, name } => {
+                    if profiles.declare(self, "profile", id) {
+                        space.profiles.push(named(id, name));
+                    }
+                }
+                SpaceStmt::Registry(r) => {
+                    if registries.declare(self, "registry", &r.id) {
+                        let registry = self.registry(r);
+                        space.registries.push(registry);
+                    }
+                }
+                SpaceStmt::Grant {
+                    keyword,
+                    registry,
+                    to,
+                } => grant_decls.push((*keyword, registry.clone(), std::mem::take(to))),
                 SpaceStmt::Role(_) | SpaceStmt::Member(_) => {}
             }
         }
@@ -497,14 +543,18 @@ impl Resolver {
             (space.locations, location_ids) = self.locations(&space.location_types, roots);
         }
         space.roles = self.roles(&role_decls);
-        space.lookup = NameLookup::build(location_ids, &space.groups, &space.reports);
+        space.lookup = NameLookup::build(location_ids, &space);
+        pending.grants = self.grant_registries(&space, grant_decls);
         space.members.reserve(member_decls.len());
         pending.member_roles.reserve(member_decls.len());
-        for m in member_decls {
+        let mut login_as = Vec::new();
+        for mut m in member_decls {
+            login_as.push(std::mem::take(&mut m.login_as));
             let (member, role) = self.member(&space, m);
             space.members.push(member);
             pending.member_roles.push(role);
         }
+        self.login_as(&mut space, login_as);
         (space, pending)
     }
 
@@ -923,6 +973,7 @@ impl Resolver {
             locations,
             declares_locations,
             groups,
+            login_as: Vec::new(),
         };
         (member, role)
     }
@@ -1146,6 +1197,15 @@ impl Resolver {
                 None
             }
         }
+    }
+}
+
+/// A declared name of a space's table (groups, reports, applications, profiles).
+fn named(id: &Ident, name: &Option<ast::Str>) -> Named {
+    Named {
+        id: id.name.clone(),
+        name: name.as_ref().map(|n| n.value.clone()),
+        span: id.span,
     }
 }
 

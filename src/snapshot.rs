@@ -57,6 +57,19 @@ pub struct EnterpriseEntry {
     pub admins: Vec<String>,
     /// Ids of the spaces that declare `enterprise ID`.
     pub spaces: Vec<String>,
+    /// Enterprise Permissions; absent when the enterprise declares none.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub permissions: Option<EnterprisePermissionsEntry>,
+}
+
+/// `permissions { source S spaces [...] }`: members of `source` are members of every space of
+/// `spaces` with their source role (HQ's `EnterprisePermissions`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnterprisePermissionsEntry {
+    /// A space of the enterprise.
+    pub source: String,
+    /// Spaces of the enterprise on the source's server, in the order written; never the source.
+    pub spaces: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,14 +92,49 @@ pub struct SpaceEntry {
     /// `required` or `optional`; absent when the policy does not say.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub two_factor: Option<String>,
+    /// The feature flags the space turns on (`features [...]`), in catalogue order.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub features: Vec<String>,
     pub location_types: Vec<LocationTypeEntry>,
     /// In preorder; `enter` is the preorder number and `exit` one past the last descendant's,
     /// so A is at or below B when `B.enter <= A.enter < B.exit`.
     pub locations: Vec<LocationEntry>,
     pub groups: Vec<NamedEntry>,
     pub reports: Vec<NamedEntry>,
+    /// `application ID "Name"`, in source order.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub applications: Vec<NamedEntry>,
+    /// `registry ID "Name" { case_types [...] }`, in source order.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub registries: Vec<RegistryEntry>,
+    /// `profile ID "Name"` (user profiles), in source order.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub profiles: Vec<NamedEntry>,
+    /// `grant REGISTRY to [SPACES]`: one entry per granted registry, in source order.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub grants: Vec<GrantEntry>,
     pub roles: Vec<RoleEntry>,
     pub members: Vec<MemberEntry>,
+}
+
+/// A data registry the space owns: its id, name and schema (the case types it shares).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistryEntry {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub case_types: Vec<String>,
+}
+
+/// A registry grant (HQ's `RegistryGrant`): the spaces of `to` may read this space's data of
+/// the registry's case types.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantEntry {
+    /// A registry of this space.
+    pub registry: String,
+    /// Other spaces of the snapshot, on this space's server, in the order written.
+    pub to: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -241,6 +289,10 @@ pub struct MemberEntry {
     pub locations: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub groups: Vec<String>,
+    /// A mobile worker's `login_as`: the web users of this space (as the space names them)
+    /// who may log in as the worker when their role has `login_as = limited`.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub login_as: Vec<String>,
     /// The effective landing page (`default` resolved by member kind).
     pub landing_page: LandingPageEntry,
 }

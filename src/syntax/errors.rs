@@ -22,15 +22,19 @@ fn describe(rule: Rule) -> &'static str {
         Rule::eq_eq => "`==`",
         Rule::eq => "`=`",
         Rule::top_item => "a declaration (`enterprise`, `space` or `test`)",
-        Rule::enterprise_stmt => "an enterprise statement (`admins`)",
+        Rule::enterprise_stmt => "an enterprise statement (`admins` or `permissions`)",
         Rule::space_stmt => {
             "a space statement (`enterprise`, `plan`, `server`, `upstream`, `environment`, \
-             `security`, `location_types`, `locations`, `group`, `report`, `role`, `web_user` \
-             or `mobile_worker`)"
+             `security`, `location_types`, `locations`, `group`, `report`, `features`, \
+             `application`, `registry`, `profile`, `grant`, `role`, `web_user` or \
+             `mobile_worker`)"
         }
         Rule::member_stmt | Rule::member_block => {
             "a member statement (`role`, `locations [...]` or `groups [...]`)"
         }
+        Rule::permissions_source => "`source SPACE`",
+        Rule::permissions_spaces => "`spaces [...]`",
+        Rule::case_types_stmt => "`case_types [...]`",
         Rule::setting => "a setting `key = value`",
         Rule::value => "a value",
         Rule::location_type_decl => "a location type (`state in country`)",
@@ -77,6 +81,17 @@ fn describe(rule: Rule) -> &'static str {
         Rule::kw_who => "`who`",
         Rule::kw_what => "`what`",
         Rule::kw_why => "`why`",
+        Rule::kw_features => "`features`",
+        Rule::kw_application => "`application`",
+        Rule::kw_registry => "`registry`",
+        Rule::kw_case_types => "`case_types`",
+        Rule::kw_profile => "`profile`",
+        Rule::kw_grant => "`grant`",
+        Rule::kw_to => "`to`",
+        Rule::kw_login_as => "`login_as`",
+        Rule::kw_permissions => "`permissions`",
+        Rule::kw_source => "`source`",
+        Rule::kw_spaces => "`spaces`",
         _ => "a statement",
     }
 }
@@ -268,27 +283,26 @@ fn innermost_open_block(text: &str, pos: usize) -> Option<(usize, String)> {
 }
 
 /// Whether statement keyword `word` cannot appear in the block headed `header`: it starts a
-/// statement of some block (the lowering's keyword tables), not of this one. A word that is
-/// also a role setting (`locations`, `groups`) may start a setting, so it is never taken for a
-/// misplaced statement.
+/// statement of a block enclosing this one (the lowering's keyword tables), not of this one, so
+/// this block was left open. (For blocks without a keyword table, such as `role`, any
+/// statement keyword.) A word that is also a role setting (`locations`, `groups`) may start a
+/// setting, so it is never taken for a misplaced statement; nor is a statement of an unrelated
+/// or inner block (`login_as` in a space belongs in a member: closing the space would not help).
 fn belongs_outside(word: &str, header: &str) -> bool {
     use super::lower::Context;
     let block = header.split_whitespace().next().unwrap_or("");
-    let inside: &[&str] = match Context::of_block(block) {
+    let context = Context::of_block(block);
+    let inside: &[&str] = match context {
         Some(c) => c.keywords(),
         None if block == "test" => &["assert"],
         // Role settings, location and type declarations are words, not statement keywords.
         None => &[],
     };
-    let statement = word == "assert"
-        || [
-            Context::TopLevel,
-            Context::Enterprise,
-            Context::Space,
-            Context::Member,
-        ]
-        .iter()
-        .any(|c| c.keywords().contains(&word));
+    let outer: &[Context] = match context {
+        Some(c) => c.enclosing(),
+        None => &Context::ALL,
+    };
+    let statement = word == "assert" || outer.iter().any(|c| c.keywords().contains(&word));
     statement && Permission::from_key(word).is_none() && !inside.contains(&word)
 }
 
@@ -345,8 +359,11 @@ fn slugify(token: &str) -> String {
 /// The keywords that start the statements a rule stands for.
 fn statement_keywords(rule: Rule) -> &'static [&'static str] {
     match rule {
-        Rule::member_stmt | Rule::member_block => &["role", "locations", "groups"],
-        Rule::enterprise_stmt => &["admins"],
+        Rule::member_stmt | Rule::member_block => &["role", "locations", "groups", "login_as"],
+        Rule::enterprise_stmt => &["admins", "permissions"],
+        Rule::permissions_source => &["source"],
+        Rule::permissions_spaces => &["spaces"],
+        Rule::case_types_stmt => &["case_types"],
         Rule::top_item => &["enterprise", "space", "test"],
         Rule::assertion | Rule::kw_assert => &["assert"],
         _ => &[],
@@ -357,9 +374,13 @@ fn statement_keywords(rule: Rule) -> &'static [&'static str] {
 fn misplaced_keyword(word: &str) -> Option<String> {
     let home = match word {
         "enterprise" | "space" | "test" => "the top level (or, for `enterprise ID`, a space)",
-        "admins" => "an `enterprise` block",
+        "admins" | "permissions" => "an `enterprise` block",
         "plan" | "server" | "upstream" | "environment" | "security" | "location_types"
-        | "group" | "report" | "web_user" | "mobile_worker" => "a `space` block",
+        | "group" | "report" | "web_user" | "mobile_worker" | "features" | "application"
+        | "registry" | "profile" | "grant" => "a `space` block",
+        "login_as" => "a `mobile_worker` block",
+        "case_types" => "a `registry` block",
+        "source" | "spaces" => "a `permissions` block of an `enterprise`",
         "assert" => "a `test` block",
         _ => return None,
     };

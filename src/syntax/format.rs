@@ -310,14 +310,19 @@ impl<'a> Printer<'a> {
         };
         let inline = matches!(
             pair.as_rule(),
-            Rule::web_user_decl | Rule::mobile_worker_decl | Rule::security_stmt
+            Rule::web_user_decl
+                | Rule::mobile_worker_decl
+                | Rule::security_stmt
+                | Rule::registry_stmt
+                | Rule::permissions_stmt
         ) && self.in_range(open_end, close_start).all(|i| self.taken[i]);
         let head = header.join(" ");
         if inline {
-            let sep = if pair.as_rule() == Rule::security_stmt {
-                "; "
-            } else {
-                "  "
+            let sep = match pair.as_rule() {
+                Rule::security_stmt => "; ",
+                // `permissions { source s  spaces [...] }` reads as one phrase.
+                Rule::permissions_stmt => " ",
+                _ => "  ",
             };
             let body: Vec<String> = block_pairs.iter().map(|p| tokens(p).join(" ")).collect();
             let mut text = if body.is_empty() {

@@ -23,6 +23,10 @@ pub(super) enum Context {
     Enterprise,
     Space,
     Member,
+    /// `registry ID { ... }` in a space.
+    Registry,
+    /// `permissions { ... }` in an enterprise.
+    Permissions,
 }
 
 impl Context {
@@ -32,6 +36,8 @@ impl Context {
             Context::Enterprise => "in an enterprise",
             Context::Space => "in a space",
             Context::Member => "in a member block",
+            Context::Registry => "in a registry block",
+            Context::Permissions => "in a permissions block",
         }
     }
 
@@ -41,6 +47,8 @@ impl Context {
             "space" => Some(Context::Space),
             "enterprise" => Some(Context::Enterprise),
             "web_user" | "mobile_worker" => Some(Context::Member),
+            "registry" => Some(Context::Registry),
+            "permissions" => Some(Context::Permissions),
             _ => None,
         }
     }
@@ -49,7 +57,7 @@ impl Context {
     pub(super) fn keywords(self) -> &'static [&'static str] {
         match self {
             Context::TopLevel => &["enterprise", "space", "test"],
-            Context::Enterprise => &["admins"],
+            Context::Enterprise => &["admins", "permissions"],
             Context::Space => &[
                 "enterprise",
                 "plan",
@@ -61,13 +69,40 @@ impl Context {
                 "locations",
                 "group",
                 "report",
+                "features",
+                "application",
+                "registry",
+                "profile",
+                "grant",
                 "role",
                 "web_user",
                 "mobile_worker",
             ],
-            Context::Member => &["role", "locations", "groups"],
+            Context::Member => &["role", "locations", "groups", "login_as"],
+            Context::Registry => &["case_types"],
+            Context::Permissions => &["source", "spaces"],
         }
     }
+
+    /// The blocks this one is written inside, innermost first.
+    pub(super) fn enclosing(self) -> &'static [Context] {
+        match self {
+            Context::TopLevel => &[],
+            Context::Enterprise | Context::Space => &[Context::TopLevel],
+            Context::Member | Context::Registry => &[Context::Space, Context::TopLevel],
+            Context::Permissions => &[Context::Enterprise, Context::TopLevel],
+        }
+    }
+
+    /// Every context, for the tables of misplaced statements.
+    pub(super) const ALL: [Context; 6] = [
+        Context::TopLevel,
+        Context::Enterprise,
+        Context::Space,
+        Context::Member,
+        Context::Registry,
+        Context::Permissions,
+    ];
 }
 
 pub(super) fn file(source: SourceId, mut pairs: Pairs<'_, Rule>) -> (File, Vec<Diagnostic>) {
@@ -278,6 +313,7 @@ impl Lower {
             id,
             name: None,
             admins: Vec::new(),
+            permissions: Vec::new(),
             span,
         };
         for p in inner {
@@ -291,6 +327,10 @@ impl Lower {
                             let admins = self.string_list(list);
                             decl.admins.push(admins);
                         }
+                        Rule::permissions_stmt => {
+                            let permissions = self.enterprise_permissions(stmt);
+                            decl.permissions.push(permissions);
+                        }
                         _ => self.unknown(stmt, Context::Enterprise),
                     }
                 }
@@ -298,6 +338,30 @@ impl Lower {
             }
         }
         decl
+    }
+
+    /// `permissions { source SPACE spaces [SPACES] }`.
+    fn enterprise_permissions(&mut self, pair: Pair<'_, Rule>) -> EnterprisePermissionsDecl {
+        let mut inner = pair.into_inner();
+        let keyword = self.span(&inner.next().mandatory("keyword"));
+        let mut source = None;
+        let mut spaces = Vec::new();
+        for p in inner {
+            match p.as_rule() {
+                Rule::permissions_source => source = Some(self.keyword_ident(p).1),
+                Rule::permissions_spaces => {
+                    let list = p.into_inner().nth(1).mandatory("spaces list");
+                    spaces = self.ident_list(list).1;
+                }
+                _ => {}
+            }
+        }
+        EnterprisePermissionsDecl {
+            keyword,
+            // INVARIANT: the grammar requires `source SPACE` in the block.
+            source: source.mandatory("permissions source"),
+            spaces,
+        }
     }
 
     fn space(&mut self, pair: Pair<'_, Rule>) -> SpaceDecl {
@@ -403,6 +467,52 @@ impl Lower {
                 let (id, name) = self.id_and_name(pair);
                 SpaceStmt::Report { id, name }
             }
+            Rule::features_stmt => {
+                let mut inner = pair.into_inner();
+                let keyword = self.span(&inner.next().mandatory("keyword"));
+                let (_, flags) = self.ident_list(inner.next().mandatory("features list"));
+                SpaceStmt::Features { keyword, flags }
+            }
+            Rule::application_stmt => {
+                let (id, name) = self.id_and_name(pair);
+                SpaceStmt::Application { id, name }
+            }
+            Rule::profile_stmt => {
+                let (id, name) = self.id_and_name(pair);
+                SpaceStmt::Profile { id, name }
+            }
+            Rule::registry_stmt => {
+                let mut inner = pair.into_inner();
+                inner.next(); // keyword
+                let id = self.ident(inner.next().mandatory("registry id"));
+                let mut decl = RegistryDecl {
+                    id,
+                    name: None,
+                    case_types: Vec::new(),
+                };
+                for p in inner {
+                    match p.as_rule() {
+                        Rule::string => decl.name = Some(self.string(p)),
+                        Rule::case_types_stmt => {
+                            let list = p.into_inner().nth(1).mandatory("case types list");
+                            decl.case_types = self.ident_list(list).1;
+                        }
+                        _ => {}
+                    }
+                }
+                SpaceStmt::Registry(decl)
+            }
+            Rule::grant_stmt => {
+                let mut inner = pair.into_inner();
+                let keyword = self.span(&inner.next().mandatory("keyword"));
+                let registry = self.ident(inner.next().mandatory("registry id"));
+                let (_, to) = self.ident_list(inner.nth(1).mandatory("spaces list"));
+                SpaceStmt::Grant {
+                    keyword,
+                    registry,
+                    to,
+                }
+            }
             Rule::role_decl => SpaceStmt::Role(self.role(pair)),
             Rule::web_user_decl | Rule::mobile_worker_decl => SpaceStmt::Member(self.member(pair)),
             _ => {
@@ -501,6 +611,7 @@ impl Lower {
             role: Vec::new(),
             locations: Vec::new(),
             groups: Vec::new(),
+            login_as: Vec::new(),
             span,
         };
         for block in inner {
@@ -522,11 +633,34 @@ impl Lower {
                         let list = stmt.into_inner().nth(1).mandatory("list");
                         decl.groups.push(self.ident_list(list));
                     }
+                    Rule::member_login_as if kind == MemberKind::WebUser => {
+                        self.login_as_on_web_user(stmt);
+                    }
+                    Rule::member_login_as => {
+                        let list = stmt.into_inner().nth(1).mandatory("list");
+                        let names = self.string_list(list);
+                        decl.login_as.push(names);
+                    }
                     _ => self.unknown(stmt, Context::Member),
                 }
             }
         }
         decl
+    }
+
+    /// `login_as [...]` names who may log in as a mobile worker; web users are not logged in as.
+    fn login_as_on_web_user(&mut self, stmt: Pair<'_, Rule>) {
+        let keyword = self.span(&first(stmt));
+        self.diagnostics.push(
+            Diagnostic::new(
+                Code::UnknownStatement,
+                "`login_as` does not go in a `web_user` block",
+            )
+            .with_label(keyword, "only mobile workers are logged in as")
+            .with_help(
+                "`login_as [\"email\", ...]` lists the web users who may log in as a mobile worker: put it in that `mobile_worker` block",
+            ),
+        );
     }
 
     fn test(&mut self, pair: Pair<'_, Rule>) -> TestDecl {
