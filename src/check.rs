@@ -50,6 +50,7 @@ pub const LINTS: &[(Code, Lint)] = &[
         roles::download_without_reports,
     ),
     (Code::ApiNeedsPlan, roles::api_needs_plan),
+    (Code::FeatureOff, roles::feature_off),
     (
         Code::LandingPageUnreachable,
         roles::landing_page_unreachable,

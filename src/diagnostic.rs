@@ -84,13 +84,14 @@ codes! {
     SubPermissionNoEffect = "W0203", "sub-permission without its parent permission";
     SubPermissionRedundant = "W0204", "sub-permission already granted by mobile_workers = edit";
     DownloadWithoutReports = "W0205", "download_and_email_reports without reports";
-    ApiNeedsPlan = "W0206", "access_apis on a plan without API access";
+    ApiNeedsPlan = "W0206", "permission the space's plan does not include";
     LandingPageUnreachable = "W0207", "landing page the role cannot reach";
     UnusedRole = "W0208", "unused role";
     EscalationPath = "W0209", "privilege escalation path";
     EnterpriseAdminNoConsole = "W0210", "enterprise admin cannot reach the console";
     LiveFromTestUpstream = "W0211", "live space linked to a test or training upstream";
     UndeclaredMember = "W0212", "assertion names a member no space declares";
+    FeatureOff = "W0213", "permission needs a feature flag the space does not turn on";
 }
 
 impl Code {
@@ -419,6 +420,10 @@ pub mod suggest {
                 Kind::AdminOnlyEdit => "`none` or `view` (`edit` is for admin only)".to_owned(),
                 Kind::Switch => "`on` or `off`".to_owned(),
                 Kind::Items(k) => format!("`all`, `none` or a list of {} ids `[a, b]`", k.noun()),
+                Kind::SwitchOrItems(k) => {
+                    format!("`on`, `off` or a list of {} ids `[a, b]`", k.noun())
+                }
+                Kind::LoginAs => one_of(&crate::model::LoginAs::WORDS),
                 Kind::LandingPage => one_of(&LandingPage::WORDS),
                 Kind::RoleList => "a list of role ids `[a, b]`".to_owned(),
             }

@@ -104,6 +104,7 @@ fn rank(v: &Value) -> u8 {
         Value::Switch(on) => 2 * u8::from(*on),
         Value::Items(Items::All) => 2,
         Value::Items(Items::Some(ids)) | Value::Roles(ids) => u8::from(!ids.is_empty()),
+        Value::LoginAs(l) => *l as u8,
         Value::Items(Items::None) | Value::LandingPage(_) => 0,
     }
 }

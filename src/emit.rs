@@ -95,6 +95,7 @@ fn space(ir: &Ir, id: SpaceId) -> SpaceEntry {
                         implied_by: None,
                         hidden_by: None,
                         requires_plan: None,
+                        requires_feature: None,
                         requires: None,
                     };
                     match reason {
@@ -102,6 +103,9 @@ fn space(ir: &Ir, id: SpaceId) -> SpaceEntry {
                         Reason::HiddenBy(q) => entry.hidden_by = Some(q.key().to_owned()),
                         Reason::RequiresPlan(plan) => {
                             entry.requires_plan = Some(plan.as_str().to_owned())
+                        }
+                        Reason::RequiresFeature(flag) => {
+                            entry.requires_feature = Some(flag.as_str().to_owned())
                         }
                         Reason::Requires(q) => entry.requires = Some(q.key().to_owned()),
                     }

@@ -330,6 +330,7 @@ impl Space {
         Context {
             plan: self.plan,
             report_count: self.reports.len(),
+            features: self.features,
         }
     }
 }

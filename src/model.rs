@@ -9,7 +9,7 @@ pub mod catalogue;
 pub mod hq;
 pub mod rules;
 
-pub use catalogue::{CATALOGUE, Entry, Feature, Permission, PlanGate};
+pub use catalogue::{CATALOGUE, Entry, Feature, Gate, Needs, Permission};
 
 use std::fmt;
 
@@ -191,14 +191,54 @@ pub enum Items {
 pub enum ItemKind {
     /// The space's `report`s (and, for `all`, CommCare's standard reports).
     Reports,
+    /// The space's `application`s.
+    Applications,
+    /// The space's `registry` declarations.
+    Registries,
+    /// The space's `profile`s.
+    Profiles,
+    /// Tableau visualisations, named as HQ names them (not declared in a policy).
+    TableauReports,
+    /// CommCare Analytics (Superset) roles, named as HQ names them (not declared).
+    AnalyticsRoles,
 }
 
 impl ItemKind {
-    /// The declaration the ids resolve against, as messages name it.
+    /// What the ids name, as messages say it.
     pub fn noun(self) -> &'static str {
         match self {
             ItemKind::Reports => "report",
+            ItemKind::Applications => "application",
+            ItemKind::Registries => "registry",
+            ItemKind::Profiles => "profile",
+            ItemKind::TableauReports => "Tableau report",
+            ItemKind::AnalyticsRoles => "analytics role",
         }
+    }
+
+    /// Whether the ids must be declared in the space (`report`, `application`, `registry`,
+    /// `profile`); the others are HQ's own names.
+    pub fn is_declared(self) -> bool {
+        !matches!(self, ItemKind::TableauReports | ItemKind::AnalyticsRoles)
+    }
+}
+
+/// `login_as` values: whom a web user may log in as in Web Apps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LoginAs {
+    None,
+    /// Only mobile workers whose `login_as` names the user (HQ's `limited_login_as`).
+    Limited,
+    /// Every mobile worker the user can reach (HQ's `login_as_all_users`).
+    All,
+}
+
+impl LoginAs {
+    pub const WORDS: [&'static str; 3] = ["none", "limited", "all"];
+    const ALL: [LoginAs; 3] = [LoginAs::None, LoginAs::Limited, LoginAs::All];
+
+    pub fn as_str(self) -> &'static str {
+        LoginAs::WORDS[self as usize]
     }
 }
 
@@ -211,6 +251,10 @@ pub enum Kind {
     AdminOnlyEdit,
     /// `all`, `none` or a list of ids of a declared kind.
     Items(ItemKind),
+    /// `on`, `off` or a list of ids (`web_apps = [intake]`: some applications only).
+    SwitchOrItems(ItemKind),
+    /// `none`, `limited` or `all`.
+    LoginAs,
     LandingPage,
     RoleList,
 }
@@ -222,9 +266,17 @@ impl Kind {
             Kind::Level | Kind::AdminOnlyEdit => &["none", "view", "edit"],
             Kind::Switch => &["on", "off"],
             Kind::Items(_) => &["all", "none"],
+            Kind::SwitchOrItems(_) => &["on", "off"],
+            Kind::LoginAs => &LoginAs::WORDS,
             Kind::LandingPage => &LandingPage::WORDS,
             Kind::RoleList => &[],
         }
+    }
+
+    /// Asked about with `use` (a switch, `web_apps`, `login_as`): `view` and `edit` mean the
+    /// same, that it grants anything.
+    pub fn is_switch_like(self) -> bool {
+        matches!(self, Kind::Switch | Kind::SwitchOrItems(_) | Kind::LoginAs)
     }
 
     /// The levels a query may ask of a permission of this kind (SPEC §4): `view`/`edit` for
@@ -233,8 +285,10 @@ impl Kind {
     pub fn query_levels(self) -> &'static [&'static str] {
         match self {
             Kind::Level | Kind::AdminOnlyEdit => &["view", "edit"],
-            Kind::Switch => &["view", "edit", "use"],
-            Kind::Items(_) => &["view"],
+            Kind::Switch | Kind::SwitchOrItems(_) => &["view", "edit", "use"],
+            Kind::Items(ItemKind::Reports) => &["view"],
+            Kind::Items(_) => &["view", "use"],
+            Kind::LoginAs => &["use"],
             Kind::LandingPage | Kind::RoleList => &[],
         }
     }
@@ -284,8 +338,14 @@ impl Permission {
         self.entry().location_scoped
     }
 
+    /// Whether `full_organization_access = off` hides it entirely (forces `none`/`off`).
     pub fn is_hidden_without_full_access(self) -> bool {
-        self.entry().hidden_without_full_access
+        self.entry().without_full_access == Some(Level::None)
+    }
+
+    /// The highest level it keeps with `full_organization_access = off`, if FOA limits it.
+    pub fn cap_without_full_access(self) -> Option<Level> {
+        self.entry().without_full_access
     }
 
     /// The permissions that `full_organization_access = off` hides (forced to `none`/`off`).
@@ -311,7 +371,7 @@ impl Permission {
         self.entry().needs_report
     }
 
-    pub fn plan_gate(self) -> Option<PlanGate> {
+    pub fn gate(self) -> Option<Gate> {
         self.entry().gate
     }
 }
@@ -328,6 +388,7 @@ pub enum Value {
     Level(Level),
     Switch(bool),
     Items(Items),
+    LoginAs(LoginAs),
     LandingPage(LandingPage),
     Roles(Vec<String>),
 }
@@ -344,7 +405,59 @@ impl Value {
             Value::Items(Items::Some(ids)) | Value::Roles(ids) => {
                 format!("[{}]", ids.join(", "))
             }
+            Value::LoginAs(l) => l.as_str().to_owned(),
             Value::LandingPage(p) => p.as_str().to_owned(),
+        }
+    }
+}
+
+impl Value {
+    /// The value as a level: a switch on is `edit`, a list or `all` is `view` (some item
+    /// reached), `login_as = limited` is `view` and `all` is `edit`; settings are `none`.
+    pub fn level(&self) -> Level {
+        match self {
+            Value::Level(l) => *l,
+            Value::Switch(true) => Level::Edit,
+            Value::Switch(false) => Level::None,
+            Value::Items(Items::None) => Level::None,
+            Value::Items(_) => Level::View,
+            Value::LoginAs(LoginAs::None) => Level::None,
+            Value::LoginAs(LoginAs::Limited) => Level::View,
+            Value::LoginAs(LoginAs::All) => Level::Edit,
+            Value::LandingPage(_) | Value::Roles(_) => Level::None,
+        }
+    }
+
+    /// The items a list-like value reaches; a switch of `on | off | [ids]` reaches all or none.
+    fn reach(&self) -> Option<&Items> {
+        const ALL: &Items = &Items::All;
+        const NONE: &Items = &Items::None;
+        match self {
+            Value::Items(items) => Some(items),
+            Value::Switch(true) => Some(ALL),
+            Value::Switch(false) => Some(NONE),
+            _ => None,
+        }
+    }
+
+    /// Whether this value (of some permission) grants something `other` (of the same
+    /// permission) does not: a higher level, or an item `other` does not reach.
+    pub fn exceeds(&self, other: &Value) -> bool {
+        match (self.reach(), other.reach()) {
+            (Some(a), Some(b))
+                if matches!(self, Value::Items(_)) || matches!(other, Value::Items(_)) =>
+            {
+                match (a, b) {
+                    (Items::None, _) | (_, Items::All) => false,
+                    (Items::All, _) => true,
+                    (Items::Some(a), Items::None) => !a.is_empty(),
+                    (Items::Some(a), Items::Some(b)) => {
+                        let b: std::collections::HashSet<&String> = b.iter().collect();
+                        a.iter().any(|id| !b.contains(id))
+                    }
+                }
+            }
+            _ => self.level() > other.level(),
         }
     }
 }
@@ -363,8 +476,9 @@ impl Permission {
     pub fn default_value(self) -> Value {
         match self.kind() {
             Kind::Level | Kind::AdminOnlyEdit => Value::Level(Level::None),
-            Kind::Switch => Value::Switch(self.entry().default_on),
+            Kind::Switch | Kind::SwitchOrItems(_) => Value::Switch(self.entry().default_on),
             Kind::Items(_) => Value::Items(Items::None),
+            Kind::LoginAs => Value::LoginAs(LoginAs::None),
             Kind::LandingPage => Value::LandingPage(LandingPage::Default),
             Kind::RoleList => Value::Roles(Vec::new()),
         }
@@ -378,8 +492,9 @@ impl Permission {
         }
         match self.kind() {
             Kind::Level | Kind::AdminOnlyEdit => Value::Level(Level::Edit),
-            Kind::Switch => Value::Switch(true),
+            Kind::Switch | Kind::SwitchOrItems(_) => Value::Switch(true),
             Kind::Items(_) => Value::Items(Items::All),
+            Kind::LoginAs => Value::LoginAs(LoginAs::All),
             Kind::LandingPage => Value::LandingPage(LandingPage::Default),
             Kind::RoleList => Value::Roles(Vec::new()),
         }
@@ -395,7 +510,7 @@ impl Permission {
                 "edit" => Some(Value::Level(Level::Edit)),
                 _ => None,
             },
-            Kind::Switch => match word {
+            Kind::Switch | Kind::SwitchOrItems(_) => match word {
                 "on" => Some(Value::Switch(true)),
                 "off" => Some(Value::Switch(false)),
                 _ => None,
@@ -405,6 +520,10 @@ impl Permission {
                 "none" => Some(Value::Items(Items::None)),
                 _ => None,
             },
+            Kind::LoginAs => LoginAs::WORDS
+                .iter()
+                .position(|w| *w == word)
+                .map(|i| Value::LoginAs(LoginAs::ALL[i])),
             Kind::LandingPage => LandingPage::WORDS
                 .iter()
                 .position(|w| *w == word)
@@ -429,6 +548,9 @@ impl Permission {
             } else {
                 Items::Some(ids)
             })),
+            // `web_apps = []` is `off`.
+            Kind::SwitchOrItems(_) if ids.is_empty() => Ok(Value::Switch(false)),
+            Kind::SwitchOrItems(_) => Ok(Value::Items(Items::Some(ids))),
             Kind::RoleList => Ok(Value::Roles(ids)),
             _ => Err(ValueError::NotAList),
         }
@@ -466,14 +588,7 @@ impl RoleValues {
     }
 
     pub fn level(&self, p: Permission) -> Level {
-        match self.get(p) {
-            Value::Level(l) => *l,
-            Value::Switch(true) => Level::Edit,
-            Value::Switch(false) => Level::None,
-            Value::Items(Items::None) => Level::None,
-            Value::Items(_) => Level::View,
-            Value::LandingPage(_) | Value::Roles(_) => Level::None,
-        }
+        self.get(p).level()
     }
 
     pub fn switch(&self, p: Permission) -> bool {

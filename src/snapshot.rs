@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::model::rules::Reason;
-use crate::model::{Items, Kind, Level, Permission, Plan, Value};
+use crate::model::{FeatureFlag, Permission, Plan, Value};
 
 /// Bumped whenever the snapshot's shape or meaning changes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -183,6 +183,9 @@ pub struct ReasonEntry {
     pub hidden_by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub requires_plan: Option<String>,
+    /// The feature flag the space lacks (`features [...]`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub requires_feature: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub requires: Option<String>,
 }
@@ -222,17 +225,7 @@ impl PermissionValue {
                 p.parse_list(&ids)
             }
         };
-        decoded.unwrap_or_else(|_| nothing(p))
-    }
-}
-
-/// The value of `p` that grants nothing (what an invalid value decodes to).
-fn nothing(p: Permission) -> Value {
-    match p.kind() {
-        Kind::Level | Kind::AdminOnlyEdit => Value::Level(Level::None),
-        Kind::Switch => Value::Switch(false),
-        Kind::Items(_) => Value::Items(Items::None),
-        Kind::LandingPage | Kind::RoleList => p.default_value(),
+        decoded.unwrap_or_else(|_| p.default_off())
     }
 }
 
@@ -241,7 +234,7 @@ impl RoleEntry {
     pub fn value(&self, p: Permission) -> Value {
         self.permissions
             .get(p.key())
-            .map_or_else(|| nothing(p), |v| v.decode(p))
+            .map_or_else(|| p.default_off(), |v| v.decode(p))
     }
 
     /// Why the effective value of `p` differs from the declared one, if it does. A validated
@@ -255,6 +248,8 @@ impl RoleEntry {
             Reason::HiddenBy(by)
         } else if let Some(plan) = r.requires_plan.as_deref().and_then(Plan::parse) {
             Reason::RequiresPlan(plan)
+        } else if let Some(flag) = r.requires_feature.as_deref().and_then(FeatureFlag::parse) {
+            Reason::RequiresFeature(flag)
         } else {
             // An unvalidated reason without a cause says nothing.
             Reason::Requires(permission(&r.requires)?)

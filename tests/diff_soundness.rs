@@ -61,7 +61,7 @@ fn oracle(a: &Index, b: &Index) -> BTreeSet<Query> {
         {
             let levels: &[(&str, Want)] = match p.kind() {
                 Kind::Level | Kind::AdminOnlyEdit => &[("view", Want::View), ("edit", Want::Edit)],
-                Kind::Switch => &[("use", Want::View)],
+                Kind::Switch | Kind::SwitchOrItems(_) | Kind::LoginAs => &[("use", Want::View)],
                 Kind::Items(_) => &[("view", Want::View)],
                 _ => &[],
             };

@@ -95,6 +95,16 @@ fn apply(p: &mut Policy, steps: &[Step]) -> Result<(), String> {
                     other => return Err(format!("plan `{other}`")),
                 };
             }
+            Step::EnableFeature { space, flag } => {
+                let s = space_of(p, space)?;
+                let flag = charter::model::FeatureFlag::WORDS
+                    .into_iter()
+                    .find(|f| f == flag)
+                    .ok_or(format!("feature flag `{flag}`"))?;
+                if !p.spaces[s].features.contains(&flag) {
+                    p.spaces[s].features.push(flag);
+                }
+            }
             Step::AssignLocation {
                 space,
                 member,

@@ -9,7 +9,7 @@ use crate::ir::{Ir, RoleRef, SpaceId};
 use super::Facts;
 use crate::model::builtin::ADMIN;
 use crate::model::rules::Effective;
-use crate::model::{Items, Kind, Level, Permission as P};
+use crate::model::{Level, Permission as P};
 
 /// E0210: a member of a location-restricted role with no location.
 pub fn unreachable_member(facts: &Facts, out: &mut Vec<Diagnostic>) {
@@ -96,18 +96,7 @@ fn exceeds(grantee: &Effective, assigner: &Effective) -> Vec<String> {
             continue;
         }
         let (g, a) = (grantee.values.get(p), assigner.values.get(p));
-        let more = match p.kind() {
-            Kind::Level | Kind::AdminOnlyEdit | Kind::Switch => {
-                grantee.values.level(p) > assigner.values.level(p)
-            }
-            Kind::Items(_) => match (grantee.values.reports(), assigner.values.reports()) {
-                (Items::None, _) | (_, Items::All) => false,
-                (Items::All, _) => true,
-                (Items::Some(g), Items::None) => !g.is_empty(),
-                (Items::Some(g), Items::Some(a)) => g.iter().any(|r| !a.contains(r)),
-            },
-            Kind::LandingPage | Kind::RoleList => false,
-        };
+        let more = g.exceeds(a);
         if more && g != a {
             out.push(format!("{p} = {}", g.to_source()));
         }

@@ -3,7 +3,7 @@
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Ir, RoleOrigin, Space, SpaceId};
-use crate::model::{Feature, Items, LandingPage, Level, Permission as P, Plan, Value};
+use crate::model::{Feature, Gate, Items, LandingPage, Level, Needs, Permission as P, Plan, Value};
 use crate::source::Span;
 
 use super::Facts;
@@ -55,21 +55,13 @@ pub fn plan_too_low(facts: &Facts, out: &mut Vec<Diagnostic>) {
             };
             out.push(plan_error(&what, custom, space, id_span));
         }
-        for &p in P::ALL {
-            let Some(gate) = p.plan_gate().filter(|g| g.refused && space.plan < g.plan) else {
+        let refused =
+            |g: &Gate| matches!(g.needs, Needs::Plan(plan) if g.refused && space.plan < plan);
+        for (p, gate, span) in gated_lines(role, refused) {
+            let Needs::Plan(plan) = gate.needs else {
                 continue;
             };
-            let Some(span) = role
-                .explicit(p)
-                .filter(|_| p.gated(gate, role.declared.get(p)))
-            else {
-                continue;
-            };
-            let what = match gate.value {
-                Some(value) => format!("`{p} = {value}`"),
-                None => format!("`{p}`"),
-            };
-            out.push(plan_error(&what, gate.plan, space, span));
+            out.push(plan_error(&gated_text(p, gate), plan, space, span));
         }
         let restricted = Feature::RestrictedRoles.plan();
         if let Some(span) = role
@@ -212,6 +204,33 @@ pub fn hidden_permission(facts: &Facts, out: &mut Vec<Diagnostic>) {
                 "remove this line: without full organization access `{p}` is hidden"
             )));
         }
+        // HQ's normalize() lowers these rather than hiding them (`edit_apps` off, `view_apps` kept).
+        for p in P::ALL
+            .iter()
+            .copied()
+            .filter(|p| !p.is_hidden_without_full_access())
+        {
+            let (Some(cap), Some(span)) = (p.cap_without_full_access(), role.explicit(p)) else {
+                continue;
+            };
+            let level = declared.level(p);
+            if level <= cap {
+                continue;
+            }
+            let (level, cap) = (level.as_str(), cap.as_str());
+            let mut d = Diagnostic::new(
+                Code::HiddenPermission,
+                format!(
+                    "`{p} = {level}` is lowered to `{cap}` in role `{}`: full organization access is off",
+                    role.id
+                ),
+            )
+            .with_label(span, format!("effectively `{p} = {cap}`"));
+            d = d.with_label_at(foa_span, "full organization access is off here");
+            out.push(d.with_help(format!(
+                "write `{p} = {cap}`: without full organization access `{p}` is at most `{cap}`"
+            )));
+        }
     }
 }
 
@@ -318,21 +337,68 @@ pub fn download_without_reports(facts: &Facts, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// "`p`", or "`p = value`" when only that value is gated.
+fn gated_text(p: P, gate: Gate) -> String {
+    match gate.value {
+        Some(value) => format!("`{p} = {value}`"),
+        None => format!("`{p}`"),
+    }
+}
+
+/// The lines of a role that set a gated permission to a value its gate holds back, for the
+/// gates `closed` says the space does not open.
+fn gated_lines<'r>(
+    role: &'r crate::ir::Role,
+    closed: impl Fn(&Gate) -> bool + 'r,
+) -> impl Iterator<Item = (P, Gate, Span)> + 'r {
+    P::ALL.iter().filter_map(move |&p| {
+        let gate = p.gate().filter(|g| closed(g))?;
+        let span = role
+            .explicit(p)
+            .filter(|_| p.gated(gate, role.declared.get(p)))?;
+        Some((p, gate, span))
+    })
+}
+
+/// W0213: a permission that needs a feature flag the space does not turn on.
+pub fn feature_off(facts: &Facts, out: &mut Vec<Diagnostic>) {
+    for r in facts.declared_roles() {
+        let (space, role) = (r.space, r.role);
+        let ctx = space.rule_context();
+        for (p, gate, span) in gated_lines(role, |g| !ctx.has(g.needs)) {
+            let Needs::Feature(flag) = gate.needs else {
+                continue;
+            };
+            let flag = flag.as_str();
+            let what = gated_text(p, gate);
+            out.push(
+                Diagnostic::new(
+                    Code::FeatureOff,
+                    format!(
+                        "{what} grants nothing in `{}`: it needs the feature flag `{flag}`, which the space does not turn on",
+                        space.id
+                    ),
+                )
+                .with_label(span, format!("needs `features [{flag}]`"))
+                .with_help(format!(
+                    "add `{flag}` to the space's `features [...]`, or remove this line"
+                )),
+            );
+        }
+    }
+}
+
 /// W0206: a permission the space's plan ignores (it grants nothing there).
 pub fn api_needs_plan(facts: &Facts, out: &mut Vec<Diagnostic>) {
     for r in facts.declared_roles() {
         let (space, role) = (r.space, r.role);
-        for &p in P::ALL {
-            let Some(gate) = p.plan_gate().filter(|g| !g.refused && space.plan < g.plan) else {
+        let lacks_plan =
+            |g: &Gate| matches!(g.needs, Needs::Plan(plan) if !g.refused && space.plan < plan);
+        for (p, gate, span) in gated_lines(role, lacks_plan) {
+            let Needs::Plan(plan) = gate.needs else {
                 continue;
             };
-            let Some(span) = role
-                .explicit(p)
-                .filter(|_| p.gated(gate, role.declared.get(p)))
-            else {
-                continue;
-            };
-            let plan = gate.plan.as_str();
+            let plan = plan.as_str();
             out.push(
                 Diagnostic::new(
                     Code::ApiNeedsPlan,

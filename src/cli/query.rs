@@ -374,6 +374,9 @@ fn step_json(step: &Step) -> serde_json::Value {
         Step::RaisePlan { space, plan } => {
             json!({ "step": "raise_plan", "space": space, "plan": plan })
         }
+        Step::EnableFeature { space, flag } => {
+            json!({ "step": "enable_feature", "space": space, "flag": flag })
+        }
         Step::AssignLocation {
             space,
             member,

@@ -92,12 +92,14 @@ fn questions(space: u32, entry: &SpaceEntry) -> Vec<(Request, String, &'static s
         {
             let wants: &[Want] = match p.kind() {
                 Kind::Level | Kind::AdminOnlyEdit => &[Want::View, Want::Edit],
-                Kind::Switch | Kind::Items(_) => &[Want::View],
+                Kind::Switch | Kind::SwitchOrItems(_) | Kind::Items(_) | Kind::LoginAs => {
+                    &[Want::View]
+                }
                 Kind::LandingPage | Kind::RoleList => &[],
             };
             for &want in wants {
                 let level = match (p.kind(), want) {
-                    (Kind::Switch, _) => "use",
+                    (kind, _) if kind.is_switch_like() => "use",
                     (_, Want::View) => "view",
                     (_, Want::Edit) => "edit",
                 };

@@ -8,19 +8,27 @@
 //! lists permissions. Adding a permission is one row here and its line in
 //! `docs/language.md`.
 
-use super::{ItemKind, Kind, Plan};
+use super::{FeatureFlag, ItemKind, Kind, Level, Plan};
 
-/// A plan gate: below `plan` the permission grants nothing.
+/// What a gated permission needs from its space.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PlanGate {
-    pub plan: Plan,
+pub enum Needs {
+    Plan(Plan),
+    /// An HQ feature flag the space turns on (`features [...]`).
+    Feature(FeatureFlag),
+}
+
+/// A gate: without what it needs, the permission grants nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Gate {
+    pub needs: Needs,
     /// Only this value is gated (`landing_page = downloads` falls back to `default`); `None`:
     /// every value but `none`/`off`.
     pub value: Option<&'static str>,
-    /// Whether the product refuses the setting below the plan (an error) rather than
-    /// ignoring it (a warning: it grants nothing).
+    /// Whether the product refuses the setting without it (an error) rather than ignoring it
+    /// (a warning: it grants nothing).
     pub refused: bool,
-    /// What the lower plans lack, in a message ("API access").
+    /// What a space without it lacks, in a message ("API access").
     pub lacks: &'static str,
 }
 
@@ -31,12 +39,15 @@ pub struct Entry {
     pub kind: Kind,
     /// The name in the product documentation (the role editor's label).
     pub label: &'static str,
-    /// CommCare HQ's names for it and, where the name implies one, the value it means.
+    /// CommCare HQ's names for it (`HqPermissions` fields, role fields) and, where the name
+    /// implies one, the value it means.
     pub hq: &'static [(&'static str, Option<&'static str>)],
     /// A switch that is on for a new custom role.
     pub default_on: bool,
-    /// `full_organization_access = off` forces it to `none`/`off`.
-    pub hidden_without_full_access: bool,
+    /// What `full_organization_access = off` leaves of it: `None` everything; `Some(none)`:
+    /// nothing (hidden); `Some(view)`: at most `view` (HQ's `normalize()` clears `edit_apps`
+    /// but not `view_apps`).
+    pub without_full_access: Option<Level>,
     /// Holds only at a restricted member's locations (and below).
     pub location_scoped: bool,
     /// A setting of the role, not something its holders can do: never asked about, and
@@ -49,7 +60,7 @@ pub struct Entry {
     pub sub_of: Option<Permission>,
     /// Has no effect unless the role reaches some report.
     pub needs_report: bool,
-    pub gate: Option<PlanGate>,
+    pub gate: Option<Gate>,
 }
 
 const fn row(key: &'static str, kind: Kind, label: &'static str) -> Entry {
@@ -59,7 +70,7 @@ const fn row(key: &'static str, kind: Kind, label: &'static str) -> Entry {
         label,
         hq: &[],
         default_on: false,
-        hidden_without_full_access: false,
+        without_full_access: None,
         location_scoped: false,
         setting: matches!(kind, Kind::LandingPage | Kind::RoleList),
         benign: false,
@@ -77,6 +88,10 @@ const fn switch(key: &'static str, label: &'static str) -> Entry {
     row(key, Kind::Switch, label)
 }
 
+const fn items(key: &'static str, of: ItemKind, label: &'static str) -> Entry {
+    row(key, Kind::Items(of), label)
+}
+
 impl Entry {
     const fn hq(mut self, names: &'static [(&'static str, Option<&'static str>)]) -> Entry {
         self.hq = names;
@@ -86,8 +101,14 @@ impl Entry {
         self.default_on = true;
         self
     }
+    /// `full_organization_access = off` forces it to `none`/`off`.
     const fn hidden(mut self) -> Entry {
-        self.hidden_without_full_access = true;
+        self.without_full_access = Some(Level::None);
+        self
+    }
+    /// `full_organization_access = off` lowers it to `view`.
+    const fn view_only_without_full_access(mut self) -> Entry {
+        self.without_full_access = Some(Level::View);
         self
     }
     const fn scoped(mut self) -> Entry {
@@ -110,35 +131,40 @@ impl Entry {
         self.needs_report = true;
         self
     }
-    /// Refused below `plan` (an error when set).
-    const fn plan(mut self, plan: Plan, lacks: &'static str) -> Entry {
-        self.gate = Some(PlanGate {
-            plan,
-            value: None,
-            refused: true,
+    const fn gate(
+        mut self,
+        needs: Needs,
+        value: Option<&'static str>,
+        refused: bool,
+        lacks: &'static str,
+    ) -> Entry {
+        self.gate = Some(Gate {
+            needs,
+            value,
+            refused,
             lacks,
         });
         self
+    }
+    /// Refused below `plan` (an error when set).
+    const fn plan(self, plan: Plan, lacks: &'static str) -> Entry {
+        self.gate(Needs::Plan(plan), None, true, lacks)
     }
     /// Grants nothing below `plan` (a warning when set).
-    const fn plan_ignored(mut self, plan: Plan, lacks: &'static str) -> Entry {
-        self.gate = Some(PlanGate {
-            plan,
-            value: None,
-            refused: false,
-            lacks,
-        });
-        self
+    const fn plan_ignored(self, plan: Plan, lacks: &'static str) -> Entry {
+        self.gate(Needs::Plan(plan), None, false, lacks)
     }
     /// Only `value` is refused below `plan`.
-    const fn plan_for(mut self, value: &'static str, plan: Plan, lacks: &'static str) -> Entry {
-        self.gate = Some(PlanGate {
-            plan,
-            value: Some(value),
-            refused: true,
-            lacks,
-        });
-        self
+    const fn plan_for(self, value: &'static str, plan: Plan, lacks: &'static str) -> Entry {
+        self.gate(Needs::Plan(plan), Some(value), true, lacks)
+    }
+    /// Grants nothing without feature flag `flag` (a warning when set).
+    const fn feature(self, flag: FeatureFlag) -> Entry {
+        self.gate(Needs::Feature(flag), None, false, "")
+    }
+    /// Only `value` grants nothing without feature flag `flag`.
+    const fn feature_for(self, value: &'static str, flag: FeatureFlag) -> Entry {
+        self.gate(Needs::Feature(flag), Some(value), false, "")
     }
 }
 
@@ -157,6 +183,7 @@ macro_rules! catalogue {
     };
 }
 
+use FeatureFlag as F;
 use Permission as P;
 use Plan::{Advanced, Pro, Standard};
 
@@ -184,14 +211,16 @@ catalogue! {
     Data => level("data", "Data")
         .hq(&[("edit_data", Some("edit")), ("view_data", Some("view"))])
         .scoped();
-    WebApps => switch("web_apps", "Web Apps").hq(&[("access_web_apps", Some("on"))]);
+    WebApps => row("web_apps", Kind::SwitchOrItems(ItemKind::Applications), "Web Apps")
+        .hq(&[("access_web_apps", Some("on")), ("web_apps_list", None)])
+        .plan_ignored(Advanced, "Web Apps");
     Messaging => switch("messaging", "Messaging").hq(&[("edit_messaging", Some("on"))]);
     AccessApis => switch("access_apis", "Access APIs")
         .hq(&[("access_api", Some("on")), ("api_access", Some("on"))])
         .plan_ignored(Pro, "API access");
     Applications => level("applications", "Applications")
         .hq(&[("edit_apps", Some("edit")), ("view_apps", Some("view"))])
-        .hidden();
+        .view_only_without_full_access();
     RolesAndPermissions => row("roles_and_permissions", Kind::AdminOnlyEdit, "Roles & Permissions")
         .hq(&[("view_roles", Some("view"))])
         .hidden();
@@ -202,7 +231,7 @@ catalogue! {
     CreateAndEditReports => switch("create_and_edit_reports", "Create and Edit Reports")
         .hq(&[("edit_reports", Some("on"))])
         .hidden();
-    Reports => row("reports", Kind::Items(ItemKind::Reports), "Access All Reports / Access Specific Reports")
+    Reports => items("reports", ItemKind::Reports, "Access All Reports / Access Specific Reports")
         .hq(&[("view_reports", Some("all")), ("access_all_reports", Some("all")), ("view_report_list", None)])
         .scoped();
     ManageSubscriptionInfo => switch("manage_subscription_info", "Manage Subscription Info")
@@ -216,7 +245,10 @@ catalogue! {
     LandingPage => row("landing_page", Kind::LandingPage, "Default Landing Page")
         .hq(&[("default_landing_page", None)])
         .plan_for("downloads", Pro, "the downloads page");
-    ReportIssues => switch("report_issues", "Allow Reporting Issues").default_on().benign();
+    ReportIssues => switch("report_issues", "Allow Reporting Issues")
+        .hq(&[("report_an_issue", Some("on"))])
+        .default_on()
+        .benign();
     NonAdminEditable => switch("non_admin_editable", "Non-Admin Editable")
         .hq(&[("is_non_admin_editable", None)])
         .setting();
@@ -225,6 +257,60 @@ catalogue! {
         .hq(&[("download_reports", Some("on"))])
         .scoped()
         .needs_report();
+    DataDictionary => level("data_dictionary", "Data Dictionary")
+        .hq(&[("edit_data_dict", Some("edit")), ("view_data_dict", Some("view"))])
+        .hidden()
+        .plan_ignored(Advanced, "the Data Dictionary");
+    Integrations => switch("integrations", "Integration Access")
+        .hq(&[("edit_motech", Some("on"))])
+        .feature(F::Integrations);
+    ReleaseManagement => switch("release_management", "Linked Project Spaces")
+        .hq(&[("access_release_management", Some("on"))])
+        .plan_ignored(Pro, "release management");
+    LinkedConfigurations => switch("linked_configurations", "Linked Configurations")
+        .hq(&[("edit_linked_configurations", Some("on"))])
+        .plan_ignored(Pro, "release management");
+    ConfigurableReports => switch("configurable_reports", "Create and Edit Configurable Reports")
+        .hq(&[("edit_ucrs", Some("on"))])
+        .hidden()
+        .feature(F::ConfigurableReports);
+    TableauReports => items("tableau_reports", ItemKind::TableauReports, "Access All Tableau Reports")
+        .hq(&[("view_tableau", Some("all")), ("view_tableau_list", None)])
+        .hidden()
+        .feature(F::Tableau);
+    FileDropzone => level("file_dropzone", "Dropzone")
+        .hq(&[("edit_file_dropzone", Some("edit")), ("view_file_dropzone", Some("view"))])
+        .plan_ignored(Pro, "the file dropzone");
+    LoginAs => row("login_as", Kind::LoginAs, "Login-As All Users / Limit Login-As")
+        .hq(&[("login_as_all_users", Some("all")), ("limited_login_as", Some("limited"))])
+        .feature_for("limited", F::RestrictedLoginAs);
+    LoginAsDefaultUser => switch("login_as_default_user", "Login-As Default User")
+        .hq(&[("access_default_login_as_user", Some("on"))])
+        .feature(F::RestrictedLoginAs);
+    ManageRegistries => items("manage_registries", ItemKind::Registries, "Manage Registries")
+        .hq(&[("manage_data_registry", Some("all")), ("manage_data_registry_list", None)])
+        .feature(F::DataRegistry);
+    ViewRegistryData => items("view_registry_data", ItemKind::Registries, "View Registry Data")
+        .hq(&[("view_data_registry_contents", Some("all")), ("view_data_registry_contents_list", None)])
+        .feature(F::DataRegistry);
+    AttendanceTracking => switch("attendance_tracking", "Attendance Tracking")
+        .hq(&[("manage_attendance_tracking", Some("on"))])
+        .plan_ignored(Pro, "attendance tracking");
+    ProjectAlerts => switch("project_alerts", "Manage Project Alerts")
+        .hq(&[("manage_domain_alerts", Some("on"))])
+        .plan_ignored(Advanced, "project alerts");
+    UserProfiles => items("user_profiles", ItemKind::Profiles, "Assign All User Profiles")
+        .hq(&[("edit_user_profile", Some("all")), ("edit_user_profile_list", None)])
+        .plan_ignored(Advanced, "user profiles");
+    Analytics => level("analytics", "CommCare Analytics")
+        .hq(&[("edit_commcare_analytics", Some("edit")), ("view_commcare_analytics", Some("view"))])
+        .feature(F::Analytics);
+    AnalyticsRoles => items("analytics_roles", ItemKind::AnalyticsRoles, "CommCare Analytics roles")
+        .hq(&[("commcare_analytics_roles", Some("all")), ("commcare_analytics_roles_list", None)])
+        .feature(F::Analytics);
+    TableauConfig => level("tableau_config", "Manage Tableau Configuration")
+        .hq(&[("edit_user_tableau_config", Some("edit")), ("view_user_tableau_config", Some("view"))])
+        .feature(F::Tableau);
 }
 
 /// A space-level feature that needs a plan.
@@ -265,36 +351,40 @@ mod tests {
     /// The catalogue as `docs/language.md` shows it.
     fn doc_table() -> String {
         let mut t = String::from(
-            "| key | values | custom default | HQ role editor | without full organization access | restricted members | plan |\n\
-             | --- | --- | --- | --- | --- | --- | --- |\n",
+            "| key | values | custom default | HQ role editor | HQ fields | without full organization access | restricted members | needs |\n\
+             | --- | --- | --- | --- | --- | --- | --- | --- |\n",
         );
         for &p in Permission::ALL {
             let e = p.entry();
             let values = match e.kind {
                 Kind::AdminOnlyEdit => "`none \\| view` (`edit`: admin only, E0207)".to_owned(),
                 Kind::Items(k) => format!("`all \\| none \\| [{} ids]`", k.noun()),
+                Kind::SwitchOrItems(k) => format!("`on \\| off \\| [{} ids]`", k.noun()),
                 Kind::RoleList => "`[role ids]`".to_owned(),
                 kind => format!("`{}`", kind.words().join(" \\| ")),
             };
-            let plan = match e.gate {
-                Some(PlanGate {
-                    plan,
-                    value: Some(v),
-                    ..
-                }) => format!("`{v}`: `{}`", plan.as_str()),
-                Some(g) => format!("`{}`", g.plan.as_str()),
+            let needs = e.gate.map_or(String::new(), |g| {
+                let needs = match g.needs {
+                    Needs::Plan(plan) => format!("plan `{}`", plan.as_str()),
+                    Needs::Feature(flag) => format!("feature `{}`", flag.as_str()),
+                };
+                match g.value {
+                    Some(v) => format!("`{v}`: {needs}"),
+                    None => needs,
+                }
+            });
+            let hq: Vec<String> = e.hq.iter().map(|(f, _)| format!("`{f}`")).collect();
+            let foa = match e.without_full_access {
+                Some(Level::None) => "hidden".to_owned(),
+                Some(cap) => format!("at most `{}`", cap.as_str()),
                 None => String::new(),
             };
             t.push_str(&format!(
-                "| `{}` | {values} | `{}` | {} | {} | {} | {plan} |\n",
+                "| `{}` | {values} | `{}` | {} | {} | {foa} | {} | {needs} |\n",
                 e.key,
                 p.default_value().to_source(),
                 e.label,
-                if e.hidden_without_full_access {
-                    "hidden"
-                } else {
-                    ""
-                },
+                hq.join(", "),
                 if e.location_scoped {
                     "at their locations"
                 } else {

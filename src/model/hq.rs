@@ -32,12 +32,16 @@ pub fn synonym(kind: super::Kind, word: &str) -> Option<&'static str> {
     use super::Kind;
     let w = word.to_ascii_lowercase();
     match (kind, w.as_str()) {
-        (Kind::Switch, "no" | "false" | "0" | "disabled" | "disable" | "n" | "deny" | "none") => {
-            Some("off")
-        }
-        (Kind::Switch, "yes" | "true" | "1" | "enabled" | "enable" | "y" | "allow" | "all") => {
-            Some("on")
-        }
+        (
+            Kind::Switch | Kind::SwitchOrItems(_),
+            "no" | "false" | "0" | "disabled" | "disable" | "n" | "deny" | "none",
+        ) => Some("off"),
+        (
+            Kind::Switch | Kind::SwitchOrItems(_),
+            "yes" | "true" | "1" | "enabled" | "enable" | "y" | "allow" | "all",
+        ) => Some("on"),
+        (Kind::LoginAs, "no" | "false" | "0" | "off" | "disabled" | "n") => Some("none"),
+        (Kind::LoginAs, "yes" | "true" | "1" | "on" | "enabled" | "y" | "any") => Some("all"),
         (Kind::Level | Kind::AdminOnlyEdit, "no" | "false" | "0" | "off" | "disabled") => {
             Some("none")
         }

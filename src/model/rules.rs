@@ -9,17 +9,21 @@ use std::sync::{LazyLock, OnceLock};
 
 use petgraph::graph::DiGraph;
 
-use super::{Items, Level, Permission, Plan, PlanGate, RoleValues, Value};
+use super::{
+    FeatureFlag, FeatureFlags, Gate, Items, Level, Needs, Permission, Plan, RoleValues, Value,
+};
 
 /// Why an effective value differs from the declared one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Reason {
     /// Granted by another permission (`change_group_membership` by `mobile_workers = edit`).
     ImpliedBy(Permission),
-    /// Forced off by `full_organization_access = off`.
+    /// Forced off (or down to `view`) by `full_organization_access = off`.
     HiddenBy(Permission),
     /// The space's plan does not have the feature.
     RequiresPlan(Plan),
+    /// The space does not turn on the feature flag.
+    RequiresFeature(FeatureFlag),
     /// Has no effect without another permission (`change_group_membership` needs `groups = edit`).
     Requires(Permission),
 }
@@ -27,10 +31,11 @@ pub enum Reason {
 /// What a rule does to its target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RuleKind {
-    /// `full_organization_access = off` forces the target to `none`/`off`.
-    HiddenWithoutFullAccess,
-    /// Below the gate's plan the target is off (or its gated value falls back to the default).
-    RequiresPlan(PlanGate),
+    /// `full_organization_access = off` lowers the target to this level (`none`: hidden).
+    WithoutFullAccess(Level),
+    /// Without what the gate needs the target is off (or its gated value falls back to the
+    /// default).
+    Gated(Gate),
     /// A sub-permission: on when `mobile_workers = edit`, or when `parent = edit` and it is on.
     SubPermission { parent: Permission },
     /// The target needs some reachable report.
@@ -59,11 +64,12 @@ pub static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         if e.needs_report {
             add(RuleKind::NeedsReachableReport);
         }
-        if e.hidden_without_full_access {
-            add(RuleKind::HiddenWithoutFullAccess);
-        }
+        // The gate first: a permission its space lacks is explained by that, not by FOA.
         if let Some(gate) = e.gate {
-            add(RuleKind::RequiresPlan(gate));
+            add(RuleKind::Gated(gate));
+        }
+        if let Some(cap) = e.without_full_access {
+            add(RuleKind::WithoutFullAccess(cap));
         }
     }
     rules
@@ -73,8 +79,8 @@ impl Rule {
     /// The permissions whose (effective) values this rule reads.
     pub fn reads(&self) -> Vec<Permission> {
         match self.kind {
-            RuleKind::HiddenWithoutFullAccess => vec![P::FullOrganizationAccess],
-            RuleKind::RequiresPlan(_) => Vec::new(),
+            RuleKind::WithoutFullAccess(_) => vec![P::FullOrganizationAccess],
+            RuleKind::Gated(_) => Vec::new(),
             RuleKind::SubPermission { parent } => vec![P::MobileWorkers, parent],
             RuleKind::NeedsReachableReport => vec![P::Reports],
         }
@@ -84,20 +90,26 @@ impl Rule {
     fn apply(&self, values: &mut RoleValues, ctx: &Context) -> Option<Reason> {
         let before = values.get(self.target).clone();
         let (after, reason) = match self.kind {
-            RuleKind::HiddenWithoutFullAccess => {
+            RuleKind::WithoutFullAccess(cap) => {
                 if values.switch(P::FullOrganizationAccess) {
                     return None;
                 }
-                (
-                    self.target.default_off(),
-                    Reason::HiddenBy(P::FullOrganizationAccess),
-                )
+                let after = match (cap, &before) {
+                    (Level::None, _) => self.target.default_off(),
+                    (cap, Value::Level(l)) => Value::Level((*l).min(cap)),
+                    (_, other) => other.clone(),
+                };
+                (after, Reason::HiddenBy(P::FullOrganizationAccess))
             }
-            RuleKind::RequiresPlan(gate) => {
-                if ctx.plan >= gate.plan || !self.target.gated(gate, &before) {
+            RuleKind::Gated(gate) => {
+                if ctx.has(gate.needs) || !self.target.gated(gate, &before) {
                     return None;
                 }
-                (self.target.default_off(), Reason::RequiresPlan(gate.plan))
+                let reason = match gate.needs {
+                    Needs::Plan(plan) => Reason::RequiresPlan(plan),
+                    Needs::Feature(flag) => Reason::RequiresFeature(flag),
+                };
+                (self.target.default_off(), reason)
             }
             RuleKind::SubPermission { parent } => {
                 let by_workers = values.level(P::MobileWorkers) == Level::Edit;
@@ -127,15 +139,16 @@ impl Rule {
 
 impl Permission {
     /// Whether `value` is what `gate` withholds below its plan: the gated value, or any grant.
-    pub fn gated(self, gate: PlanGate, value: &Value) -> bool {
+    pub fn gated(self, gate: Gate, value: &Value) -> bool {
         match gate.value {
             Some(word) => self.parse_word(word).is_ok_and(|v| v == *value),
             None => *value != self.default_off(),
         }
     }
 
-    /// `none`/`off`: what a hidden or unavailable permission becomes.
-    fn default_off(self) -> Value {
+    /// `none`/`off`: what a hidden or unavailable permission becomes, and what a snapshot
+    /// value that cannot be decoded reads as (never a grant).
+    pub fn default_off(self) -> Value {
         match self.default_value() {
             Value::Switch(_) => Value::Switch(false),
             other => other,
@@ -150,9 +163,18 @@ pub struct Context {
     /// How many reports the space declares (`reports = all` reaches them all, and the
     /// standard reports every space has).
     pub report_count: usize,
+    pub features: FeatureFlags,
 }
 
 impl Context {
+    /// Whether the space has what a gate needs.
+    pub fn has(&self, needs: Needs) -> bool {
+        match needs {
+            Needs::Plan(plan) => self.plan >= plan,
+            Needs::Feature(flag) => self.features.contains(flag),
+        }
+    }
+
     pub fn reaches_some_report(&self, reports: &Items) -> bool {
         match reports {
             Items::None => false,
@@ -180,7 +202,14 @@ impl Effective {
 /// The plan a permission needs to grant anything, if any (a gate on one value, such as
 /// `landing_page = downloads`, is not a need of the permission).
 pub fn required_plan(p: Permission) -> Option<Plan> {
-    p.plan_gate().filter(|g| g.value.is_none()).map(|g| g.plan)
+    match p.gate()? {
+        Gate {
+            needs: Needs::Plan(plan),
+            value: None,
+            ..
+        } => Some(plan),
+        _ => None,
+    }
 }
 
 /// The permissions whose `edit` manages users: holders of such a role may assign every
@@ -211,7 +240,10 @@ pub fn dependency_graph() -> DiGraph<usize, ()> {
     let nodes: Vec<_> = (0..RULES.len()).map(|i| graph.add_node(i)).collect();
     for (a, rule_a) in RULES.iter().enumerate() {
         for (b, rule_b) in RULES.iter().enumerate() {
-            if a != b && rule_b.reads().contains(&rule_a.target) {
+            // Rules on one target run in table order (the gate before FOA); others after
+            // the rules whose targets they read.
+            let same_target = a < b && rule_a.target == rule_b.target;
+            if a != b && (same_target || rule_b.reads().contains(&rule_a.target)) {
                 graph.add_edge(nodes[a], nodes[b], ());
             }
         }
@@ -282,6 +314,7 @@ mod tests {
         Context {
             plan,
             report_count: 2,
+            features: FeatureFlags::default(),
         }
     }
 

@@ -27,6 +27,12 @@ pub fn reason_text(r: &ValueReason) -> String {
         Reason::RequiresPlan(plan) => {
             format!("declared `{declared}`, needs plan `{}`", plan.as_str())
         }
+        Reason::RequiresFeature(flag) => {
+            format!(
+                "declared `{declared}`, needs feature flag `{}`",
+                flag.as_str()
+            )
+        }
         Reason::Requires(req) => format!("declared `{declared}`, needs `{req}`"),
     }
 }
@@ -71,7 +77,7 @@ impl Index {
     pub fn describe(&self, q: &Request) -> String {
         let entry = &self.snapshot.spaces[q.space as usize];
         let what = match q.asked {
-            Asked::Key(p) if p.kind() == Kind::Switch => format!("use `{p}`"),
+            Asked::Key(p) if p.kind().is_switch_like() => format!("use `{p}`"),
             Asked::Key(p) => format!(
                 "{} `{p}`",
                 if q.want == Want::Edit { "edit" } else { "view" }
@@ -188,28 +194,16 @@ impl Index {
                         member: member.to_owned(),
                         role: role.to_owned(),
                     }];
-                    // No role grants a permission (or the API) below the plan that has it.
-                    let gates = [
-                        match q.asked {
-                            Asked::Key(p) => crate::model::rules::required_plan(p),
-                            _ => None,
-                        },
-                        (q.channel == Channel::Api)
-                            .then(|| crate::model::rules::required_plan(Permission::AccessApis))
-                            .flatten(),
-                    ];
-                    if let Some(plan) = gates.into_iter().flatten().max()
-                        && crate::model::Plan::parse(&entry.plan).is_some_and(|have| have < plan)
-                    {
-                        text.push_str(&format!(
-                            ", and raise `{}` to `plan {}`",
-                            entry.id,
-                            plan.as_str()
-                        ));
-                        fix.push(Step::RaisePlan {
-                            space: entry.id.clone(),
-                            plan: plan.as_str().to_owned(),
-                        });
+                    // No role grants a permission (or the API) the space lacks the plan or
+                    // the feature flag for.
+                    let asked = match q.asked {
+                        Asked::Key(p) => vec![p],
+                        _ => Vec::new(),
+                    };
+                    let api = (q.channel == Channel::Api).then_some(Permission::AccessApis);
+                    for (clause, step) in lacking(entry, asked.into_iter().chain(api)) {
+                        text.push_str(&clause);
+                        fix.push(step);
                     }
                     change = Some(text);
                 }
@@ -501,11 +495,12 @@ impl Index {
             Asked::Key(p) => {
                 let value = values.value(p).to_source();
                 let needed = match (p.kind(), q.want) {
-                    (Kind::Switch, _) => "on",
-                    (Kind::Items(_), _) => "all",
-                    (_, Want::Edit) => "edit",
-                    (_, Want::View) => "view",
+                    (Kind::Level | Kind::AdminOnlyEdit, Want::Edit) => "edit".to_owned(),
+                    (Kind::Level | Kind::AdminOnlyEdit, Want::View) => "view".to_owned(),
+                    // `on`, `all`: what grants it whatever is asked.
+                    _ => p.max_value().to_source(),
                 };
+                let needed = needed.as_str();
                 let mut line = format!("role `{}` has `{p} = {value}`", role.id);
                 let reason = values.reason(p);
                 let raise = |plan: &str| Step::RaisePlan {
@@ -515,14 +510,12 @@ impl Index {
                 let (text, steps) = if let Some(r) = reason {
                     let declared = r.declared.to_source();
                     // The declared value may itself be short of what is asked.
-                    let declared_grants = match &r.declared {
-                        Value::Level(Level::Edit)
-                        | Value::Switch(true)
-                        | Value::Items(Items::All) => true,
-                        Value::Level(Level::View) => q.want == Want::View,
-                        Value::Items(Items::Some(ids)) => !ids.is_empty(),
-                        _ => false,
+                    let asked = if q.want == Want::Edit && !p.kind().is_switch_like() {
+                        Level::Edit
+                    } else {
+                        Level::View
                     };
+                    let declared_grants = r.declared.level() >= asked;
                     if let Reason::HiddenBy(_) = r.cause {
                         line.push_str(&format!(" ({})", reason_text(r)));
                         let mut steps = vec![set("full_organization_access", "on")];
@@ -540,6 +533,24 @@ impl Index {
                         (
                             format!("raise `{}` to `plan {}`", entry.id, plan.as_str()),
                             vec![raise(plan.as_str())],
+                        )
+                    } else if let Reason::RequiresFeature(flag) = r.cause {
+                        line.push_str(&format!(
+                            " (declared `{declared}`, but `{}` does not turn on the feature flag `{}`)",
+                            entry.id,
+                            flag.as_str()
+                        ));
+                        (
+                            format!(
+                                "turn on `{}` in `{}` (`features [{}]`)",
+                                flag.as_str(),
+                                entry.id,
+                                flag.as_str()
+                            ),
+                            vec![Step::EnableFeature {
+                                space: entry.id.clone(),
+                                flag: flag.as_str().to_owned(),
+                            }],
                         )
                     } else if let Reason::Requires(req) = r.cause {
                         line.push_str(&format!(" (declared `{declared}`, but it needs `{req}`)"));
@@ -590,7 +601,13 @@ impl Index {
                         changes.push("`reports = all`".to_owned());
                         steps.push(set("reports", "all"));
                     }
-                    let p_hidden = p.is_hidden_without_full_access();
+                    // Hidden, or lowered below what is asked (`applications` keeps `view`).
+                    let asked = if q.want == Want::Edit {
+                        Level::Edit
+                    } else {
+                        Level::View
+                    };
+                    let p_hidden = p.cap_without_full_access().is_some_and(|cap| cap < asked);
                     let hidden = [p_hidden.then_some(p), parent]
                         .into_iter()
                         .flatten()
@@ -606,15 +623,9 @@ impl Index {
                         changes.join(" and "),
                         role.id
                     );
-                    if let Some(plan) = crate::model::rules::required_plan(p)
-                        && crate::model::Plan::parse(&entry.plan).is_some_and(|have| have < plan)
-                    {
-                        text.push_str(&format!(
-                            ", and raise `{}` to `plan {}`",
-                            entry.id,
-                            plan.as_str()
-                        ));
-                        steps.push(raise(plan.as_str()));
+                    for (clause, step) in lacking(entry, [p]) {
+                        text.push_str(&clause);
+                        steps.push(step);
                     }
                     (text, steps)
                 };
@@ -709,6 +720,51 @@ impl Index {
     }
 }
 
+/// What `space` lacks for the permissions to grant anything, as clauses of a change
+/// (", and raise `s` to `plan pro`") with their steps: the highest plan any needs, then each
+/// feature flag the space does not turn on.
+fn lacking(
+    entry: &crate::snapshot::SpaceEntry,
+    permissions: impl IntoIterator<Item = Permission>,
+) -> Vec<(String, Step)> {
+    use crate::model::{FeatureFlag, Needs, Plan};
+    let have = Plan::parse(&entry.plan);
+    let mut plan: Option<Plan> = None;
+    let mut flags: Vec<FeatureFlag> = Vec::new();
+    for p in permissions {
+        match p.gate().filter(|g| g.value.is_none()).map(|g| g.needs) {
+            Some(Needs::Plan(needs)) if have.is_some_and(|have| have < needs) => {
+                plan = plan.max(Some(needs));
+            }
+            Some(Needs::Feature(flag))
+                if !entry.features.iter().any(|f| f == flag.as_str()) && !flags.contains(&flag) =>
+            {
+                flags.push(flag);
+            }
+            _ => {}
+        }
+    }
+    let raise = plan.map(|plan| {
+        (
+            format!(", and raise `{}` to `plan {}`", entry.id, plan.as_str()),
+            Step::RaisePlan {
+                space: entry.id.clone(),
+                plan: plan.as_str().to_owned(),
+            },
+        )
+    });
+    let enable = flags.into_iter().map(|flag| {
+        (
+            format!(", and turn on `{}` in `{}`", flag.as_str(), entry.id),
+            Step::EnableFeature {
+                space: entry.id.clone(),
+                flag: flag.as_str().to_owned(),
+            },
+        )
+    });
+    raise.into_iter().chain(enable).collect()
+}
+
 fn role_is_admin(m: &crate::snapshot::MemberEntry) -> bool {
     m.role == crate::model::builtin::ADMIN && m.role_from_upstream.is_none()
 }
@@ -745,6 +801,8 @@ pub enum Step {
     DeclareReport { space: String, report: String },
     /// Raise the plan of `space` to `plan`.
     RaisePlan { space: String, plan: String },
+    /// Turn on feature flag `flag` in `space` (`features [...]`).
+    EnableFeature { space: String, flag: String },
     /// Assign `location` to `member` of `space`.
     AssignLocation {
         space: String,

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::model::{Items, Kind, Level, Permission, Value};
+use crate::model::{Items, Level, LoginAs, Permission, Value};
 use crate::question::{Asked, Want};
 use crate::snapshot::{RoleEntry, ScopeEntry, Snapshot, ValueReason};
 
@@ -33,9 +33,9 @@ pub struct MemberIx {
 #[derive(Debug, Clone)]
 pub struct RoleIx {
     /// Bit set when the permission holds at least at `view` (switch on, some report reachable).
-    pub view: u32,
+    pub view: u64,
     /// Bit set when the permission holds at `edit` (switch on).
-    pub edit: u32,
+    pub edit: u64,
     pub full_access: bool,
     pub reports_all: bool,
     /// Bitset over the space's reports.
@@ -64,12 +64,12 @@ impl RoleIx {
 
     /// Whether the role holds `p` at `want` (a switch: on, whatever level is asked).
     pub fn holds(&self, p: Permission, want: Want) -> bool {
-        let bits = if want == Want::Edit && p.kind() != Kind::Switch {
+        let bits = if want == Want::Edit && !p.kind().is_switch_like() {
             self.edit
         } else {
             self.view
         };
-        bits & (1 << p as u32) != 0
+        bits & bit(p) != 0
     }
 
     /// Whether the role reaches report `r` of its space.
@@ -157,8 +157,11 @@ pub struct Index {
     pub console_groups: Vec<ConsoleGroup>,
 }
 
-fn bit(p: Permission) -> u32 {
-    1 << (p as u32)
+// One bit per permission.
+const _: () = assert!(crate::model::PERMISSION_COUNT <= 64);
+
+fn bit(p: Permission) -> u64 {
+    1 << (p as u64)
 }
 
 fn role_ix(role: &RoleEntry, report_ids: &HashMap<String, u32>, report_count: usize) -> RoleIx {
@@ -183,7 +186,7 @@ fn role_ix(role: &RoleEntry, report_ids: &HashMap<String, u32>, report_count: us
                 ix.reports_all = true;
                 (true, false)
             }
-            Value::Items(Items::Some(ids)) => {
+            Value::Items(Items::Some(ids)) if p == Permission::Reports => {
                 for id in ids {
                     if let Some(&r) = report_ids.get(id) {
                         ix.reports[r as usize / 64] |= 1 << (r % 64);
@@ -191,6 +194,9 @@ fn role_ix(role: &RoleEntry, report_ids: &HashMap<String, u32>, report_count: us
                 }
                 (ix.reports.iter().any(|w| *w != 0), false)
             }
+            // Other lists (registries, profiles, applications) reach something when not empty.
+            Value::Items(Items::Some(ids)) => (!ids.is_empty(), false),
+            Value::LoginAs(l) => (*l != LoginAs::None, *l == LoginAs::All),
             Value::Items(Items::None) | Value::LandingPage(_) | Value::Roles(_) => (false, false),
         };
         if view {

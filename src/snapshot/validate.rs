@@ -12,7 +12,8 @@ use std::collections::{HashMap, HashSet};
 use super::{
     FORMAT_VERSION, LocationEntry, PermissionValue, RoleEntry, ScopeEntry, Snapshot, SpaceEntry,
 };
-use crate::model::{Kind, Permission, Plan};
+use crate::model::rules::Context;
+use crate::model::{FeatureFlag, FeatureFlags, ItemKind, Kind, Level, Needs, Permission, Plan};
 
 /// What is wrong with a snapshot, in one line (lowercase, names in backticks).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -262,8 +263,28 @@ fn space(s: &SpaceEntry) -> Result<(), Invalid> {
     let groups = unique("group", &within, s.groups.iter().map(|g| &g.id))?;
     let reports = unique("report", &within, s.reports.iter().map(|r| &r.id))?;
     let roles = unique("role", &within, s.roles.iter().map(|r| &r.id))?;
+    let applications = unique("application", &within, s.applications.iter().map(|a| &a.id))?;
+    let registries = unique("registry", &within, s.registries.iter().map(|r| &r.id))?;
+    let profiles = unique("profile", &within, s.profiles.iter().map(|p| &p.id))?;
+    let mut features = FeatureFlags::default();
+    for f in &s.features {
+        match FeatureFlag::parse(f) {
+            Some(flag) => features.insert(flag),
+            None => bail!(
+                "space `{}` turns on `{f}`, which is not a feature flag",
+                s.id
+            ),
+        }
+    }
+    let ids = Ids {
+        reports: &reports,
+        roles: &roles,
+        applications: &applications,
+        registries: &registries,
+        profiles: &profiles,
+    };
     for r in &s.roles {
-        role(s, plan, r, &reports, &roles)?;
+        role(s, plan, features, r, &ids)?;
     }
 
     let mut names: HashSet<String> = HashSet::with_capacity(s.members.len());
@@ -431,18 +452,46 @@ fn word(role: &RoleEntry, p: Permission) -> Option<&str> {
     }
 }
 
-/// Whether a value is one of `p`'s kind; lists must name ids of `ids` (reports or roles).
-fn in_range(p: Permission, v: &PermissionValue, ids: &HashMap<&str, usize>) -> Result<(), String> {
+/// A space's ids that permission lists name.
+struct Ids<'a> {
+    reports: &'a HashMap<&'a str, usize>,
+    roles: &'a HashMap<&'a str, usize>,
+    applications: &'a HashMap<&'a str, usize>,
+    registries: &'a HashMap<&'a str, usize>,
+    profiles: &'a HashMap<&'a str, usize>,
+}
+
+impl Ids<'_> {
+    /// The ids a list of `kind` must name, and what they are; `None` for HQ's own names
+    /// (Tableau visualisations, analytics roles), which a policy does not declare.
+    fn of(&self, kind: Kind) -> Option<(&HashMap<&str, usize>, &'static str)> {
+        match kind {
+            Kind::RoleList => Some((self.roles, "role")),
+            Kind::Items(ItemKind::Reports) => Some((self.reports, "report")),
+            Kind::Items(k) | Kind::SwitchOrItems(k) => {
+                let ids = match k {
+                    ItemKind::Reports => self.reports,
+                    ItemKind::Applications => self.applications,
+                    ItemKind::Registries => self.registries,
+                    ItemKind::Profiles => self.profiles,
+                    ItemKind::TableauReports | ItemKind::AnalyticsRoles => return None,
+                };
+                Some((ids, k.noun()))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Whether a value is one of `p`'s kind; lists must name declared ids of the list's kind.
+fn in_range(p: Permission, v: &PermissionValue, ids: &Ids<'_>) -> Result<(), String> {
     match (p.kind(), v) {
-        (Kind::Items(_) | Kind::RoleList, PermissionValue::List(list)) => {
+        (Kind::Items(_) | Kind::SwitchOrItems(_) | Kind::RoleList, PermissionValue::List(list)) => {
             let mut seen = HashSet::with_capacity(list.len());
             for id in list {
-                if !ids.contains_key(id.as_str()) {
-                    let what = if matches!(p.kind(), Kind::Items(_)) {
-                        "report"
-                    } else {
-                        "role"
-                    };
+                if let Some((declared, what)) = ids.of(p.kind())
+                    && !declared.contains_key(id.as_str())
+                {
                     return Err(format!(
                         "lists {what} `{id}`, which the space does not have"
                     ));
@@ -467,9 +516,9 @@ fn in_range(p: Permission, v: &PermissionValue, ids: &HashMap<&str, usize>) -> R
 fn role(
     s: &SpaceEntry,
     plan: Plan,
+    features: FeatureFlags,
     r: &RoleEntry,
-    reports: &HashMap<&str, usize>,
-    roles: &HashMap<&str, usize>,
+    ids: &Ids<'_>,
 ) -> Result<(), Invalid> {
     let at = || format!("role `{}` of space `{}`", r.id, s.id);
     if !matches!(r.origin.as_str(), "builtin" | "custom" | "redefined") {
@@ -501,11 +550,6 @@ fn role(
         let Some(v) = r.permissions.get(p.key()) else {
             bail!("{} has no value for permission `{p}`", at());
         };
-        let ids = if matches!(p.kind(), Kind::Items(_)) {
-            reports
-        } else {
-            roles
-        };
         if let Err(e) = in_range(p, v, ids) {
             bail!("{}: `{p}` {e}", at());
         }
@@ -527,35 +571,46 @@ fn role(
     }
     // The effective rules that can be checked from the role alone: a restricted role holds
     // nothing `full_organization_access = off` hides, and nothing the plan does not have.
+    let ctx = Context {
+        plan,
+        report_count: s.reports.len(),
+        features,
+    };
     for &p in Permission::ALL {
-        let off = match word(r, p) {
-            Some(w) => matches!(w, "none" | "off"),
-            None => false,
-        };
-        if !full && p.is_hidden_without_full_access() && !off {
-            bail!(
-                "{} holds `{p}` with `full_organization_access` off, which hides it",
-                at()
-            );
-        }
-    }
-    for &p in Permission::ALL {
-        if let Some(gate) = p.plan_gate()
-            && plan < gate.plan
+        let value = r.value(p);
+        if let Some(cap) = p.cap_without_full_access()
+            && !full
+            && value.level() > cap
         {
-            let held = match (word(r, p), gate.value) {
-                (Some(w), Some(gated)) => w == gated,
-                (Some(w), None) => !matches!(w, "none" | "off"),
-                (None, _) => true,
-            };
-            if held {
+            if cap == Level::None {
                 bail!(
-                    "{} holds `{p}`, which plan `{}` does not have (it needs `{}`)",
-                    at(),
-                    s.plan,
-                    gate.plan.as_str()
+                    "{} holds `{p}` with `full_organization_access` off, which hides it",
+                    at()
                 );
             }
+            bail!(
+                "{} holds `{p} = {}` with `full_organization_access` off, which lowers it to `{}`",
+                at(),
+                value.to_source(),
+                cap.as_str()
+            );
+        }
+        if let Some(gate) = p.gate()
+            && !ctx.has(gate.needs)
+            && p.gated(gate, &value)
+        {
+            let needs = match gate.needs {
+                Needs::Plan(needs) => format!(
+                    "plan `{}` does not have (it needs `{}`)",
+                    s.plan,
+                    needs.as_str()
+                ),
+                Needs::Feature(flag) => format!(
+                    "needs the feature flag `{}`, which the space does not turn on",
+                    flag.as_str()
+                ),
+            };
+            bail!("{} holds `{p}`, which {needs}", at());
         }
     }
     for (key, reason) in &r.reasons {
@@ -569,6 +624,7 @@ fn role(
             reason.implied_by.as_deref(),
             reason.hidden_by.as_deref(),
             reason.requires_plan.as_deref(),
+            reason.requires_feature.as_deref(),
             reason.requires.as_deref(),
         ];
         if causes.iter().flatten().count() != 1 {
@@ -577,11 +633,6 @@ fn role(
                 at()
             );
         }
-        let ids = if matches!(p.kind(), Kind::Items(_)) {
-            reports
-        } else {
-            roles
-        };
         if let Err(e) = in_range(p, &reason.declared, ids) {
             bail!("{}: the declared value of `{p}` {e}", at());
         }
@@ -599,7 +650,7 @@ fn role(
         if let Some(by) = &reason.hidden_by
             && (by != Permission::FullOrganizationAccess.key()
                 || full
-                || !p.is_hidden_without_full_access())
+                || p.cap_without_full_access().is_none())
         {
             bail!(
                 "{}: `{p}` is recorded as hidden by `{by}`, which does not hide it",
@@ -613,6 +664,15 @@ fn role(
                     "{}: `{p}` is recorded as needing plan `{needs}`, which the space's plan `{}` does not lack",
                     at(),
                     s.plan
+                ),
+            }
+        }
+        if let Some(flag) = &reason.requires_feature {
+            match FeatureFlag::parse(flag) {
+                Some(f) if !ctx.features.contains(f) => {}
+                _ => bail!(
+                    "{}: `{p}` is recorded as needing feature flag `{flag}`, which the space does not lack",
+                    at()
                 ),
             }
         }

@@ -43,6 +43,8 @@ pub struct Space {
     pub tree: bool,
     pub locations: Vec<Loc>,
     pub reports: Vec<String>,
+    /// Feature flags (`features [...]`).
+    pub features: Vec<&'static str>,
     pub roles: Vec<Role>,
     pub members: Vec<Member>,
 }
@@ -115,6 +117,7 @@ impl Policy {
                 tree,
                 locations: Vec::new(),
                 reports: Vec::new(),
+                features: Vec::new(),
                 roles: Vec::new(),
                 members: Vec::new(),
             };
@@ -473,6 +476,9 @@ impl Policy {
             }
             if let Some(u) = s.upstream {
                 out.push_str(&format!("  upstream {}\n", self.spaces[u].id));
+            }
+            if !s.features.is_empty() {
+                out.push_str(&format!("  features [{}]\n", s.features.join(", ")));
             }
             if s.tree {
                 out.push_str("  location_types { region; district in region; facility in district }\n  locations {\n");
