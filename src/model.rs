@@ -273,6 +273,14 @@ impl Kind {
         }
     }
 
+    /// The kind of ids its lists name (`reports = [...]`, `web_apps = [...]`).
+    pub fn item_kind(self) -> Option<ItemKind> {
+        match self {
+            Kind::Items(k) | Kind::SwitchOrItems(k) => Some(k),
+            _ => None,
+        }
+    }
+
     /// Asked about with `use` (a switch, `web_apps`, `login_as`): `view` and `edit` mean the
     /// same, that it grants anything.
     pub fn is_switch_like(self) -> bool {

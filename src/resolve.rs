@@ -7,14 +7,14 @@
 mod declarations;
 pub mod question;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::ast::{self, Ident, SpaceStmt};
 use crate::diagnostic::suggest::{did_you_mean, nearest, one_of};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::*;
 use crate::model::builtin::{ADMIN, BUILTIN_ROLES, BuiltinRole, MOBILE_WORKER_DEFAULT};
-use crate::model::{Environment, Kind, Permission, Plan, RoleValues, ValueError};
+use crate::model::{Environment, ItemKind, Kind, Permission, Plan, RoleValues, ValueError};
 use crate::question::ResolvedQuery;
 use crate::source::Span;
 
@@ -285,12 +285,13 @@ impl Resolver {
         }
         self.grants(&mut ir, &pending);
         self.resolve_enterprise_permissions(&mut ir);
+        let granted = granted_registries(&ir);
         // Names that need the roles a space holds (its own and its upstream's).
         for (i, p) in pending.into_iter().enumerate() {
             let space = SpaceId(i as u32);
             let roles: Vec<Option<RoleRef>> = {
                 let index = RoleIndex::new(&ir, space);
-                self.role_references(&ir, space, &index);
+                self.role_references(&ir, space, &index, &granted[i]);
                 let members = &ir.spaces[i].members;
                 p.member_roles
                     .into_iter()
@@ -853,26 +854,21 @@ impl Resolver {
         (values, explicit, list_items)
     }
 
-    /// Report lists and `assignable_by` lists of the space's own declared roles.
-    fn role_references(&mut self, ir: &Ir, space: SpaceId, index: &RoleIndex) {
+    /// The id lists of the space's own declared roles: reports, applications, registries,
+    /// profiles and `assignable_by` roles must name what the space declares.
+    fn role_references(&mut self, ir: &Ir, space: SpaceId, index: &RoleIndex, granted: &[String]) {
         let s = ir.space(space);
         let mut problems = Vec::new();
+        // Built once per kind the roles name, so a long list costs one lookup an item.
+        let mut ids: Vec<(ItemKind, HashSet<&str>)> = Vec::new();
         for role in s.roles.iter().filter(|r| r.is_declared()) {
             for (permission, item) in &role.list_items {
                 let ident = || Ident {
                     name: item.name.clone(),
                     span: item.span,
                 };
-                match permission {
-                    Permission::Reports if s.find_report(&item.name).is_none() => {
-                        problems.push(unknown_name(
-                            "report",
-                            &ident(),
-                            "in this space",
-                            s.reports.iter().map(|r| r.id.as_str()),
-                        ));
-                    }
-                    Permission::AssignableBy if !index.names.contains_key(item.name.as_str()) => {
+                if *permission == Permission::AssignableBy {
+                    if !index.names.contains_key(item.name.as_str()) {
                         problems.push(unknown_name(
                             "role",
                             &ident(),
@@ -880,7 +876,27 @@ impl Resolver {
                             index.names.keys().copied(),
                         ));
                     }
-                    _ => {}
+                    continue;
+                }
+                let Some(kind) = permission.kind().item_kind().filter(|k| k.is_declared()) else {
+                    continue;
+                };
+                let at = match ids.iter().position(|(k, _)| *k == kind) {
+                    Some(at) => at,
+                    None => {
+                        ids.push((kind, item_ids(s, kind, granted).collect()));
+                        ids.len() - 1
+                    }
+                };
+                let known = &ids[at].1;
+                if !known.contains(item.name.as_str()) {
+                    let scope = if kind == ItemKind::Registries {
+                        "in this space or granted to it"
+                    } else {
+                        "in this space"
+                    };
+                    let candidates = item_ids(s, kind, granted);
+                    problems.push(unknown_name(kind.noun(), &ident(), scope, candidates));
                 }
             }
         }
@@ -1272,4 +1288,44 @@ impl<'a> RoleIndex<'a> {
             .collect();
         RoleIndex { names }
     }
+}
+
+/// The ids a role's list of `kind` may name in a space: what the space declares, and for
+/// registries also those other spaces grant to it (HQ's accepted invitations).
+fn item_ids<'a>(
+    s: &'a Space,
+    kind: ItemKind,
+    granted: &'a [String],
+) -> impl Iterator<Item = &'a str> + Clone {
+    let declared: &'a [crate::ir::Named] = match kind {
+        ItemKind::Reports => &s.reports,
+        ItemKind::Applications => &s.applications,
+        ItemKind::Profiles => &s.profiles,
+        _ => &[],
+    };
+    let registries = match kind {
+        ItemKind::Registries => (&s.registries[..], granted),
+        _ => (&[][..], &[][..]),
+    };
+    declared
+        .iter()
+        .map(|n| n.id.as_str())
+        .chain(registries.0.iter().map(|r| r.id.as_str()))
+        .chain(registries.1.iter().map(String::as_str))
+}
+
+/// For each space, the ids of the registries other spaces grant to it, in one pass.
+fn granted_registries(ir: &Ir) -> Vec<Vec<String>> {
+    let mut granted = vec![Vec::new(); ir.spaces.len()];
+    for other in &ir.spaces {
+        for g in &other.grants {
+            let id = &other.registry(g.registry).id;
+            for (to, _) in &g.to {
+                if let Some(list) = granted.get_mut(to.index()) {
+                    list.push(id.clone());
+                }
+            }
+        }
+    }
+    granted
 }
