@@ -284,6 +284,91 @@ pub fn evaluate(declared: &RoleValues, ctx: &Context) -> Effective {
 mod tests {
     use super::*;
     use crate::model::LandingPage;
+    use proptest::prelude::*;
+
+    /// Any role a policy can declare: each permission at one of its words, or a list of ids
+    /// from a small pool (so that lists overlap), under any plan, features and report count.
+    fn declared_and_context() -> impl Strategy<Value = (RoleValues, Context)> {
+        let per_permission = proptest::collection::vec(
+            (
+                any::<prop::sample::Index>(),
+                proptest::collection::vec(0usize..4, 0..4),
+            ),
+            P::ALL.len(),
+        );
+        (per_permission, 0..Plan::ALL.len(), any::<u8>(), 0usize..3).prop_map(
+            |(picks, plan, flags, report_count)| {
+                let mut declared = RoleValues::default();
+                for (&p, (pick, ids)) in P::ALL.iter().zip(picks) {
+                    let words = p.kind().words();
+                    let list =
+                        p.kind().item_kind().is_some() || p.kind() == super::super::Kind::RoleList;
+                    let choices = words.len() + usize::from(list);
+                    let at = pick.index(choices.max(1));
+                    let value = if at < words.len() {
+                        p.parse_word(words[at])
+                    } else {
+                        let ids: Vec<String> = ids.iter().map(|i| format!("id{i}")).collect();
+                        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                        p.parse_list(&ids)
+                    };
+                    if let Ok(v) = value {
+                        declared.set(p, v);
+                    }
+                }
+                let mut features = FeatureFlags::default();
+                for (i, &f) in FeatureFlag::ALL.iter().enumerate() {
+                    if flags & (1 << i) != 0 {
+                        features.insert(f);
+                    }
+                }
+                let ctx = Context {
+                    plan: Plan::ALL[plan],
+                    report_count,
+                    features,
+                };
+                (declared, ctx)
+            },
+        )
+    }
+
+    proptest! {
+        /// HQ's `normalize()` is idempotent, and so is charter's: the effective values are a
+        /// fixed point of the rules.
+        #[test]
+        fn evaluating_twice_changes_nothing((declared, ctx) in declared_and_context()) {
+            let once = evaluate(&declared, &ctx).values;
+            let twice = evaluate(&once, &ctx).values;
+            prop_assert_eq!(once, twice);
+        }
+
+        /// The effective value never exceeds the declared one, except where a rule says another
+        /// permission implies it (`mobile_workers = edit` grants its sub-permissions); every
+        /// changed value has a reason, and every reason a changed value.
+        #[test]
+        fn effective_never_exceeds_declared_unless_implied((declared, ctx) in declared_and_context()) {
+            let effective = evaluate(&declared, &ctx);
+            for &p in P::ALL {
+                let (before, after) = (declared.get(p), effective.values.get(p));
+                if after.exceeds(before) {
+                    prop_assert!(
+                        matches!(effective.reason(p), Some(Reason::ImpliedBy(_))),
+                        "`{}`: {:?} -> {:?} ({:?})", p.key(), before, after, effective.reason(p)
+                    );
+                }
+                prop_assert_eq!(before != after, effective.reason(p).is_some(), "`{}`", p.key());
+                // What the space lacks grants nothing, whatever was declared.
+                if let Some(gate) = p.gate().filter(|g| !ctx.has(g.needs)) {
+                    prop_assert!(!p.gated(gate, after), "`{}` = {:?} passes its gate", p.key(), after);
+                }
+                if !effective.values.switch(P::FullOrganizationAccess) {
+                    if let Some(cap) = p.cap_without_full_access() {
+                        prop_assert!(after.level() <= cap, "`{}` above its cap", p.key());
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn rule_table_is_acyclic() {
