@@ -6,6 +6,7 @@
 //! cycles of the location-type and linked-space graphs), and never stop at the first problem.
 
 mod cycles;
+mod escalation;
 mod hierarchy;
 mod linked;
 mod members;
@@ -57,7 +58,7 @@ pub const LINTS: &[(Code, Lint)] = &[
     ),
     (Code::UnreachableMember, members::unreachable_member),
     (Code::UnusedRole, members::unused_role),
-    (Code::EscalationPath, members::escalation_path),
+    (Code::EscalationPath, escalation::escalation_path),
     (
         Code::EnterpriseAdminNoConsole,
         members::enterprise_admin_no_console,

@@ -1,15 +1,14 @@
-//! Members and who may assign what: unreachable members, unused roles, privilege escalation
-//! paths, enterprise admins who cannot reach the console.
+//! Members: unreachable members, unused roles, enterprise admins who cannot reach the
+//! console (who may come to hold what is `escalation.rs`).
 
 use std::collections::HashSet;
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::ir::{Ir, RoleRef, SpaceId};
+use crate::ir::{RoleRef, SpaceId};
 
 use super::Facts;
+use crate::model::Permission as P;
 use crate::model::builtin::ADMIN;
-use crate::model::rules::Effective;
-use crate::model::{Level, Permission as P};
 
 /// E0210: a member of a location-restricted role with no location.
 pub fn unreachable_member(facts: &Facts, out: &mut Vec<Diagnostic>) {
@@ -76,106 +75,6 @@ pub fn unused_role(facts: &Facts, out: &mut Vec<Diagnostic>) {
             .with_label(span, "unused")
             .with_help("assign it to a member, or remove it"),
         );
-    }
-}
-
-/// W0209: a role that holders of another role may assign, granting more than they hold.
-pub fn escalation_path(facts: &Facts, out: &mut Vec<Diagnostic>) {
-    let ir = facts.ir;
-    for i in 0..ir.spaces.len() {
-        let space_id = SpaceId(i as u32);
-        escalation(ir, space_id, &ir.held_roles(space_id), out);
-    }
-}
-
-/// What `grantee` grants beyond what `assigner` holds, in `key = value` form.
-fn exceeds(grantee: &Effective, assigner: &Effective) -> Vec<String> {
-    let mut out = Vec::new();
-    for &p in P::ALL {
-        if p.is_setting() || p.entry().benign {
-            continue;
-        }
-        let (g, a) = (grantee.values.get(p), assigner.values.get(p));
-        let more = g.exceeds(a);
-        if more && g != a {
-            out.push(format!("{p} = {}", g.to_source()));
-        }
-    }
-    out
-}
-
-fn escalation(ir: &Ir, space_id: SpaceId, roles: &crate::ir::HeldRoles, out: &mut Vec<Diagnostic>) {
-    let space = ir.space(space_id);
-    // Held roles by id, for `assignable_by` lists (not a scan per listed id).
-    let by_id: std::collections::HashMap<&str, RoleRef> = roles
-        .roles
-        .iter()
-        .rev()
-        .map(|a| (ir.role(*a).id.as_str(), *a))
-        .collect();
-    for (r, role) in space.roles.iter().enumerate() {
-        if !role.is_declared() {
-            continue;
-        }
-        let role_ref = RoleRef {
-            space: space_id,
-            role: crate::ir::RoleId(r as u32),
-        };
-        let Some(granted) = roles.get(role_ref) else {
-            continue;
-        };
-        let mut assigners: Vec<(RoleRef, Option<crate::source::Span>)> = Vec::new();
-        if let Some(span) = role
-            .explicit(P::NonAdminEditable)
-            .filter(|_| role.declared.switch(P::NonAdminEditable))
-        {
-            for (i, a) in roles.roles.iter().enumerate() {
-                let e = &roles.effective[i];
-                let manages_users =
-                    crate::model::rules::manages_users(|p| e.values.level(p) == Level::Edit);
-                if manages_users && ir.role(*a).id != ADMIN {
-                    assigners.push((*a, Some(span)));
-                }
-            }
-        }
-        if let Some(span) = role.explicit(P::AssignableBy) {
-            for id in role.declared.assignable_by() {
-                if let Some(a) = by_id.get(id.as_str()).filter(|_| id != ADMIN) {
-                    assigners.push((*a, Some(span)));
-                }
-            }
-        }
-        assigners.sort();
-        assigners.dedup_by_key(|(a, _)| *a);
-        for (assigner, span) in assigners {
-            if assigner == role_ref {
-                continue;
-            }
-            let Some(held) = roles.get(assigner) else {
-                continue;
-            };
-            let extra = exceeds(granted, held);
-            if extra.is_empty() {
-                continue;
-            }
-            let assigner_id = &ir.role(assigner).id;
-            let Some(span) = span else { continue };
-            out.push(
-                Diagnostic::new(
-                    Code::EscalationPath,
-                    format!(
-                        "holders of `{assigner_id}` can assign role `{}`, which grants more than `{assigner_id}` holds: {}",
-                        role.id,
-                        extra.join(", ")
-                    ),
-                )
-                .with_label(span, format!("lets `{assigner_id}` hand out `{}`", role.id))
-                .with_help(format!(
-                    "make `{}` assignable by admins only, or lower it to what `{assigner_id}` holds",
-                    role.id
-                )),
-            );
-        }
     }
 }
 

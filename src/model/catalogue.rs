@@ -61,6 +61,9 @@ pub struct Entry {
     /// Has no effect unless the role reaches some report.
     pub needs_report: bool,
     pub gate: Option<Gate>,
+    /// Used through Web Apps, so a member who logs in as a mobile worker (Login-As) gets the
+    /// worker's value of it, at the worker's locations.
+    pub in_web_apps: bool,
 }
 
 const fn row(key: &'static str, kind: Kind, label: &'static str) -> Entry {
@@ -77,6 +80,7 @@ const fn row(key: &'static str, kind: Kind, label: &'static str) -> Entry {
         sub_of: None,
         needs_report: false,
         gate: None,
+        in_web_apps: false,
     }
 }
 
@@ -95,6 +99,10 @@ const fn items(key: &'static str, of: ItemKind, label: &'static str) -> Entry {
 impl Entry {
     const fn hq(mut self, names: &'static [(&'static str, Option<&'static str>)]) -> Entry {
         self.hq = names;
+        self
+    }
+    const fn in_web_apps(mut self) -> Entry {
+        self.in_web_apps = true;
         self
     }
     const fn default_on(mut self) -> Entry {
@@ -210,10 +218,12 @@ catalogue! {
         .sub_of(P::Locations);
     Data => level("data", "Data")
         .hq(&[("edit_data", Some("edit")), ("view_data", Some("view"))])
-        .scoped();
+        .scoped()
+        .in_web_apps();
     WebApps => row("web_apps", Kind::SwitchOrItems(ItemKind::Applications), "Web Apps")
         .hq(&[("access_web_apps", Some("on")), ("web_apps_list", None)])
-        .plan_ignored(Advanced, "Web Apps");
+        .plan_ignored(Advanced, "Web Apps")
+        .in_web_apps();
     Messaging => switch("messaging", "Messaging").hq(&[("edit_messaging", Some("on"))]);
     AccessApis => switch("access_apis", "Access APIs")
         .hq(&[("access_api", Some("on")), ("api_access", Some("on"))])
