@@ -229,3 +229,35 @@ fn many_roles_in_one_space() {
         &["check", "p.charter", "--format", "json"],
     );
 }
+
+/// n roles that may log in as any worker, n restricted ones, and n workers naming a web user
+/// (`login_as = limited`): the escalation graph's Login-As steps, one summary per space, not a
+/// role-by-worker product for unrestricted roles.
+fn login_as(dir: &Path, n: usize) {
+    let mut text = String::from(
+        "space s {\n  plan enterprise\n  features [restricted_login_as]\n  location_types { district }\n  locations { district d \"D\" }\n",
+    );
+    for i in 0..n {
+        let data = if i % 2 == 0 { "view" } else { "edit" };
+        text.push_str(&format!("  role all{i} {{ login_as = all }}\n"));
+        text.push_str(&format!("  role lim{i} {{ login_as = limited }}\n"));
+        text.push_str(&format!("  role w{i} {{ data = {data} }}\n"));
+        text.push_str(&format!("  web_user \"a{i}@x.org\" {{ role all{i} }}\n"));
+        text.push_str(&format!("  web_user \"l{i}@x.org\" {{ role lim{i} }}\n"));
+        text.push_str(&format!(
+            "  mobile_worker m{i} {{ role w{i}  locations [d]  login_as [\"l{i}@x.org\"] }}\n"
+        ));
+    }
+    text.push_str("}\n");
+    std::fs::write(dir.join("p.charter"), text).unwrap();
+}
+
+#[test]
+fn many_login_as_roles_and_workers() {
+    assert_near_linear(
+        "check of n Login-As roles and n workers",
+        500,
+        &login_as,
+        &["check", "p.charter", "--max-diagnostics", "100000"],
+    );
+}

@@ -48,6 +48,14 @@ struct Gain {
     span: Span,
 }
 
+/// A Login-As gain of [`Graph`]: the `i`th of the space-wide summary (with the role's
+/// `login_as` line) or of a role's own.
+#[derive(Clone, Copy, Debug)]
+enum GainRef {
+    Every { span: Span, i: usize },
+    Own { role: usize, i: usize },
+}
+
 /// A reported path and what it adds.
 type Finding = (Vec<Hop>, Vec<(P, Value)>);
 
@@ -85,6 +93,8 @@ struct Graph {
     every_worker: Vec<Gain>,
     /// ...and what the workers they may log in as otherwise give.
     login_as: Vec<Vec<Gain>>,
+    /// Per held role: the same number for the same effective values.
+    class: Vec<usize>,
 }
 
 impl Graph {
@@ -229,26 +239,43 @@ impl Graph {
                 }
             }
         }
+        // Classes by what can be escalated to (settings such as `assignable_by` aside).
+        let mut classes: HashMap<Vec<&Value>, usize> = HashMap::new();
+        let class = held
+            .effective
+            .iter()
+            .map(|e| {
+                let key: Vec<&Value> = ESCALATABLE.iter().map(|&p| e.values.get(p)).collect();
+                let next = classes.len();
+                *classes.entry(key).or_insert(next)
+            })
+            .collect();
         Graph {
             graph,
             roles,
+            class,
             to_every_worker,
             every_worker,
             login_as,
         }
     }
 
-    /// What holders of role `a` get through Login-As.
-    fn gains(&self, a: usize) -> impl Iterator<Item = Gain> + '_ {
-        let every = self.to_every_worker[a].into_iter().flat_map(|span| {
-            self.every_worker
-                .iter()
-                .map(move |g| Gain { span, ..g.clone() })
-        });
-        every.chain(self.login_as[a].iter().cloned())
+    /// A Login-As gain by reference (cloned only when reported).
+    fn gain(&self, r: GainRef) -> Option<Gain> {
+        match r {
+            GainRef::Every { span, i } => {
+                self.every_worker.get(i).map(|g| Gain { span, ..g.clone() })
+            }
+            GainRef::Own { role, i } => self.login_as.get(role)?.get(i).cloned(),
+        }
     }
 
     fn report(&self, ir: &Ir, space: &Space, held: &HeldRoles, out: &mut Vec<Diagnostic>) {
+        let nodes = self.graph.node_count();
+        let mut dist = vec![usize::MAX; nodes];
+        let mut parent: Vec<Option<(NodeIndex, Step)>> = vec![None; nodes];
+        let mut done = vec![false; nodes];
+        let mut touched: Vec<NodeIndex> = Vec::new();
         for (s, &start) in self.roles.iter().enumerate() {
             let has_login_as = self.to_every_worker[s].is_some() || !self.login_as[s].is_empty();
             if self.graph.edges(start).next().is_none() && !has_login_as {
@@ -256,24 +283,54 @@ impl Graph {
             }
             let from = &ir.role(held.roles[s]).id;
             let mine = &held.effective[s];
-            // Shortest paths in assignments (0-1 BFS: reaching the pool costs no step).
-            let mut dist: HashMap<NodeIndex, usize> = HashMap::from([(start, 0)]);
-            let mut parent: HashMap<NodeIndex, (NodeIndex, Step)> = HashMap::new();
+            // Shortest paths in assignments (0-1 BFS: reaching the pool costs no step), and
+            // the candidates by path length: an assigned role's whole surplus, or one Login-As
+            // gain. Each permission is reported at its shortest path; a direct assignment
+            // lists all that the assigned role adds, as W0209 always has. A role with the
+            // values of one already met adds nothing beyond that, and the space-wide Login-As
+            // summary is read once. Only the nodes a search touched are reset after it.
+            for n in touched.drain(..) {
+                dist[n.index()] = usize::MAX;
+                parent[n.index()] = None;
+                done[n.index()] = false;
+            }
+            dist[start.index()] = 0;
+            touched.push(start);
             let mut queue = VecDeque::from([start]);
-            let mut order = Vec::new();
-            let mut done = HashSet::new();
+            let mut candidates: Vec<(usize, NodeIndex, Option<GainRef>)> = Vec::new();
+            let mut classes = HashSet::new();
+            let mut every_done = false;
             while let Some(n) = queue.pop_front() {
-                if !done.insert(n) {
+                if std::mem::replace(&mut done[n.index()], true) {
                     continue;
                 }
-                order.push(n);
-                let d = dist[&n];
+                let d = dist[n.index()];
+                if let Node::Role(t) = self.graph[n] {
+                    let fresh = classes.insert(self.class[t]);
+                    if n != start && (d == 1 || fresh) {
+                        candidates.push((d, n, None));
+                    }
+                    if let Some(span) = self.to_every_worker[t].filter(|_| !every_done) {
+                        every_done = true;
+                        candidates.extend(
+                            (0..self.every_worker.len())
+                                .map(|i| (d + 1, n, Some(GainRef::Every { span, i }))),
+                        );
+                    }
+                    candidates.extend(
+                        (0..self.login_as[t].len())
+                            .map(|i| (d + 1, n, Some(GainRef::Own { role: t, i }))),
+                    );
+                }
                 for edge in self.graph.edges(n) {
                     let (next, step) = (edge.target(), *edge.weight());
                     let cost = usize::from(matches!(step, Step::Assigns(_)));
-                    if dist.get(&next).is_none_or(|&old| d + cost < old) {
-                        dist.insert(next, d + cost);
-                        parent.insert(next, (n, step));
+                    if d + cost < dist[next.index()] {
+                        if dist[next.index()] == usize::MAX {
+                            touched.push(next);
+                        }
+                        dist[next.index()] = d + cost;
+                        parent[next.index()] = Some((n, step));
                         if cost == 0 {
                             queue.push_front(next);
                         } else {
@@ -281,20 +338,6 @@ impl Graph {
                         }
                     }
                 }
-            }
-            // Candidates by path length: an assigned role's whole surplus, or one Login-As
-            // gain. Each permission is reported at its shortest path; a direct assignment
-            // lists all that the assigned role adds, as W0209 always has.
-            let mut candidates: Vec<(usize, NodeIndex, Option<Gain>)> = Vec::new();
-            for &n in &order {
-                let Node::Role(t) = self.graph[n] else {
-                    continue;
-                };
-                let d = dist[&n];
-                if n != start {
-                    candidates.push((d, n, None));
-                }
-                candidates.extend(self.gains(t).map(|g| (d + 1, n, Some(g))));
             }
             candidates.sort_by_key(|(d, _, _)| *d);
             // The most reported so far of each permission: a path is reported for what it
@@ -307,6 +350,7 @@ impl Graph {
             let mut findings: Vec<Finding> = Vec::new();
             let mut at_path: HashMap<(NodeIndex, Option<usize>), usize> = HashMap::new();
             for (d, n, gain) in candidates {
+                let gain = gain.and_then(|r| self.gain(r));
                 let gained: Vec<(P, Value)> = match &gain {
                     None => {
                         let Node::Role(t) = self.graph[n] else {
@@ -355,10 +399,10 @@ impl Graph {
     }
 
     /// The assignments from the search's start to `n`, in order.
-    fn path_to(&self, parent: &HashMap<NodeIndex, (NodeIndex, Step)>, n: NodeIndex) -> Vec<Hop> {
+    fn path_to(&self, parent: &[Option<(NodeIndex, Step)>], n: NodeIndex) -> Vec<Hop> {
         let mut hops = Vec::new();
         let mut at = n;
-        while let Some(&(from, step)) = parent.get(&at) {
+        while let Some(&Some((from, step))) = parent.get(at.index()) {
             if let (Step::Assigns(span), Node::Role(role)) = (step, self.graph[at]) {
                 hops.push(Hop::Assigns { span, role });
             }
@@ -410,12 +454,20 @@ impl Reach {
     }
 }
 
-/// What `grantee` grants beyond what `assigner` holds.
-fn exceeds(grantee: &Effective, assigner: &Effective) -> Vec<P> {
+/// The permissions one can escalate to: not settings, not benign.
+static ESCALATABLE: std::sync::LazyLock<Vec<P>> = std::sync::LazyLock::new(|| {
     P::ALL
         .iter()
         .copied()
         .filter(|p| !p.is_setting() && !p.entry().benign)
+        .collect()
+});
+
+/// What `grantee` grants beyond what `assigner` holds.
+fn exceeds(grantee: &Effective, assigner: &Effective) -> Vec<P> {
+    ESCALATABLE
+        .iter()
+        .copied()
         .filter(|&p| {
             let (g, a) = (grantee.values.get(p), assigner.values.get(p));
             g.exceeds(a) && g != a
