@@ -262,11 +262,7 @@ pub fn diff(old_ix: &Index, new_ix: &Index) -> Diff {
             .map(|&i| (&new.spaces[i], &new_ix.spaces[i]));
         let (status, changes) = match (o, n) {
             (None, Some((n, nix))) => {
-                let admins = n
-                    .members
-                    .iter()
-                    .filter(|m| m.role == crate::model::builtin::ADMIN)
-                    .count();
+                let admins = n.members.iter().filter(|m| m.holds_admin()).count();
                 let mut c = vec![change(
                     if n.members.is_empty() {
                         Class::Neutral
@@ -337,7 +333,7 @@ fn role_ix<'a>(space: &SpaceEntry, ix: &'a SpaceIx, id: &str) -> Option<&'a Role
 
 fn member_added(space: &SpaceEntry, ix: &SpaceIx, m: &MemberEntry) -> Change {
     let role = role_ix(space, ix, &m.role);
-    let admin = m.role == crate::model::builtin::ADMIN;
+    let admin = m.holds_admin();
     let class = if admin || role.is_some_and(grants_anything) {
         Class::Widens
     } else {
@@ -513,7 +509,7 @@ fn space_changes<'a>(
                 if before.role != m.role || before.role_from_upstream != m.role_from_upstream {
                     let old_role = role_ix(o, oix, &before.role);
                     let new_role = role_ix(n, nix, &m.role);
-                    let class = if m.role == crate::model::builtin::ADMIN {
+                    let class = if m.holds_admin() {
                         Class::Widens
                     } else {
                         match (old_role, new_role) {

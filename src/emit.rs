@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::ir::{Ir, MemberKind, RoleOrigin, SpaceId};
+use crate::ir::{Ir, MemberKind, RoleOrigin, RoleRef, SpaceId};
+use crate::model::rules::Effective;
 use crate::model::rules::Reason;
 use crate::model::{LandingPage, Permission, Value};
 use crate::snapshot::format::sha256;
@@ -76,113 +77,199 @@ fn value(v: &Value) -> PermissionValue {
     }
 }
 
+/// A role's snapshot entry as held in space `id`.
+fn role_entry(ir: &Ir, id: SpaceId, r: &RoleRef, effective: &Effective) -> RoleEntry {
+    let role = ir.role(*r);
+    let mut permissions = BTreeMap::new();
+    let mut reasons = BTreeMap::new();
+    for &p in Permission::ALL {
+        permissions.insert(p.key().to_owned(), value(effective.values.get(p)));
+        if let Some(reason) = effective.reason(p) {
+            let mut entry = ReasonEntry {
+                declared: value(role.declared.get(p)),
+                implied_by: None,
+                hidden_by: None,
+                requires_plan: None,
+                requires_feature: None,
+                requires: None,
+            };
+            match reason {
+                Reason::ImpliedBy(q) => entry.implied_by = Some(q.key().to_owned()),
+                Reason::HiddenBy(q) => entry.hidden_by = Some(q.key().to_owned()),
+                Reason::RequiresPlan(plan) => entry.requires_plan = Some(plan.as_str().to_owned()),
+                Reason::RequiresFeature(flag) => {
+                    entry.requires_feature = Some(flag.as_str().to_owned())
+                }
+                Reason::Requires(q) => entry.requires = Some(q.key().to_owned()),
+            }
+            reasons.insert(p.key().to_owned(), entry);
+        }
+    }
+    RoleEntry {
+        id: role.id.clone(),
+        name: role.name.clone(),
+        origin: match role.origin {
+            RoleOrigin::Builtin => "builtin",
+            RoleOrigin::Declared {
+                redefines_builtin: true,
+            } => "redefined",
+            RoleOrigin::Declared {
+                redefines_builtin: false,
+            } => "custom",
+        }
+        .to_owned(),
+        from_upstream: (r.space != id).then(|| ir.space(r.space).id.clone()),
+        from_enterprise: None,
+        permissions,
+        reasons,
+    }
+}
+
+/// A member's snapshot entry, `s` being the space that declares it.
+fn member_entry<'a>(
+    ir: &Ir,
+    s: &crate::ir::Space,
+    id: SpaceId,
+    m: &crate::ir::Member,
+    effective: impl Fn(RoleRef) -> Option<&'a Effective>,
+) -> Option<MemberEntry> {
+    let r = m.role?;
+    let effective = effective(r)?;
+    let assigned: Vec<String> = m
+        .locations
+        .iter()
+        .map(|(l, _)| s.locations[l.index()].id.clone())
+        .collect();
+    // A restricted member's scope is its assigned locations; only a member with full
+    // access needs them listed apart (a mobile worker's facility).
+    let (scope, locations) = if effective.values.switch(Permission::FullOrganizationAccess) {
+        (ScopeEntry::All("all".to_owned()), assigned)
+    } else {
+        (ScopeEntry::Locations(assigned), Vec::new())
+    };
+    let landing = match (effective.values.landing_page(), m.kind) {
+        (LandingPage::Default, MemberKind::MobileWorker) | (LandingPage::WebApps, _) => {
+            LandingPageEntry::WebApps
+        }
+        (LandingPage::Default, MemberKind::WebUser) | (LandingPage::Dashboard, _) => {
+            LandingPageEntry::Dashboard
+        }
+        (LandingPage::Reports, _) => LandingPageEntry::Reports,
+        (LandingPage::Downloads, _) => LandingPageEntry::Downloads,
+    };
+    Some(MemberEntry {
+        name: m.name.clone(),
+        kind: match m.kind {
+            MemberKind::WebUser => MemberKindEntry::WebUser,
+            MemberKind::MobileWorker => MemberKindEntry::MobileWorker,
+        },
+        role: ir.role(r).id.clone(),
+        role_from_upstream: (r.space != id).then(|| ir.space(r.space).id.clone()),
+        enterprise_source: None,
+        scope,
+        locations,
+        groups: m
+            .groups
+            .iter()
+            .map(|g| s.groups[g.index()].id.clone())
+            .collect(),
+        login_as: m
+            .login_as
+            .iter()
+            .map(|(w, _)| s.member(*w).name.clone())
+            .collect(),
+        landing_page: landing,
+    })
+}
+
+/// The web users Enterprise Permissions make members of space `id`, with their source role
+/// (the source space's own role reference), in the source's order.
+fn enterprise_members(ir: &Ir, id: SpaceId) -> Vec<(&crate::ir::Member, RoleRef)> {
+    let mut out = Vec::new();
+    for e in &ir.enterprises {
+        let Some(p) = &e.permissions else { continue };
+        if !p.spaces.iter().any(|(t, _)| *t == id) {
+            continue;
+        }
+        let source = ir.space(p.source.0);
+        let held = ir.held_roles(p.source.0);
+        for m in source
+            .members
+            .iter()
+            .filter(|m| m.kind == MemberKind::WebUser)
+        {
+            // A location-restricted source role reaches nothing here: its locations are the
+            // source's, and HQ blocks every view for a restricted user with none in the space.
+            let Some(r) = m.role.filter(|r| {
+                held.get(*r)
+                    .is_some_and(|e| e.values.switch(Permission::FullOrganizationAccess))
+            }) else {
+                continue;
+            };
+            out.push((m, r));
+        }
+    }
+    out
+}
+
 fn space(ir: &Ir, id: SpaceId) -> SpaceEntry {
     let s = ir.space(id);
     let held = ir.held_roles(id);
-    let roles = held
+    let mut roles: Vec<RoleEntry> = held
         .roles
         .iter()
         .zip(&held.effective)
-        .map(|(r, effective)| {
-            let role = ir.role(*r);
-            let mut permissions = BTreeMap::new();
-            let mut reasons = BTreeMap::new();
-            for &p in Permission::ALL {
-                permissions.insert(p.key().to_owned(), value(effective.values.get(p)));
-                if let Some(reason) = effective.reason(p) {
-                    let mut entry = ReasonEntry {
-                        declared: value(role.declared.get(p)),
-                        implied_by: None,
-                        hidden_by: None,
-                        requires_plan: None,
-                        requires_feature: None,
-                        requires: None,
-                    };
-                    match reason {
-                        Reason::ImpliedBy(q) => entry.implied_by = Some(q.key().to_owned()),
-                        Reason::HiddenBy(q) => entry.hidden_by = Some(q.key().to_owned()),
-                        Reason::RequiresPlan(plan) => {
-                            entry.requires_plan = Some(plan.as_str().to_owned())
-                        }
-                        Reason::RequiresFeature(flag) => {
-                            entry.requires_feature = Some(flag.as_str().to_owned())
-                        }
-                        Reason::Requires(q) => entry.requires = Some(q.key().to_owned()),
-                    }
-                    reasons.insert(p.key().to_owned(), entry);
-                }
+        .map(|(r, effective)| role_entry(ir, id, r, effective))
+        .collect();
+    // HQ's Enterprise Permissions: the source's web users are members here with their
+    // source role (and their source membership wins over one declared here).
+    let enterprise = enterprise_members(ir, id);
+    let replaced: std::collections::HashSet<String> = enterprise
+        .iter()
+        .map(|(m, _)| m.name.to_ascii_lowercase())
+        .collect();
+    let mut members: Vec<MemberEntry> = s
+        .members
+        .iter()
+        .filter(|m| !replaced.contains(&m.name.to_ascii_lowercase()))
+        .filter_map(|m| member_entry(ir, s, id, m, |r| held.get(r)))
+        .collect();
+    let mut received: Vec<RoleRef> = Vec::new();
+    let held_here: Vec<(RoleRef, Effective)> = enterprise
+        .iter()
+        .filter_map(|(_, r)| {
+            if received.contains(r) {
+                return None;
             }
-            RoleEntry {
-                id: role.id.clone(),
-                name: role.name.clone(),
-                origin: match role.origin {
-                    RoleOrigin::Builtin => "builtin",
-                    RoleOrigin::Declared {
-                        redefines_builtin: true,
-                    } => "redefined",
-                    RoleOrigin::Declared {
-                        redefines_builtin: false,
-                    } => "custom",
-                }
-                .to_owned(),
-                from_upstream: (r.space != id).then(|| ir.space(r.space).id.clone()),
-                permissions,
-                reasons,
-            }
+            received.push(*r);
+            Some((*r, ir.effective(id, *r)))
         })
         .collect();
-    let members =
-        s.members
-            .iter()
-            .filter_map(|m| {
-                let r = m.role?;
-                let effective = held.get(r)?;
-                let assigned: Vec<String> = m
-                    .locations
-                    .iter()
-                    .map(|(l, _)| s.locations[l.index()].id.clone())
-                    .collect();
-                // A restricted member's scope is its assigned locations; only a member with full
-                // access needs them listed apart (a mobile worker's facility).
-                let (scope, locations) =
-                    if effective.values.switch(Permission::FullOrganizationAccess) {
-                        (ScopeEntry::All("all".to_owned()), assigned)
-                    } else {
-                        (ScopeEntry::Locations(assigned), Vec::new())
-                    };
-                let landing = match (effective.values.landing_page(), m.kind) {
-                    (LandingPage::Default, MemberKind::MobileWorker)
-                    | (LandingPage::WebApps, _) => LandingPageEntry::WebApps,
-                    (LandingPage::Default, MemberKind::WebUser) | (LandingPage::Dashboard, _) => {
-                        LandingPageEntry::Dashboard
-                    }
-                    (LandingPage::Reports, _) => LandingPageEntry::Reports,
-                    (LandingPage::Downloads, _) => LandingPageEntry::Downloads,
-                };
-                Some(MemberEntry {
-                    name: m.name.clone(),
-                    kind: match m.kind {
-                        MemberKind::WebUser => MemberKindEntry::WebUser,
-                        MemberKind::MobileWorker => MemberKindEntry::MobileWorker,
-                    },
-                    role: ir.role(r).id.clone(),
-                    role_from_upstream: (r.space != id).then(|| ir.space(r.space).id.clone()),
-                    scope,
-                    locations,
-                    groups: m
-                        .groups
-                        .iter()
-                        .map(|g| s.groups[g.index()].id.clone())
-                        .collect(),
-                    login_as: m
-                        .login_as
-                        .iter()
-                        .map(|(w, _)| s.member(*w).name.clone())
-                        .collect(),
-                    landing_page: landing,
-                })
-            })
-            .collect();
+    for (r, effective) in &held_here {
+        let source = &ir.space(r.space).id;
+        let mut entry = role_entry(ir, id, r, effective);
+        entry.id = format!("{source}/{}", entry.id);
+        entry.from_upstream = None;
+        entry.from_enterprise = Some(source.clone());
+        roles.push(entry);
+    }
+    for (m, r) in &enterprise {
+        let source_space = ir.space(r.space);
+        let at = held_here.iter().position(|(h, _)| h == r);
+        let Some(mut entry) = member_entry(ir, source_space, r.space, m, |_| {
+            at.map(|i| &held_here[i].1)
+        }) else {
+            continue;
+        };
+        entry.role = format!("{}/{}", source_space.id, entry.role);
+        entry.role_from_upstream = None;
+        entry.enterprise_source = Some(source_space.id.clone());
+        // The source's locations and groups do not exist here.
+        entry.locations.clear();
+        entry.groups.clear();
+        entry.login_as.clear();
+        members.push(entry);
+    }
     let mut downstream: Vec<String> = ir
         .spaces
         .iter()

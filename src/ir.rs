@@ -406,22 +406,48 @@ impl Ir {
             .collect()
     }
 
+    /// Whether `space` has the item a role's list names: its report, application or profile,
+    /// or a registry it owns or another space grants to it.
+    pub fn holds_item(&self, space: SpaceId, kind: crate::model::ItemKind, id: &str) -> bool {
+        use crate::model::ItemKind;
+        let s = self.space(space);
+        match kind {
+            ItemKind::Reports => s.find_report(id).is_some(),
+            ItemKind::Applications => s.find_application(id).is_some(),
+            ItemKind::Profiles => s.find_profile(id).is_some(),
+            ItemKind::Registries => {
+                s.find_registry(id).is_some()
+                    || self.spaces.iter().any(|o| {
+                        o.grants.iter().any(|g| {
+                            o.registry(g.registry).id == id && g.to.iter().any(|(t, _)| *t == space)
+                        })
+                    })
+            }
+            ItemKind::TableauReports | ItemKind::AnalyticsRoles => true,
+        }
+    }
+
     /// A role's effective values as held in `space` (whose plan and reports apply).
     pub fn effective(&self, space: SpaceId, role: RoleRef) -> Effective {
         let held_in = self.space(space);
         let mut declared = self.role(role).declared.clone();
         if role.space != space {
-            // Reports the downstream lacks were reported (E0212); they reach nothing here.
-            if let crate::model::Value::Items(crate::model::Items::Some(ids)) =
-                declared.get(Permission::Reports).clone()
-            {
-                let kept: Vec<&str> = ids
-                    .iter()
-                    .filter(|id| held_in.find_report(id).is_some())
-                    .map(String::as_str)
-                    .collect();
-                if let Ok(v) = Permission::Reports.parse_list(&kept) {
-                    declared.set(Permission::Reports, v);
+            // Ids the holding space lacks (reports: E0212 for an upstream's) reach nothing here.
+            for &p in Permission::ALL {
+                let Some(kind) = p.kind().item_kind().filter(|k| k.is_declared()) else {
+                    continue;
+                };
+                if let crate::model::Value::Items(crate::model::Items::Some(ids)) =
+                    declared.get(p).clone()
+                {
+                    let kept: Vec<&str> = ids
+                        .iter()
+                        .filter(|id| self.holds_item(space, kind, id))
+                        .map(String::as_str)
+                        .collect();
+                    if let Ok(v) = p.parse_list(&kept) {
+                        declared.set(p, v);
+                    }
                 }
             }
         }

@@ -125,7 +125,8 @@ enum Command {
 #[derive(Subcommand)]
 enum ReportCommand {
     /// CSV (RFC 4180) about one enterprise's spaces: project spaces, web users, mobile workers,
-    /// spaces without two-factor, API access.
+    /// spaces without two-factor, API access, cross-space access (Enterprise Permissions,
+    /// registry grants).
     Enterprise {
         /// A snapshot (`.json`, `.yaml`, `.yml`), a `.charter` file or a policy directory.
         path: PathBuf,

@@ -13,6 +13,8 @@ pub enum EnterpriseReport {
     MobileWorkers,
     TwoFactor,
     ApiAccess,
+    /// The sanctioned ways across spaces: Enterprise Permissions and registry grants.
+    CrossSpace,
 }
 
 /// A report: a header row and rows of cells, in a stable order.
@@ -236,6 +238,50 @@ pub fn enterprise(
             rows.sort();
             Table {
                 header: vec!["member", "space", "role", "location_restricted", "warning"],
+                rows,
+            }
+        }
+        EnterpriseReport::CrossSpace => {
+            let mut rows: Vec<Vec<String>> = Vec::new();
+            if let Some(p) = &ent.permissions {
+                for to in &p.spaces {
+                    let shown = server.is_none_or(|srv| {
+                        snapshot
+                            .spaces
+                            .iter()
+                            .any(|s| s.id == *to && s.server.as_deref() == Some(srv))
+                    });
+                    if shown {
+                        rows.push(vec![
+                            "enterprise_permissions".to_owned(),
+                            p.source.clone(),
+                            to.clone(),
+                            "web users with their source role".to_owned(),
+                        ]);
+                    }
+                }
+            }
+            for s in &spaces {
+                for g in &s.grants {
+                    let case_types = s
+                        .registries
+                        .iter()
+                        .find(|r| r.id == g.registry)
+                        .map(|r| r.case_types.join("; "))
+                        .unwrap_or_default();
+                    for to in &g.to {
+                        rows.push(vec![
+                            "registry_grant".to_owned(),
+                            s.id.clone(),
+                            to.clone(),
+                            format!("registry `{}`: {case_types}", g.registry),
+                        ]);
+                    }
+                }
+            }
+            rows.sort();
+            Table {
+                header: vec!["kind", "from_space", "to_space", "what"],
                 rows,
             }
         }

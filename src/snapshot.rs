@@ -199,11 +199,35 @@ pub struct RoleEntry {
     /// The upstream space this read-only role is received from.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub from_upstream: Option<String>,
+    /// The source space of Enterprise Permissions whose role this is (its id is then
+    /// `SOURCE/ROLE`), held here by the source's web users.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub from_enterprise: Option<String>,
     /// Effective values, every permission of the catalogue.
     pub permissions: BTreeMap<String, PermissionValue>,
     /// For each effective value that differs from the declared one: the declared value and why.
     #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
     pub reasons: BTreeMap<String, ReasonEntry>,
+}
+
+impl RoleEntry {
+    /// The `admin` role, or an enterprise user's source `admin` (`SOURCE/admin`): HQ carries
+    /// admin status over with the source membership.
+    pub fn is_admin(&self) -> bool {
+        is_admin_role(&self.id, self.from_enterprise.is_some())
+    }
+}
+
+impl MemberEntry {
+    /// Whether the member holds `admin` (its own, or its enterprise source's).
+    pub fn holds_admin(&self) -> bool {
+        is_admin_role(&self.role, self.enterprise_source.is_some())
+    }
+}
+
+fn is_admin_role(id: &str, from_enterprise: bool) -> bool {
+    let admin = crate::model::builtin::ADMIN;
+    id == admin || (from_enterprise && id.rsplit_once('/').is_some_and(|(_, r)| r == admin))
 }
 
 /// An effective value that differs from the declared one, decoded: the declared value and
@@ -276,6 +300,9 @@ pub struct MemberEntry {
     pub role: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub role_from_upstream: Option<String>,
+    /// A member by Enterprise Permissions: the source space whose membership this is.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub enterprise_source: Option<String>,
     /// Where the member may act: `all`, or its assigned locations (and below).
     pub scope: ScopeEntry,
     /// With scope `all`: the locations the member is nevertheless assigned (a mobile worker's

@@ -165,11 +165,11 @@ impl<'q> Answer<'q> {
                 answer: Some(w),
                 ..
             } => {
-                let from = w
-                    .from_upstream
-                    .as_ref()
-                    .map(|u| format!(" (from upstream `{u}`)"))
-                    .unwrap_or_default();
+                let from = match (&w.from_upstream, &w.from_enterprise) {
+                    (Some(u), _) => format!(" (from upstream `{u}`)"),
+                    (None, Some(e)) => format!(" (through Enterprise Permissions from `{e}`)"),
+                    (None, None) => String::new(),
+                };
                 out.push_str(&format!("`{member}` holds role `{}`{from}\n", w.role));
                 let scope = match &w.scope {
                     charter::snapshot::ScopeEntry::All(_) => "all locations".to_owned(),
@@ -416,6 +416,9 @@ fn what_json(w: &WhatAnswer) -> serde_json::Value {
     let mut v = json!({ "role": w.role, "permissions": permissions, "scope": w.scope });
     if let Some(u) = &w.from_upstream {
         v["from_upstream"] = json!(u);
+    }
+    if let Some(e) = &w.from_enterprise {
+        v["from_enterprise"] = json!(e);
     }
     if let Some(api) = &w.api {
         v["api"] = json!({ "data": api.data.as_str(), "scope": "all" });

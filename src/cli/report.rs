@@ -13,6 +13,7 @@ pub(crate) enum ReportName {
     MobileWorkers,
     TwoFactor,
     ApiAccess,
+    CrossSpace,
 }
 
 /// `--format` of reports: CSV for people and spreadsheets, or JSON.
@@ -45,6 +46,7 @@ pub(crate) fn enterprise(
         ReportName::MobileWorkers => R::MobileWorkers,
         ReportName::TwoFactor => R::TwoFactor,
         ReportName::ApiAccess => R::ApiAccess,
+        ReportName::CrossSpace => R::CrossSpace,
     };
     let table = match charter::report::enterprise(&index.snapshot, enterprise, server, kind) {
         Ok(t) => t,

@@ -195,6 +195,7 @@ impl Index {
         Some(WhatAnswer {
             role: role.id.clone(),
             from_upstream: role.from_upstream.clone(),
+            from_enterprise: role.from_enterprise.clone(),
             permissions,
             scope: me.scope.clone(),
             api,
@@ -207,6 +208,8 @@ impl Index {
 pub struct WhatAnswer {
     pub role: String,
     pub from_upstream: Option<String>,
+    /// A member by Enterprise Permissions: the source space whose role this is.
+    pub from_enterprise: Option<String>,
     /// Every effective value, by permission key (as `what` lists them).
     pub permissions: Vec<(Permission, Value)>,
     pub scope: ScopeEntry,

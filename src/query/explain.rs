@@ -100,11 +100,11 @@ impl Index {
         let mut fix = Vec::new();
         let role_line = |m: u32, reasons: &mut Vec<String>| {
             let me = &entry.members[m as usize];
-            let from = me
-                .role_from_upstream
-                .as_ref()
-                .map(|u| format!(" (received from upstream `{u}`)"))
-                .unwrap_or_default();
+            let from = match (&me.role_from_upstream, &me.enterprise_source) {
+                (Some(u), _) => format!(" (received from upstream `{u}`)"),
+                (None, Some(e)) => format!(" through Enterprise Permissions from `{e}`"),
+                (None, None) => String::new(),
+            };
             reasons.push(format!(
                 "`{member}` is a {} of `{}` with role `{}`{from}",
                 me.kind.words(),
@@ -766,7 +766,7 @@ fn lacking(
 }
 
 fn role_is_admin(m: &crate::snapshot::MemberEntry) -> bool {
-    m.role == crate::model::builtin::ADMIN && m.role_from_upstream.is_none()
+    m.holds_admin() && m.role_from_upstream.is_none()
 }
 
 /// A decision in words.

@@ -325,10 +325,7 @@ fn console_access(snapshot: &Snapshot) -> ConsoleAccess<'_> {
                 .iter()
                 // The console is a web user's: a mobile worker named like an admin's email is
                 // another account.
-                .filter(|m| {
-                    m.role == crate::model::builtin::ADMIN
-                        && m.kind == crate::snapshot::MemberKindEntry::WebUser
-                })
+                .filter(|m| m.holds_admin() && m.kind == crate::snapshot::MemberKindEntry::WebUser)
                 .map(move |m| (e, s.server.as_deref(), m.name.to_ascii_lowercase()))
         })
         .collect()

@@ -127,8 +127,20 @@ pub fn validate(snapshot: &Snapshot) -> Result<(), Invalid> {
     }
 
     upstreams(snapshot, &spaces)?;
+    // Registries other spaces grant to each space, which its roles may name too.
+    let mut granted: HashMap<&str, Vec<&str>> = HashMap::new();
     for s in &snapshot.spaces {
-        space(s)?;
+        for g in &s.grants {
+            for to in &g.to {
+                granted
+                    .entry(to.as_str())
+                    .or_default()
+                    .push(g.registry.as_str());
+            }
+        }
+    }
+    for s in &snapshot.spaces {
+        space(s, granted.get(s.id.as_str()).map_or(&[], Vec::as_slice))?;
     }
     Ok(())
 }
@@ -208,7 +220,7 @@ fn upstreams(snapshot: &Snapshot, spaces: &HashMap<&str, usize>) -> Result<(), I
     Ok(())
 }
 
-fn space(s: &SpaceEntry) -> Result<(), Invalid> {
+fn space(s: &SpaceEntry, granted: &[&str]) -> Result<(), Invalid> {
     let within = format!("space `{}`", s.id);
     let Some(plan) = Plan::parse(&s.plan) else {
         bail!(
@@ -264,7 +276,11 @@ fn space(s: &SpaceEntry) -> Result<(), Invalid> {
     let reports = unique("report", &within, s.reports.iter().map(|r| &r.id))?;
     let roles = unique("role", &within, s.roles.iter().map(|r| &r.id))?;
     let applications = unique("application", &within, s.applications.iter().map(|a| &a.id))?;
-    let registries = unique("registry", &within, s.registries.iter().map(|r| &r.id))?;
+    let mut registries = unique("registry", &within, s.registries.iter().map(|r| &r.id))?;
+    for id in granted {
+        let next = registries.len();
+        registries.entry(id).or_insert(next);
+    }
     let profiles = unique("profile", &within, s.profiles.iter().map(|p| &p.id))?;
     let mut features = FeatureFlags::default();
     for f in &s.features {
@@ -308,6 +324,14 @@ fn space(s: &SpaceEntry) -> Result<(), Invalid> {
         if m.role_from_upstream != role.from_upstream {
             bail!(
                 "member `{}` of space `{}` holds role `{}` with another upstream than the role's",
+                m.name,
+                s.id,
+                m.role
+            );
+        }
+        if m.enterprise_source != role.from_enterprise {
+            bail!(
+                "member `{}` of space `{}` holds role `{}` from another source space than the role's",
                 m.name,
                 s.id,
                 m.role
@@ -536,6 +560,14 @@ fn role(
             at()
         );
     }
+    if let Some(source) = &r.from_enterprise
+        && (r.from_upstream.is_some() || !r.id.starts_with(&format!("{source}/")))
+    {
+        bail!(
+            "{} is from the Enterprise Permissions of `{source}` but is not named `{source}/ROLE`",
+            at()
+        );
+    }
     if r.permissions.len() != Permission::ALL.len() {
         // Either one is missing (reported below) or an unknown key is present.
         if let Some(k) = r
@@ -555,15 +587,13 @@ fn role(
         }
     }
     let full = word(r, Permission::FullOrganizationAccess) == Some("on");
-    if r.id == crate::model::builtin::ADMIN && !full {
+    if r.is_admin() && !full {
         bail!(
             "{} has `full_organization_access` off: admin is never restricted",
             at()
         );
     }
-    if r.id != crate::model::builtin::ADMIN
-        && word(r, Permission::RolesAndPermissions) == Some("edit")
-    {
+    if !r.is_admin() && word(r, Permission::RolesAndPermissions) == Some("edit") {
         bail!(
             "{}: `roles_and_permissions` is `edit`, which only admin holds",
             at()
