@@ -79,6 +79,7 @@ fn formatting_a_policy_does_not_change_its_snapshot() {
         "policies/acme",
         "policies/national-health",
         "policies/two-enterprises",
+        "policies/hq-catalogue",
     ] {
         let (sources, _) =
             SourceSet::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)).unwrap();
