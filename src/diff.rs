@@ -398,6 +398,55 @@ fn space_changes<'a>(
             out.push(c);
         }
     }
+    // Feature flags (their effect on roles is reported with the roles) and registry grants:
+    // a new grant lets another space read this one's registry data.
+    let flags = |s: &SpaceEntry| s.features.iter().cloned().collect::<BTreeSet<String>>();
+    let (of, nf) = (flags(o), flags(n));
+    for (flag, on) in nf
+        .difference(&of)
+        .map(|f| (f, true))
+        .chain(of.difference(&nf).map(|f| (f, false)))
+    {
+        let mut c = change(
+            Class::Neutral,
+            "space",
+            format!(
+                "feature flag `{flag}` turned {}",
+                if on { "on" } else { "off" }
+            ),
+        );
+        c.permission = Some("features".to_owned());
+        out.push(c);
+    }
+    let grants = |s: &SpaceEntry| -> BTreeSet<(String, String)> {
+        s.grants
+            .iter()
+            .flat_map(|g| g.to.iter().map(|t| (g.registry.clone(), t.clone())))
+            .collect()
+    };
+    let (og, ng) = (grants(o), grants(n));
+    for ((registry, to), added) in ng
+        .difference(&og)
+        .map(|g| (g, true))
+        .chain(og.difference(&ng).map(|g| (g, false)))
+    {
+        let (class, summary) = if added {
+            (
+                Class::Widens,
+                format!(
+                    "registry `{registry}` is now shared with `{to}`: its readers there see this space's data"
+                ),
+            )
+        } else {
+            (
+                Class::Narrows,
+                format!("registry `{registry}` is no longer shared with `{to}`"),
+            )
+        };
+        let mut c = change(class, "space", summary);
+        c.permission = Some("grant".to_owned());
+        out.push(c);
+    }
     // Roles (declared here or received: a received role's changes are reported upstream).
     let own = |s: &'a SpaceEntry, ix: &'a SpaceIx| -> BTreeMap<&'a str, &'a RoleIx> {
         s.roles

@@ -168,3 +168,41 @@ fn diff_counts_access_gained_through_enterprise_permissions() {
     assert!(text.contains("maya@acme.org"), "{text}");
     assert!(text.contains("web_users"), "{text}");
 }
+
+#[test]
+fn diff_reports_a_new_registry_grant_as_widening() {
+    let old = tempfile::tempdir().unwrap();
+    let new = tempfile::tempdir().unwrap();
+    write(old.path(), true);
+    write(new.path(), true);
+    let o = old.path().join("p.charter");
+    let text = std::fs::read_to_string(&o).unwrap();
+    std::fs::write(&o, text.replace("  grant patients to [field]\n", "")).unwrap();
+    let reader = std::fs::read_to_string(&o).unwrap();
+    // Without the grant the district may not name the registry: keep its reader valid.
+    std::fs::write(
+        &o,
+        reader.replace(
+            "view_registry_data = [patients]",
+            "view_registry_data = none",
+        ),
+    )
+    .unwrap();
+    let n = new.path().join("p.charter");
+    let diff = charter(
+        old.path(),
+        &[
+            "diff",
+            o.to_str().unwrap(),
+            n.to_str().unwrap(),
+            "--fail-on",
+            "escalation",
+        ],
+    );
+    let text = stdout(&diff);
+    assert_eq!(diff.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("registry `patients` is now shared with `field`"),
+        "{text}"
+    );
+}
