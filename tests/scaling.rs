@@ -261,3 +261,41 @@ fn many_login_as_roles_and_workers() {
         &["check", "p.charter", "--max-diagnostics", "100000"],
     );
 }
+
+/// n location-restricted roles that may log in as any worker at their district, n districts,
+/// n workers: each role's search reads its districts, not every worker.
+fn restricted_login_as(dir: &Path, n: usize) {
+    let mut text = String::from(
+        "space s {\n  plan enterprise\n  location_types { district }\n  locations {\n",
+    );
+    for i in 0..n {
+        text.push_str(&format!("    district d{i}\n"));
+    }
+    text.push_str("  }\n");
+    for i in 0..n {
+        let data = if i % 2 == 0 { "view" } else { "edit" };
+        text.push_str(&format!(
+            "  role sup{i} {{ full_organization_access = off  login_as = all }}\n"
+        ));
+        text.push_str(&format!("  role w{i} {{ data = {data} }}\n"));
+        text.push_str(&format!(
+            "  web_user \"s{i}@x.org\" {{ role sup{i}  locations [d{i}] }}\n"
+        ));
+        text.push_str(&format!(
+            "  mobile_worker m{i} {{ role w{i}  locations [d{}] }}\n",
+            (i * 7) % n
+        ));
+    }
+    text.push_str("}\n");
+    std::fs::write(dir.join("p.charter"), text).unwrap();
+}
+
+#[test]
+fn many_restricted_login_as_roles() {
+    assert_near_linear(
+        "check of n restricted Login-As roles and n workers",
+        500,
+        &restricted_login_as,
+        &["check", "p.charter", "--max-diagnostics", "100000"],
+    );
+}

@@ -180,6 +180,29 @@ impl Graph {
                 }
             }
         };
+        // Workers by kind (what their role gives in Web Apps), each kind's locations in
+        // preorder with the first worker at each: what a restricted role's search reads.
+        let mut kinds: HashMap<Vec<&Value>, usize> = HashMap::new();
+        let mut by_kind: Vec<Vec<(u32, usize, usize)>> = Vec::new();
+        for &(k, m, t) in &workers {
+            let key: Vec<&Value> = P::ALL
+                .iter()
+                .filter(|p| p.entry().in_web_apps)
+                .map(|&p| held.effective[t].values.get(p))
+                .collect();
+            let next = kinds.len();
+            let kind = *kinds.entry(key).or_insert(next);
+            if kind == by_kind.len() {
+                by_kind.push(Vec::new());
+            }
+            for (l, _) in &m.locations {
+                by_kind[kind].push((l.index() as u32, k, t));
+            }
+        }
+        for positions in &mut by_kind {
+            // Stable: the first worker (in member order) at a location stays first.
+            positions.sort_by_key(|(at, _, _)| *at);
+        }
         let mut every_worker = Vec::new();
         let every = held.roles.len(); // the slot of `seen` for the space-wide summary
         for &(k, m, t) in &workers {
@@ -205,11 +228,19 @@ impl Graph {
             }
             match Reach::of(space, e, &holders[a]) {
                 Reach(None) => to_every_worker[a] = Some(span),
-                // Location-restricted: the workers at their holders' locations, one scan.
-                reach => {
+                // Location-restricted: per kind of worker, the first one at or below each of
+                // the holders' locations (a binary search, not a scan of every worker).
+                Reach(Some(intervals)) => {
                     let mut own = Vec::new();
-                    for &(k, _, t) in workers.iter().filter(|(_, m, _)| reach.reaches(m)) {
-                        gain(a, k, t, span, &mut own);
+                    for positions in &by_kind {
+                        for &(start, end) in &intervals {
+                            let i = positions.partition_point(|(at, _, _)| *at < start);
+                            if let Some(&(_, k, t)) =
+                                positions.get(i).filter(|(at, _, _)| *at < end)
+                            {
+                                gain(a, k, t, span, &mut own);
+                            }
+                        }
                     }
                     login_as[a].extend(own);
                 }
