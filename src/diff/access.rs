@@ -549,10 +549,7 @@ fn assignment_cause(
     let ea = &pair.a.snapshot.spaces[sa as usize];
     let (om, nm) = ctx.ordered(&ea.members[ma as usize], &eb.members[mb as usize]);
     if om.role != nm.role {
-        return cause(
-            "role_assignment",
-            format!("role changed from `{}` to `{}`", om.role, nm.role),
-        );
+        return cause("role_assignment", role_change(om, nm));
     }
     let Some(ra) = ra else {
         return match dir {
@@ -752,10 +749,7 @@ impl Context<'_> {
         let (om, nm) = self.ordered(a_member, b_member);
         let (os, ns) = self.ordered(a_space, b_space);
         if om.role != nm.role {
-            return cause(
-                "role_assignment",
-                format!("role changed from `{}` to `{}`", om.role, nm.role),
-            );
+            return cause("role_assignment", role_change(om, nm));
         }
         if om.role_from_upstream != nm.role_from_upstream {
             let shown = |u: &Option<String>| match u {
@@ -968,4 +962,13 @@ fn console_cause(old: &Index, new: &Index, dir: Direction, space: &str, viewer: 
             shown(&nsv)
         ),
     )
+}
+
+/// "role changed from `a` to `b`", naming Enterprise Permissions when they give the new role.
+fn role_change(om: &crate::snapshot::MemberEntry, nm: &crate::snapshot::MemberEntry) -> String {
+    let through = match &nm.enterprise_source {
+        Some(source) => format!(", through Enterprise Permissions from `{source}`"),
+        None => String::new(),
+    };
+    format!("role changed from `{}` to `{}`{through}", om.role, nm.role)
 }
