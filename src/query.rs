@@ -6,6 +6,7 @@
 //! - [`index`]: the snapshot with names interned, bitsets and location intervals;
 //! - [`decide`]: the string-free decision path: [`Index::decide`] (the single decision
 //!   procedure), `who`, `what`;
+//! - [`login_as`]: whom a web user may log in as in Web Apps, and what that gives;
 //! - [`explain`]: the same decision in words: reasons, and the smallest change that would
 //!   allow it (as text and as [`Step`]s).
 //!
@@ -16,8 +17,9 @@
 pub mod decide;
 pub mod explain;
 pub mod index;
+pub mod login_as;
 
-pub use decide::{ApiDenial, ApiReach, Decision, WhatAnswer};
+pub use decide::{ApiDenial, ApiReach, Decision, LoginAsGrant, LoginAsWhat, WhatAnswer};
 pub use explain::{Explanation, Step};
 pub use index::Index;
 

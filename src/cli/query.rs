@@ -26,7 +26,8 @@ enum Answer<'q> {
     },
     Who {
         question: &'q charter::question::Request,
-        members: Vec<String>,
+        /// Sorted, each with the worker it acts as when only Login-As gives it.
+        members: Vec<(String, Option<String>)>,
     },
     What {
         member: &'q str,
@@ -61,7 +62,11 @@ impl<'q> Answer<'q> {
             }
             ResolvedQuery::Who { request: question } => Answer::Who {
                 question,
-                members: index.who(question).into_iter().map(str::to_owned).collect(),
+                members: index
+                    .who_through(question)
+                    .into_iter()
+                    .map(|(m, k)| (m.to_owned(), k.map(str::to_owned)))
+                    .collect(),
             },
             ResolvedQuery::What { member, space } => Answer::What {
                 member,
@@ -99,7 +104,18 @@ impl<'q> Answer<'q> {
                 }
                 v
             }
-            Answer::Who { members, .. } => json!({ "members": members }),
+            Answer::Who { members, .. } => {
+                let names: Vec<&str> = members.iter().map(|(m, _)| m.as_str()).collect();
+                let mut v = json!({ "members": names });
+                let by: serde_json::Map<String, serde_json::Value> = members
+                    .iter()
+                    .filter_map(|(m, k)| Some((m.clone(), json!(k.as_ref()?))))
+                    .collect();
+                if !by.is_empty() {
+                    v["through_login_as"] = serde_json::Value::Object(by);
+                }
+                v
+            }
             Answer::What {
                 member,
                 space,
@@ -148,8 +164,11 @@ impl<'q> Answer<'q> {
             Answer::Who { question, members } => {
                 let nobody = if members.is_empty() { " nobody" } else { "" };
                 out.push_str(&format!("who can {}:{nobody}\n", index.describe(question)));
-                for m in members {
-                    out.push_str(&format!("  {m}\n"));
+                for (m, through) in members {
+                    match through {
+                        Some(k) => out.push_str(&format!("  {m} (through Login-As of `{k}`)\n")),
+                        None => out.push_str(&format!("  {m}\n")),
+                    }
                 }
             }
             Answer::What {
@@ -181,6 +200,9 @@ impl<'q> Answer<'q> {
                         "api: `data = {}` at all locations (`access_apis = on`)\n",
                         api.data.as_str()
                     ));
+                }
+                if let Some(la) = &w.login_as {
+                    out.push_str(&login_as_text(la));
                 }
                 for (p, value) in &w.permissions {
                     let (key, value, seed) = (p.key(), value.to_source(), p.seed_name());
@@ -351,6 +373,9 @@ fn explanation_json(e: &Explanation) -> serde_json::Value {
     if !e.fix.is_empty() {
         v["fix"] = e.fix.iter().map(step_json).collect();
     }
+    if let Some(k) = &e.through_login_as {
+        v["through_login_as"] = json!(k);
+    }
     v
 }
 
@@ -423,5 +448,69 @@ fn what_json(w: &WhatAnswer) -> serde_json::Value {
     if let Some(api) = &w.api {
         v["api"] = json!({ "data": api.data.as_str(), "scope": "all" });
     }
+    if let Some(la) = &w.login_as {
+        let grants: Vec<serde_json::Value> = la
+            .grants
+            .iter()
+            .map(|g| {
+                let mut e = json!({ "permission": g.permission.key(), "level": level_word(g) });
+                match &g.at {
+                    None => e["scope"] = json!("all"),
+                    Some(at) => {
+                        e["locations"] = at
+                            .iter()
+                            .map(|(l, k)| json!({ "location": l, "worker": k }))
+                            .collect()
+                    }
+                }
+                e
+            })
+            .collect();
+        v["login_as"] = json!({ "workers": la.workers, "grants": grants });
+    }
     v
+}
+
+/// `what`'s Login-As lines: whom, then each grant and where (long lists shortened).
+fn login_as_text(la: &charter::query::LoginAsWhat) -> String {
+    const SHOWN: usize = 8;
+    let list = |items: Vec<String>| {
+        let more = items.len().saturating_sub(SHOWN);
+        let mut text = items.into_iter().take(SHOWN).collect::<Vec<_>>().join(", ");
+        if more > 0 {
+            text.push_str(&format!(" and {more} more"));
+        }
+        text
+    };
+    let n = la.workers.len();
+    let mut out = format!(
+        "login_as: may log in as {n} mobile worker{} in Web Apps: {}\n",
+        if n == 1 { "" } else { "s" },
+        list(la.workers.iter().map(|w| format!("`{w}`")).collect())
+    );
+    for g in &la.grants {
+        let at = match &g.at {
+            None if !g.permission.is_location_scoped() => "space-wide".to_owned(),
+            None => "at all locations".to_owned(),
+            Some(at) => format!(
+                "at {}",
+                list(at.iter().map(|(l, k)| format!("{l} (as `{k}`)")).collect())
+            ),
+        };
+        out.push_str(&format!(
+            "  through Login-As: {} `{}` {at}\n",
+            level_word(g),
+            g.permission.key()
+        ));
+    }
+    out
+}
+
+/// `use` for a switch, else `view` or `edit`.
+fn level_word(g: &charter::query::LoginAsGrant) -> &'static str {
+    match g.want {
+        _ if g.permission.kind().is_switch_like() => "use",
+        charter::question::Want::Edit => "edit",
+        charter::question::Want::View => "view",
+    }
 }

@@ -5,6 +5,7 @@
 
 use super::Index;
 use super::index::LocationScope;
+use super::login_as::{self, LoginAsReach, Through};
 use crate::model::{Level, Permission, Value};
 use crate::question::{Asked, Channel, Request, Want};
 use crate::snapshot::ScopeEntry;
@@ -15,6 +16,14 @@ pub enum Decision {
     /// Granted by the member's role; `within` is the assigned location covering `at`.
     Granted {
         member: u32,
+        within: Option<u32>,
+    },
+    /// Granted in Web Apps by logging in as mobile worker `worker` (Login-As), whose role
+    /// grants it; `within` is the worker's location covering `at`. The member's own role does
+    /// not grant it there.
+    ViaLoginAs {
+        member: u32,
+        worker: u32,
         within: Option<u32>,
     },
     /// Enterprise admin reaching the Enterprise Console.
@@ -56,7 +65,10 @@ impl Decision {
     pub fn allowed(&self) -> bool {
         matches!(
             self,
-            Decision::Granted { .. } | Decision::Console | Decision::ViaApi { .. }
+            Decision::Granted { .. }
+                | Decision::Console
+                | Decision::ViaApi { .. }
+                | Decision::ViaLoginAs { .. }
         )
     }
 }
@@ -124,8 +136,44 @@ impl Index {
         }
     }
 
-    /// Through the web interface: the role's values within the member's locations.
+    /// Through the web interface: the role's values within the member's locations, else
+    /// Login-As of a worker who holds it there.
     fn decide_web(&self, q: &Request, m: u32) -> Decision {
+        let own = self.decide_own(q, m);
+        if own.allowed() {
+            return own;
+        }
+        match self.login_as_through(q, m) {
+            Some(t) => Decision::ViaLoginAs {
+                member: m,
+                worker: t.worker,
+                within: t.within,
+            },
+            None => own,
+        }
+    }
+
+    /// Whom member `m` may log in as in `q`'s space, and what that gives (`None`: nobody).
+    pub fn login_as_reach(&self, space: u32, m: u32) -> Option<&LoginAsReach> {
+        login_as::reach(
+            &self.snapshot.spaces[space as usize],
+            &self.spaces[space as usize],
+            m,
+        )
+    }
+
+    /// Through which worker Login-As gives member `m` what `q` asks in Web Apps.
+    pub fn login_as_through(&self, q: &Request, m: u32) -> Option<Through> {
+        if q.channel == Channel::Api || !login_as::gives_in_web_apps(q.asked) {
+            return None;
+        }
+        let s = &self.spaces[q.space as usize];
+        self.login_as_reach(q.space, m)?
+            .through(s, q.asked, q.want, q.at, q.is_location_scoped())
+    }
+
+    /// Through the web interface by the member's own role: its values within its locations.
+    pub fn decide_own(&self, q: &Request, m: u32) -> Decision {
         let s = &self.spaces[q.space as usize];
         let member = &s.members[m as usize];
         let role = &s.roles[member.role as usize];
@@ -149,6 +197,31 @@ impl Index {
                 }
             }
         }
+    }
+
+    /// Members who hold what `q` asks, sorted by name, each with the mobile worker it acts as
+    /// when only Login-As gives it.
+    pub fn who_through(&self, q: &Request) -> Vec<(&str, Option<&str>)> {
+        let s = &self.spaces[q.space as usize];
+        let names = &self.snapshot.spaces[q.space as usize].members;
+        if q.asked == Asked::EnterpriseReports {
+            return self
+                .console_viewers(q.space)
+                .iter()
+                .map(|v| (v.as_str(), None))
+                .collect();
+        }
+        s.by_name
+            .iter()
+            .filter_map(|&m| match self.decide_member(q, m) {
+                Decision::ViaLoginAs { worker, .. } => Some((
+                    names[m as usize].name.as_str(),
+                    Some(names[worker as usize].name.as_str()),
+                )),
+                d if d.allowed() => Some((names[m as usize].name.as_str(), None)),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Members who hold what `q` asks, sorted by name.
@@ -192,7 +265,59 @@ impl Index {
             .map(|&p| (p, ix.value(p).clone()))
             .collect();
         permissions.sort_by_key(|(p, _)| p.key());
+        let login_as = self.login_as_reach(space, m).map(|reach| {
+            let s = &self.spaces[space as usize];
+            let mut grants = Vec::new();
+            for &p in Permission::ALL.iter().filter(|p| p.entry().in_web_apps) {
+                let wants: &[Want] = if p.kind().is_switch_like() {
+                    &[Want::View]
+                } else {
+                    &[Want::Edit, Want::View]
+                };
+                let mut stronger: Option<Option<Vec<(String, String)>>> = None;
+                for &want in wants {
+                    let at = match reach.locations(s, Asked::Key(p), want) {
+                        None => None,
+                        Some(roots) if roots.is_empty() => continue,
+                        // Space-wide: where the workers are does not matter.
+                        Some(_) if !p.is_location_scoped() => None,
+                        Some(roots) => Some(
+                            roots
+                                .iter()
+                                .map(|r| {
+                                    (
+                                        entry.locations[r.location as usize].id.clone(),
+                                        entry.members[r.worker as usize].name.clone(),
+                                    )
+                                })
+                                .collect(),
+                        ),
+                    };
+                    // `view` where `edit` already holds adds nothing to say.
+                    if let Some(edit) = &stronger
+                        && (edit.is_none() || *edit == at)
+                    {
+                        continue;
+                    }
+                    stronger = Some(at.clone());
+                    grants.push(LoginAsGrant {
+                        permission: p,
+                        want,
+                        at,
+                    });
+                }
+            }
+            LoginAsWhat {
+                workers: reach
+                    .workers
+                    .iter()
+                    .map(|&k| entry.members[k as usize].name.clone())
+                    .collect(),
+                grants,
+            }
+        });
         Some(WhatAnswer {
+            login_as,
             role: role.id.clone(),
             from_upstream: role.from_upstream.clone(),
             from_enterprise: role.from_enterprise.clone(),
@@ -215,6 +340,26 @@ pub struct WhatAnswer {
     pub scope: ScopeEntry,
     /// What the member reaches through the API (`access_apis` on).
     pub api: Option<ApiReach>,
+    /// What the member reaches by logging in as mobile workers (Login-As).
+    pub login_as: Option<LoginAsWhat>,
+}
+
+/// Login-As in a `what` answer: whom the member may log in as, and what that gives.
+#[derive(Debug, Clone)]
+pub struct LoginAsWhat {
+    /// The workers' names, in member order.
+    pub workers: Vec<String>,
+    pub grants: Vec<LoginAsGrant>,
+}
+
+/// One Web Apps permission at one level reached through Login-As.
+#[derive(Debug, Clone)]
+pub struct LoginAsGrant {
+    pub permission: Permission,
+    pub want: Want,
+    /// `None`: at every location; else these locations and below, each with a worker acting
+    /// there.
+    pub at: Option<Vec<(String, String)>>,
 }
 
 /// `data` through the API: at the role's level, at every location of the space.

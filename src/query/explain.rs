@@ -98,6 +98,7 @@ impl Index {
         let mut reasons = Vec::new();
         let mut change = None;
         let mut fix = Vec::new();
+        let mut through_login_as = None;
         let role_line = |m: u32, reasons: &mut Vec<String>| {
             let me = &entry.members[m as usize];
             let from = match (&me.role_from_upstream, &me.enterprise_source) {
@@ -185,6 +186,7 @@ impl Index {
                             reasons,
                             change: None,
                             fix: Vec::new(),
+                            through_login_as: None,
                         };
                     }
                     let role = self.role_granting(q);
@@ -233,6 +235,42 @@ impl Index {
                         "this permission is not location-scoped: it holds space-wide".to_owned(),
                     );
                 }
+            }
+            Decision::ViaLoginAs {
+                member: m,
+                worker: k,
+                within,
+            } => {
+                let role = role_line(*m, &mut reasons);
+                let worker = &entry.members[*k as usize];
+                reasons.push(self.login_as_line(q.space, *m, role, worker));
+                let s = &self.spaces[q.space as usize];
+                let r = s.members[*k as usize].role as usize;
+                let held = Held {
+                    entry: &entry.roles[r],
+                    values: &s.roles[r],
+                };
+                reasons.push(format!(
+                    "through Login-As of `{}` (role `{}`): {}",
+                    worker.name,
+                    worker.role,
+                    self.grant_line(q, held)
+                ));
+                match (within, q.at) {
+                    (Some(l), Some(at)) => reasons.push(format!(
+                        "`{}` ({}) is at or below `{}`, one of `{}`'s locations",
+                        entry.locations[at as usize].id,
+                        self.path(q.space, at),
+                        entry.locations[*l as usize].id,
+                        worker.name
+                    )),
+                    (None, Some(_)) if q.is_location_scoped() => reasons.push(format!(
+                        "role `{}` has full organization access: `{}` acts at every location",
+                        worker.role, worker.name
+                    )),
+                    _ => {}
+                }
+                through_login_as = Some(worker.name.clone());
             }
             Decision::RoleLacks { member: m }
                 if role_is_admin(&entry.members[*m as usize])
@@ -372,7 +410,43 @@ impl Index {
             reasons,
             change,
             fix,
+            through_login_as,
         }
+    }
+
+    /// Why member `m` may log in as `worker`: its role's `login_as`, and for `limited` the
+    /// worker's list naming it; a restricted member, the worker's location.
+    fn login_as_line(
+        &self,
+        space: u32,
+        m: u32,
+        held: Held<'_>,
+        worker: &crate::snapshot::MemberEntry,
+    ) -> String {
+        let entry = &self.snapshot.spaces[space as usize];
+        let me = &entry.members[m as usize];
+        let value = held.values.value(Permission::LoginAs).to_source();
+        let restricted = matches!(me.scope, ScopeEntry::Locations(_));
+        let at = worker.assigned().join("`, `");
+        let whom = match (value == "all", restricted) {
+            (true, false) => format!("every mobile worker of `{}`", entry.id),
+            (true, true) => format!(
+                "every mobile worker assigned at or below the member's locations; `{}` is at `{at}`",
+                worker.name
+            ),
+            (false, false) => format!(
+                "the mobile workers whose `login_as` names the member, as `{}`'s does",
+                worker.name
+            ),
+            (false, true) => format!(
+                "the mobile workers whose `login_as` names the member and who are assigned at or below its locations; `{}` names it and is at `{at}`",
+                worker.name
+            ),
+        };
+        format!(
+            "role `{}` has `login_as = {value}` and Web Apps: it may log in as {whom}",
+            held.entry.id
+        )
     }
 
     fn grant_line(&self, q: &Request, held: Held<'_>) -> String {
@@ -778,6 +852,8 @@ pub struct Explanation {
     pub change: Option<String>,
     /// The same change as steps a tool can apply (every step is needed).
     pub fix: Vec<Step>,
+    /// Granted by Login-As: the mobile worker logged in as.
+    pub through_login_as: Option<String>,
 }
 
 /// One edit of the policy, as `why` proposes it.

@@ -116,6 +116,8 @@ pub struct SpaceIx {
     /// [`Index::console_groups`] (one per enterprise and server, shared by its spaces, so that n
     /// admins of n spaces cost n, not n²).
     pub console: Option<u32>,
+    /// Whom each web user may log in as (Login-As), worked out on first use.
+    pub login_as: super::login_as::LoginAsSpace,
 }
 
 /// The enterprise admins who reach the Enterprise Console of one enterprise on one server.
@@ -290,7 +292,7 @@ impl Index {
                         .name
                         .cmp(&s.members[*b as usize].name)
                 });
-                SpaceIx {
+                let mut ix = SpaceIx {
                     locations,
                     location_ids,
                     report_ids,
@@ -299,7 +301,10 @@ impl Index {
                     member_ids,
                     by_name,
                     console: console.get(i).copied().flatten(),
-                }
+                    login_as: Default::default(),
+                };
+                ix.login_as = super::login_as::LoginAsSpace::new(s, &ix);
+                ix
             })
             .collect();
         Index {
