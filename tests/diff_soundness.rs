@@ -376,6 +376,7 @@ fn dropping_the_changes_of_one_cause_is_caught() {
         "location_moved",
         "report_added",
         "plan",
+        "login_as",
     ] {
         assert!(
             caught.get(kind).copied().unwrap_or(0) > 0,

@@ -154,6 +154,7 @@ fn apply(p: &mut Policy, steps: &[Step]) -> Result<(), String> {
                         mobile: !member.contains('@'),
                         role: Some(role.clone()),
                         locations: Vec::new(),
+                        login_as: Vec::new(),
                     });
                 }
             }

@@ -78,8 +78,9 @@ enum Reach<'a> {
     Denied,
     /// At every location (full organization access, a space-wide permission, the API).
     Everywhere,
-    /// At these locations and below (indexes into the version's locations).
-    Restricted(&'a [u32]),
+    /// At these locations and below (indexes into the version's locations), none below
+    /// another, sorted by DFS `enter`: membership is a binary search.
+    Restricted(std::borrow::Cow<'a, [u32]>),
 }
 
 /// Every question of the enumerated query space that one member can be asked, without `at`.
@@ -133,18 +134,68 @@ fn questions(space: u32, entry: &SpaceEntry) -> Vec<(Request, String, &'static s
     out
 }
 
-/// How member `m` of `space` holds `q`.
+/// How member `m` of `space` holds `q`: by its own role within its locations, and in Web Apps
+/// by Login-As of the workers it may log in as, at theirs.
 fn reach<'a>(ix: &'a Index, q: &Request, m: u32) -> Reach<'a> {
     if !ix.decide_member(q, m).allowed() {
         return Reach::Denied;
     }
+    let s = &ix.spaces[q.space as usize];
     let scoped = q.is_location_scoped();
-    let member = &ix.spaces[q.space as usize].members[m as usize];
-    match (&member.scope, scoped, q.channel) {
-        (LocationScope::Locations(roots), true, Channel::Web) => Reach::Restricted(roots),
-        // Through the API, or by a role that holds everywhere, or space-wide.
-        _ => Reach::Everywhere,
+    let member = &s.members[m as usize];
+    let own = match q.channel {
+        Channel::Web => ix.decide_own(q, m).allowed(),
+        _ => true,
+    };
+    let mut roots: Vec<u32> = Vec::new();
+    if own {
+        match (&member.scope, scoped, q.channel) {
+            (LocationScope::Locations(mine), true, Channel::Web) => roots.extend(mine),
+            // Through the API, or by a role that holds everywhere, or space-wide.
+            _ => return Reach::Everywhere,
+        }
     }
+    if q.channel == Channel::Web {
+        if let Some(la) = ix.login_as_reach(q.space, m) {
+            match la.locations(s, q.asked, q.want) {
+                None => return Reach::Everywhere,
+                Some(_) if !scoped => return Reach::Everywhere,
+                Some(theirs) => roots.extend(theirs.iter().map(|r| r.location)),
+            }
+        }
+    }
+    if !own && roots.is_empty() && !scoped {
+        return Reach::Everywhere;
+    }
+    Reach::Restricted(std::borrow::Cow::Owned(maximal(s, roots)))
+}
+
+/// `roots` without those below another, sorted by DFS `enter`.
+fn maximal(s: &crate::query::index::SpaceIx, mut roots: Vec<u32>) -> Vec<u32> {
+    roots.sort_by_key(|&r| {
+        (
+            s.locations[r as usize].enter,
+            std::cmp::Reverse(s.locations[r as usize].exit),
+        )
+    });
+    let mut out: Vec<u32> = Vec::with_capacity(roots.len());
+    for r in roots {
+        let l = &s.locations[r as usize];
+        if out
+            .last()
+            .is_none_or(|&last| l.enter >= s.locations[last as usize].exit)
+        {
+            out.push(r);
+        }
+    }
+    out
+}
+
+/// Whether location `x` is at or below one of `roots` (as [`maximal`] leaves them).
+fn covered(s: &crate::query::index::SpaceIx, roots: &[u32], x: u32) -> bool {
+    let e = s.locations[x as usize].enter;
+    let i = roots.partition_point(|&r| s.locations[r as usize].enter <= e);
+    i > 0 && e < s.locations[roots[i - 1] as usize].exit
 }
 
 /// One space as both versions have it: `b` is the version whose grants are enumerated (NEW for
@@ -225,7 +276,7 @@ impl<'x> SpacePair<'x> {
     /// Whether `a` location `x` is at or below one of `roots` (in `a`).
     fn under_a(&self, x: u32, roots: &[u32]) -> bool {
         let Some(sa) = self.sa else { return false };
-        self.a.spaces[sa as usize].covering(roots, x).is_some()
+        covered(&self.a.spaces[sa as usize], roots, x)
     }
 
     /// Whether `a` allows, at `b` location `l`, what `ra` says.
@@ -767,17 +818,29 @@ impl Context<'_> {
             );
         }
         let (orole, nrole) = self.ordered(role_of(p.a, sa, ma), role_of(p.b, p.sb, self.mb));
+        // Granted in `b` by Login-As of a worker: the member's own value of the permission
+        // does not decide it, its Login-As does.
+        let worker = self.login_as_worker(q, locs.first().copied());
         // The values that decide this question: the permission itself, the API switch, full
-        // organization access (the scope), in that order.
-        let mut keys: Vec<Permission> = match q.asked {
-            Asked::Key(p) => vec![p],
-            Asked::Report(_) => vec![Permission::Reports],
-            Asked::EnterpriseReports => vec![],
+        // organization access (the scope), in that order; under Login-As, `login_as` and the
+        // Web Apps it is used through.
+        let mut keys: Vec<Permission> = match (q.asked, worker) {
+            (_, Some(_)) => vec![Permission::LoginAs, Permission::WebApps],
+            (Asked::Key(p), None) => vec![p],
+            (Asked::Report(_), None) => vec![Permission::Reports],
+            (Asked::EnterpriseReports, None) => vec![],
         };
         if q.channel == Channel::Api {
             keys.push(Permission::AccessApis);
         }
         keys.push(Permission::FullOrganizationAccess);
+        if worker.is_none()
+            && q.channel == Channel::Web
+            && crate::query::login_as::gives_in_web_apps(q.asked)
+        {
+            // Lost in `a` through Login-As changes too (`b` grants by the member's own role).
+            keys.extend([Permission::LoginAs, Permission::WebApps]);
+        }
         for key in keys {
             let (ov, nv) = (effective(orole, key), effective(nrole, key));
             if ov == nv {
@@ -832,14 +895,115 @@ impl Context<'_> {
                 format!("locations changed from {} to {}", shown(om), shown(nm)),
             );
         }
-        match locs
+        if let Some(k) = worker {
+            if let Some(c) = self.worker_cause(q, k) {
+                return c;
+            }
+        }
+        let by_location = match locs
             .first()
             .copied()
             .or((everywhere && !b_space.locations.is_empty()).then_some(0))
         {
             Some(l) => self.location_cause(l),
             None => cause("other", "effective access changed".to_owned()),
+        };
+        match worker {
+            Some(k) if by_location.kind == "other" => {
+                let k = &b_space.members[k as usize];
+                cause(
+                    "login_as",
+                    match self.dir {
+                        Direction::Gained => format!(
+                            "through Login-As of `{}`, now among the workers the member may log in as",
+                            k.name
+                        ),
+                        Direction::Lost => format!(
+                            "through Login-As of `{}`, no longer among the workers the member may log in as",
+                            k.name
+                        ),
+                    },
+                )
+            }
+            _ => by_location,
         }
+    }
+
+    /// The worker through whom `b` grants `q` by Login-As, at `b` location `at` (or without a
+    /// location), if Login-As is how `b` grants it.
+    fn login_as_worker(&self, q: &Request, at: Option<u32>) -> Option<u32> {
+        let p = self.pair;
+        let q = Request { at, ..*q };
+        match p.b.decide_member(&q, self.mb) {
+            crate::query::Decision::ViaLoginAs { worker, .. } => Some(worker),
+            _ => None,
+        }
+    }
+
+    /// What changed about worker `k` (of `b`) that Login-As now gives (or took away) `q`.
+    fn worker_cause(&self, q: &Request, k: u32) -> Option<Cause> {
+        let p = self.pair;
+        let sa = p.sa?;
+        let (eb, ea) = (
+            &p.b.snapshot.spaces[p.sb as usize],
+            &p.a.snapshot.spaces[sa as usize],
+        );
+        let kb = &eb.members[k as usize];
+        let me = &eb.members[self.mb as usize].name;
+        let through = |text: String| {
+            cause(
+                "login_as",
+                format!("through Login-As of `{}`: {text}", kb.name),
+            )
+        };
+        let Some(&ka) = p.a_members.get(&kb.name.to_ascii_lowercase()) else {
+            return Some(match self.dir {
+                Direction::Gained => through(format!("new mobile worker with role `{}`", kb.role)),
+                Direction::Lost => {
+                    through(format!("mobile worker removed (was role `{}`)", kb.role))
+                }
+            });
+        };
+        let kam = &ea.members[ka as usize];
+        let (ok, nk) = self.ordered(kam, kb);
+        if ok.role != nk.role || ok.kind != nk.kind {
+            return Some(through(format!(
+                "its role changed from `{}` to `{}`",
+                ok.role, nk.role
+            )));
+        }
+        let (orole, nrole) = self.ordered(role_of(p.a, sa, ka), role_of(p.b, p.sb, k));
+        let keys = match q.asked {
+            Asked::Key(p) => vec![p, Permission::FullOrganizationAccess],
+            _ => vec![Permission::FullOrganizationAccess],
+        };
+        for key in keys {
+            let (ov, nv) = (effective(orole, key), effective(nrole, key));
+            if ov != nv {
+                return Some(through(format!(
+                    "role `{}`: `{key}` changed from `{}` to `{}`",
+                    nk.role,
+                    value_text(ov),
+                    value_text(nv)
+                )));
+            }
+        }
+        if ok.scope != nk.scope || ok.assigned() != nk.assigned() {
+            return Some(through(format!(
+                "its locations changed from [{}] to [{}]",
+                ok.assigned().join(", "),
+                nk.assigned().join(", ")
+            )));
+        }
+        let names = |m: &MemberEntry| m.login_as.iter().any(|n| n.eq_ignore_ascii_case(me));
+        if names(ok) != names(nk) {
+            return Some(through(if names(nk) {
+                format!("its `login_as` now names `{me}`")
+            } else {
+                format!("its `login_as` no longer names `{me}`")
+            }));
+        }
+        None
     }
 
     /// Why location `l` (of `b`) is reached now: it, or an ancestor, moved, or it is new.

@@ -31,6 +31,8 @@ pub struct Member {
     pub mobile: bool,
     pub role: Option<String>,
     pub locations: Vec<usize>,
+    /// A mobile worker's `login_as`: people (rendered when they are web users of the space).
+    pub login_as: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -137,6 +139,9 @@ impl Policy {
                     s.reports.push(r.to_owned());
                 }
             }
+            if tree && rng.chance(50) {
+                s.features.push("restricted_login_as");
+            }
             p.spaces.push(s);
         }
         // Links first (roles of an upstream stay unrestricted and list no reports).
@@ -165,6 +170,16 @@ impl Policy {
                 };
                 for _ in 0..2 + rng.below(4) {
                     p.random_value(i, &mut role, rng);
+                }
+                // Supervisors who log in as workers in Web Apps (Login-As).
+                if p.spaces[i].tree && rng.chance(40) {
+                    role.values.insert("web_apps", "on".to_owned());
+                    let login_as = pick(rng, &["limited", "all"]).to_owned();
+                    role.values.insert("login_as", login_as);
+                } else if p.spaces[i].tree && rng.chance(40) {
+                    // ...and the workers' roles they log in to use.
+                    role.values
+                        .insert("data", pick(rng, &["view", "edit"]).to_owned());
                 }
                 p.spaces[i].roles.push(role);
             }
@@ -249,12 +264,15 @@ impl Policy {
                 "change_location_workers",
                 "non_admin_editable",
                 "assignable_by",
+                "login_as",
+                "web_apps",
             ],
         );
         let value = match key {
             "data" | "web_users" | "mobile_workers" | "locations" => {
                 pick(rng, &["none", "view", "edit"]).to_owned()
             }
+            "login_as" => pick(rng, &["none", "limited", "all"]).to_owned(),
             "reports" if upstream || self.spaces[i].reports.is_empty() || rng.chance(50) => {
                 pick(rng, &["all", "none"]).to_owned()
             }
@@ -286,7 +304,7 @@ impl Policy {
     }
 
     pub fn add_member(&mut self, i: usize, rng: &mut Rng) {
-        let mobile = rng.chance(30);
+        let mobile = rng.chance(40);
         let name = if mobile {
             pick(rng, &WORKERS).to_owned()
         } else {
@@ -299,17 +317,37 @@ impl Policy {
         {
             return;
         }
-        let role = if mobile && rng.chance(30) {
+        // Workers mostly hold a role that reaches data (what Login-As to them gives).
+        let with_data: Vec<String> = self.spaces[i]
+            .roles
+            .iter()
+            .filter(|r| r.values.get("data").is_some_and(|v| v != "none"))
+            .map(|r| r.id.clone())
+            .collect();
+        let role = if mobile && !with_data.is_empty() && rng.chance(60) {
+            Some(pick(rng, &with_data))
+        } else if mobile && rng.chance(30) {
             None
         } else {
             Some(self.random_role(i, rng))
         };
         let locations = self.random_locations(i, rng);
+        let login_as = if mobile && rng.chance(50) {
+            let mut names: Vec<String> = (0..1 + rng.below(2))
+                .map(|_| pick(rng, &PEOPLE).to_owned())
+                .collect();
+            names.sort();
+            names.dedup();
+            names
+        } else {
+            Vec::new()
+        };
         self.spaces[i].members.push(Member {
             name,
             mobile,
             role,
             locations,
+            login_as,
         });
     }
 
@@ -327,7 +365,7 @@ impl Policy {
     /// One random edit; every kind of edit the issue lists.
     pub fn edit(&mut self, rng: &mut Rng) {
         let i = rng.below(self.spaces.len());
-        match rng.below(13) {
+        match rng.below(14) {
             0 | 1 => {
                 if self.spaces[i].roles.is_empty() {
                     return;
@@ -431,6 +469,24 @@ impl Policy {
                     Some(pick(rng, &candidates))
                 };
                 self.link(i, target);
+            }
+            13 => {
+                // Name someone in a worker's `login_as`, or stop naming them.
+                let workers: Vec<usize> = (0..self.spaces[i].members.len())
+                    .filter(|&m| self.spaces[i].members[m].mobile)
+                    .collect();
+                if workers.is_empty() {
+                    return;
+                }
+                let m = pick(rng, &workers);
+                let person = pick(rng, &PEOPLE).to_owned();
+                let list = &mut self.spaces[i].members[m].login_as;
+                match list.iter().position(|p| *p == person) {
+                    Some(k) => {
+                        list.remove(k);
+                    }
+                    None => list.push(person),
+                }
             }
             _ => {
                 let e = rng.below(ENTERPRISES.len());
@@ -538,7 +594,23 @@ impl Policy {
                         .collect();
                     format!(" locations [{}] ", ids.join(", "))
                 };
-                out.push_str(&format!("  {kind} {name} {{{role}{locs}}}\n"));
+                // Only web users of this space may be named.
+                let named: Vec<String> = m
+                    .login_as
+                    .iter()
+                    .filter(|n| {
+                        s.members
+                            .iter()
+                            .any(|w| !w.mobile && w.name.eq_ignore_ascii_case(n))
+                    })
+                    .map(|n| format!("\"{n}\""))
+                    .collect();
+                let login_as = if m.mobile && !named.is_empty() {
+                    format!(" login_as [{}] ", named.join(", "))
+                } else {
+                    String::new()
+                };
+                out.push_str(&format!("  {kind} {name} {{{role}{locs}{login_as}}}\n"));
             }
             out.push_str("}\n");
         }
