@@ -299,3 +299,71 @@ fn many_restricted_login_as_roles() {
         &["check", "p.charter", "--max-diagnostics", "100000"],
     );
 }
+
+/// n supervisors who may log in as any worker (half of them restricted to a district, the
+/// other half naming their workers), n workers at n districts: `who` asks every supervisor,
+/// and a batch asks each supervisor once, so each works out whom it may log in as once.
+fn login_as_queries(dir: &Path, n: usize) {
+    let mut text = String::from(
+        "space s {\n  plan enterprise\n  features [restricted_login_as]\n  location_types { district }\n  locations {\n",
+    );
+    for i in 0..n {
+        text.push_str(&format!("    district d{i}\n"));
+    }
+    text.push_str("  }\n  role sup { web_apps = on  login_as = all }\n");
+    text.push_str(
+        "  role local { web_apps = on  login_as = all  full_organization_access = off }\n",
+    );
+    text.push_str(
+        "  role lim { web_apps = on  login_as = limited  full_organization_access = off }\n",
+    );
+    text.push_str("  role w { data = edit  full_organization_access = off }\n");
+    let mut batch = String::new();
+    for i in 0..n {
+        let (role, at) = match i % 3 {
+            0 => ("sup", String::new()),
+            1 => ("local", format!("  locations [d{i}]")),
+            _ => ("lim", format!("  locations [d{}]", (i * 7) % n)),
+        };
+        text.push_str(&format!(
+            "  web_user \"s{i}@x.org\" {{ role {role}{at} }}\n"
+        ));
+        text.push_str(&format!(
+            "  mobile_worker m{i} {{ role w  locations [d{}]  login_as [\"s{i}@x.org\"] }}\n",
+            (i * 7) % n
+        ));
+        batch.push_str(&format!(
+            "\"s{i}@x.org\" can edit data at d{} in s\n",
+            (i * 3) % n
+        ));
+    }
+    text.push_str("}\n");
+    std::fs::write(dir.join("p.charter"), text).unwrap();
+    std::fs::write(dir.join("batch.txt"), batch).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_charter"))
+        .args(["build", "p.charter", "-o", "p.json"])
+        .current_dir(dir)
+        .output()
+        .expect("charter runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn who_and_batch_queries_through_login_as() {
+    assert_near_linear(
+        "who through Login-As of n workers by n supervisors",
+        1000,
+        &login_as_queries,
+        &["query", "p.json", "who can edit data at d1 in s"],
+    );
+    assert_near_linear(
+        "a batch through Login-As",
+        1000,
+        &login_as_queries,
+        &["query", "p.json", "--batch", "batch.txt"],
+    );
+}

@@ -39,7 +39,8 @@ pub struct Cause {
     /// `space_added`, `space_removed`, `member_added`, `member_removed`, `role_assignment`,
     /// `upstream`, `role_value`, `plan`, `member_locations`, `location_moved`,
     /// `location_added`, `location_removed`, `report_added`, `report_removed`, `enterprise`,
-    /// `server`, `enterprise_admin`, `console_access`.
+    /// `server`, `enterprise_admin`, `console_access`, `login_as` (a change of the worker
+    /// the member logs in as).
     pub kind: &'static str,
     pub text: String,
 }
@@ -157,7 +158,7 @@ fn reach<'a>(ix: &'a Index, q: &Request, m: u32) -> Reach<'a> {
     }
     if q.channel == Channel::Web {
         if let Some(la) = ix.login_as_reach(q.space, m) {
-            match la.locations(s, q.asked, q.want) {
+            match la.locations(q.asked, q.want) {
                 None => return Reach::Everywhere,
                 Some(_) if !scoped => return Reach::Everywhere,
                 Some(theirs) => roots.extend(theirs.iter().map(|r| r.location)),

@@ -266,7 +266,6 @@ impl Index {
             .collect();
         permissions.sort_by_key(|(p, _)| p.key());
         let login_as = self.login_as_reach(space, m).map(|reach| {
-            let s = &self.spaces[space as usize];
             let mut grants = Vec::new();
             for &p in Permission::ALL.iter().filter(|p| p.entry().in_web_apps) {
                 let wants: &[Want] = if p.kind().is_switch_like() {
@@ -276,9 +275,9 @@ impl Index {
                 };
                 let mut stronger: Option<Option<Vec<(String, String)>>> = None;
                 for &want in wants {
-                    let at = match reach.locations(s, Asked::Key(p), want) {
+                    let at = match reach.locations(Asked::Key(p), want) {
                         None => None,
-                        Some(roots) if roots.is_empty() => continue,
+                        Some([]) => continue,
                         // Space-wide: where the workers are does not matter.
                         Some(_) if !p.is_location_scoped() => None,
                         Some(roots) => Some(

@@ -49,6 +49,9 @@ pub struct LoginAsReach {
     pub workers: Vec<u32>,
     /// One entry per role some of them hold that gives something in Web Apps.
     pub by_role: Vec<RoleReach>,
+    /// Per Web Apps question (permission, level): where it is granted, as
+    /// [`LoginAsReach::locations`] answers; built once with the reach.
+    merged: Vec<(Permission, Want, Option<Vec<Root>>)>,
 }
 
 /// How Login-As reaches a question: through `worker`, at or below `within` (the worker's
@@ -246,7 +249,18 @@ fn summarise(ix: &SpaceIx, workers: Vec<u32>) -> LoginAsReach {
         r.roots = maximal(std::mem::take(&mut r.roots));
     }
     by_role.sort_by_key(|r| r.role);
-    LoginAsReach { workers, by_role }
+    let mut reach = LoginAsReach {
+        workers,
+        by_role,
+        merged: Vec::new(),
+    };
+    for &p in Permission::ALL.iter().filter(|p| p.entry().in_web_apps) {
+        for want in [Want::View, Want::Edit] {
+            let at = reach.merge(ix, Asked::Key(p), want);
+            reach.merged.push((p, want, at));
+        }
+    }
+    reach
 }
 
 /// The roots not below another, sorted by `enter` (subtrees are nested or disjoint, so one
@@ -304,10 +318,18 @@ impl LoginAsReach {
 
     /// Where this reach grants `asked` at `want`: `None` at every location, else the
     /// maximal locations (and below), sorted by `enter`; empty when nowhere.
-    pub fn locations(&self, ix: &SpaceIx, asked: Asked, want: Want) -> Option<Vec<Root>> {
-        if !gives_in_web_apps(asked) {
-            return Some(Vec::new());
+    pub fn locations(&self, asked: Asked, want: Want) -> Option<&[Root]> {
+        match self
+            .merged
+            .iter()
+            .find(|(p, w, _)| asked == Asked::Key(*p) && *w == want)
+        {
+            Some((_, _, at)) => at.as_deref(),
+            None => Some(&[]),
         }
+    }
+
+    fn merge(&self, ix: &SpaceIx, asked: Asked, want: Want) -> Option<Vec<Root>> {
         let mut all = Vec::new();
         for r in self
             .by_role
