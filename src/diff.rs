@@ -607,6 +607,9 @@ fn space_changes<'a>(
                     c.new = Some(scope_text(&m.scope));
                     out.push(c);
                 }
+                if let Some(c) = login_as_edit(name, &before.login_as, &m.login_as) {
+                    out.push(c);
+                }
             }
         }
     }
@@ -716,4 +719,42 @@ fn enterprise_admins(old: &Snapshot, new: &Snapshot) -> Vec<EnterpriseDiff> {
             changes,
         })
         .collect()
+}
+
+/// A mobile worker's `login_as` list changed: who may now (or no longer) log in as it with
+/// `login_as = limited`. Names compare ignoring ASCII case.
+fn login_as_edit(name: &str, before: &[String], after: &[String]) -> Option<Change> {
+    let has = |list: &[String], n: &String| list.iter().any(|x| x.eq_ignore_ascii_case(n));
+    let added: Vec<&String> = after.iter().filter(|n| !has(before, n)).collect();
+    let removed: Vec<&String> = before.iter().filter(|n| !has(after, n)).collect();
+    if added.is_empty() && removed.is_empty() {
+        return None;
+    }
+    let quoted = |v: &[&String]| {
+        v.iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut parts = Vec::new();
+    if !added.is_empty() {
+        parts.push(format!("now names {}", quoted(&added)));
+    }
+    if !removed.is_empty() {
+        parts.push(format!("no longer names {}", quoted(&removed)));
+    }
+    let class = if added.is_empty() {
+        Class::Narrows
+    } else {
+        Class::Widens
+    };
+    let mut c = change(
+        class,
+        "member_login_as",
+        format!("`{name}`'s `login_as` {}", parts.join(" and ")),
+    );
+    c.member = Some(name.to_owned());
+    c.old = Some(format!("[{}]", before.join(", ")));
+    c.new = Some(format!("[{}]", after.join(", ")));
+    Some(c)
 }

@@ -555,3 +555,81 @@ fn a_closed_standard_error_ends_quietly_with_the_exit_code() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(1));
 }
+
+/// Login-As in every answer (SPEC §2b, issue 12 §3): `why`, `who` and `what` name the worker,
+/// and `diff` names it as the cause, on the bundled HQ example.
+#[test]
+fn login_as_is_named_by_why_who_what_and_diff() {
+    let hq = "policies/hq-catalogue";
+    let why = charter(&[
+        "query",
+        hq,
+        r#"why "sunil@mha.org" can edit data at kan in mha-hub"#,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&why), 0);
+    let v = json(&why);
+    assert_eq!(v["through_login_as"], "bc-lko-01");
+    let text = v["reasons"].to_string();
+    assert!(text.contains("through Login-As of `bc-lko-01`"), "{text}");
+
+    let who = charter(&[
+        "query",
+        hq,
+        "who can edit data at kan in mha-hub",
+        "--format",
+        "json",
+    ]);
+    let v = json(&who);
+    assert_eq!(v["through_login_as"]["sunil@mha.org"], "bc-lko-01", "{v}");
+    assert!(v["through_login_as"].get("priya@mha.org").is_none());
+    let human = charter(&["query", hq, "who can edit data at kan in mha-hub"]);
+    assert!(
+        String::from_utf8_lossy(&human.stdout)
+            .contains("sunil@mha.org (through Login-As of `bc-lko-01`)")
+    );
+
+    let what = charter(&[
+        "query",
+        hq,
+        r#"what can "sunil@mha.org" do in mha-hub"#,
+        "--format",
+        "json",
+    ]);
+    let v = json(&what);
+    assert_eq!(
+        v["login_as"]["workers"],
+        serde_json::json!(["asha-lko-01", "bc-lko-01"]),
+        "asha-kan-01 names him but works outside his locations: {v}"
+    );
+    assert_eq!(v["login_as"]["grants"][0]["permission"], "data");
+    assert_eq!(v["login_as"]["grants"][0]["level"], "edit");
+    assert_eq!(v["login_as"]["grants"][0]["scope"], "all");
+
+    // Stop naming him: he loses data outside lko, and the diff says why.
+    let tmp = tempfile::tempdir().unwrap();
+    for f in ["enterprise", "hub", "district", "tests"] {
+        let text = std::fs::read_to_string(format!("{hq}/{f}.charter")).unwrap();
+        let text = text.replace(
+            r#"locations [lko]  login_as ["sunil@mha.org"] }
+"#,
+            "locations [lko] }\n",
+        );
+        std::fs::write(tmp.path().join(format!("{f}.charter")), text).unwrap();
+    }
+    let new = tmp.path().to_str().unwrap();
+    let diff = charter(&["diff", hq, new, "--format", "json"]);
+    let v = json(&diff);
+    let lost = v["lost"].as_array().expect("lost");
+    let sunil: Vec<&serde_json::Value> = lost
+        .iter()
+        .filter(|c| c["member"] == "sunil@mha.org")
+        .collect();
+    assert!(!sunil.is_empty(), "{v}");
+    for c in &sunil {
+        assert_eq!(c["cause"]["kind"], "login_as", "{c}");
+    }
+    let edits = v.to_string();
+    assert!(edits.contains("member_login_as"), "{edits}");
+}
