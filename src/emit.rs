@@ -177,6 +177,10 @@ fn member_entry<'a>(
             .login_as
             .iter()
             .map(|(w, _)| s.member(*w).name.clone())
+            .chain(
+                m.login_as_default
+                    .map(|_| crate::model::DEFAULT_LOGIN_AS.to_owned()),
+            )
             .collect(),
         landing_page: landing,
     })

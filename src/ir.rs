@@ -213,6 +213,9 @@ pub struct Member {
     /// A mobile worker's `login_as [...]` (HQ's `login_as_user`): web users of the same space
     /// who may log in as this worker, in the order written, without repeats.
     pub login_as: Vec<(MemberId, Span)>,
+    /// `"default"` in that list (HQ's default Login-As user): web users whose role has
+    /// `login_as_default_user` may log in as this worker with `login_as = limited`.
+    pub login_as_default: Option<Span>,
 }
 
 #[derive(Debug)]

@@ -223,6 +223,10 @@ impl ItemKind {
     }
 }
 
+/// The name a mobile worker's `login_as [...]` gives HQ's default Login-As user: web users
+/// whose role has `login_as_default_user` may log in as it (no email is `default`).
+pub const DEFAULT_LOGIN_AS: &str = "default";
+
 /// `login_as` values: whom a web user may log in as in Web Apps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LoginAs {

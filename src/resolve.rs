@@ -990,6 +990,7 @@ impl Resolver {
             declares_locations,
             groups,
             login_as: Vec::new(),
+            login_as_default: None,
         };
         (member, role)
     }

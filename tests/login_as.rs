@@ -2,7 +2,8 @@
 //! **if and only if** its own role grants X there, or some mobile worker it may log in as can
 //! do X there. Whom it may log in as is worked out here from the snapshot alone (HQ's rule,
 //! `HQ-PERMISSIONS.md` §5): its role has Web Apps and `login_as = all` (every worker) or
-//! `limited` (the workers whose `login_as` names it), and a location-restricted user only
+//! `limited` (the workers whose `login_as` names it, or names `default` when the role has
+//! `login_as_default_user`), and a location-restricted user only
 //! workers assigned at or below one of its locations, found by walking parents.
 
 use charter::model::{Items, LoginAs, Permission, Value};
@@ -52,6 +53,7 @@ fn loggable(space: &SpaceEntry, w: usize) -> Vec<usize> {
         Value::LoginAs(l) => l,
         _ => LoginAs::None,
     };
+    let default_user = holds(&role.value(Permission::LoginAsDefaultUser));
     if mode == LoginAs::None || !holds(&role.value(Permission::WebApps)) {
         return Vec::new();
     }
@@ -60,10 +62,9 @@ fn loggable(space: &SpaceEntry, w: usize) -> Vec<usize> {
             let worker = &space.members[k];
             worker.kind == MemberKindEntry::MobileWorker
                 && (mode == LoginAs::All
-                    || worker
-                        .login_as
-                        .iter()
-                        .any(|n| n.eq_ignore_ascii_case(&me.name)))
+                    || worker.login_as.iter().any(|n| {
+                        n.eq_ignore_ascii_case(&me.name) || (n == "default" && default_user)
+                    }))
                 && match &me.scope {
                     ScopeEntry::All(_) => true,
                     ScopeEntry::Locations(mine) => worker
@@ -95,10 +96,16 @@ fn generate(rng: &mut Rng) -> Policy {
         for _ in 0..rng.below(5) {
             policy.add_member(i, rng);
         }
+        for role in &mut policy.spaces[i].roles {
+            if rng.chance(40) {
+                role.values.insert("login_as_default_user", "on".to_owned());
+            }
+        }
         for m in &mut policy.spaces[i].members {
             if m.mobile {
                 m.login_as = common::PEOPLE
                     .iter()
+                    .chain(&["default"])
                     .filter(|_| rng.chance(50))
                     .map(|p| p.to_string())
                     .collect();

@@ -270,6 +270,37 @@ impl Graph {
                 }
             }
         }
+        // `default`: holders of a role with `login_as_default_user` log in as the workers
+        // whose `login_as` names HQ's default user (one pass over them per such role).
+        let defaults: Vec<(usize, &Member, usize, Span)> = workers
+            .iter()
+            .filter_map(|&(k, m, t)| Some((k, m, t, m.login_as_default?)))
+            .collect();
+        for (a, e) in held.effective.iter().enumerate() {
+            if defaults.is_empty() {
+                break;
+            }
+            let limited = matches!(
+                e.values.get(P::LoginAs),
+                Value::LoginAs(LoginAs::Limited | LoginAs::All)
+            );
+            if is_admin(a)
+                || holders[a].is_empty()
+                || to_every_worker[a].is_some()
+                || !limited
+                || !e.values.switch(P::LoginAsDefaultUser)
+            {
+                continue;
+            }
+            let reach = Reach::of(space, e, &holders[a]);
+            let mut own = Vec::new();
+            for &(k, m, t, span) in &defaults {
+                if reach.reaches(m) {
+                    gain(a, k, t, span, &mut own);
+                }
+            }
+            login_as[a].extend(own);
+        }
         // Classes by what can be escalated to (settings such as `assignable_by` aside).
         let mut classes: HashMap<Vec<&Value>, usize> = HashMap::new();
         let class = held

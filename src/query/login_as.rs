@@ -3,7 +3,7 @@
 //! locations (HQ's `login_as_user_query`, `HQ-PERMISSIONS.md` §5):
 //!
 //! - `login_as = all`: every mobile worker of the space; `limited`: the workers whose
-//!   `login_as [...]` names the user;
+//!   `login_as [...]` names the user, and with `login_as_default_user` those naming `default`;
 //! - a location-restricted user sees only workers assigned to a location at or below one of
 //!   its own;
 //! - what a worker gives is its Web Apps permissions (catalogue flag `in_web_apps`, the table
@@ -16,7 +16,7 @@
 use std::sync::OnceLock;
 
 use super::index::{LocationScope, SpaceIx};
-use crate::model::{LoginAs, Permission, Value};
+use crate::model::{DEFAULT_LOGIN_AS, LoginAs, Permission, Value};
 use crate::question::{Asked, Want};
 use crate::snapshot::{MemberKindEntry, SpaceEntry};
 
@@ -71,6 +71,8 @@ pub struct LoginAsSpace {
     /// named_start[w + 1]]`, ascending.
     named_start: Vec<u32>,
     named: Vec<u32>,
+    /// The workers whose `login_as` names `default` (HQ's default Login-As user), ascending.
+    default_named: Vec<u32>,
     /// Every assigned location of every worker as (DFS enter, worker), sorted: the workers at a
     /// restricted user's locations are a few binary searches away.
     placed: Vec<(u32, u32)>,
@@ -90,8 +92,16 @@ impl LoginAsSpace {
         }
         let mut pairs: Vec<(u32, u32)> = Vec::new();
         let mut placed: Vec<(u32, u32)> = Vec::new();
+        let mut default_named = Vec::new();
         for &k in &workers {
             let worker = &entry.members[k as usize];
+            if worker
+                .login_as
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(DEFAULT_LOGIN_AS))
+            {
+                default_named.push(k);
+            }
             for name in &worker.login_as {
                 // Validated: the names are web users of this space.
                 if let Some(w) = ix.member(name) {
@@ -119,6 +129,7 @@ impl LoginAsSpace {
             workers,
             named_start,
             named: pairs.into_iter().map(|(_, k)| k).collect(),
+            default_named,
             placed,
             everyone: OnceLock::new(),
             own: (0..entry.members.len()).map(|_| OnceLock::new()).collect(),
@@ -169,7 +180,17 @@ pub fn reach<'a>(entry: &SpaceEntry, ix: &'a SpaceIx, w: u32) -> Option<&'a Logi
         );
     }
     let own = la.own.get(w as usize)?;
+    // `limited` also reaches the workers naming `default`, with `login_as_default_user`.
+    let default_user = ix.roles[ix.members[w as usize].role as usize]
+        .holds(Permission::LoginAsDefaultUser, Want::View);
     Some(own.get_or_init(|| {
+        let named = || {
+            let mut named = la.named_by(w).to_vec();
+            if default_user {
+                named.extend_from_slice(&la.default_named);
+            }
+            named
+        };
         let mut workers: Vec<u32> = match (mode, restricted) {
             (LoginAs::All, Some(roots)) => {
                 // The workers assigned at or below one of the user's locations.
@@ -182,11 +203,9 @@ pub fn reach<'a>(entry: &SpaceEntry, ix: &'a SpaceIx, w: u32) -> Option<&'a Logi
                 }
                 out
             }
-            (_, None) => la.named_by(w).to_vec(),
-            (_, Some(roots)) => la
-                .named_by(w)
-                .iter()
-                .copied()
+            (_, None) => named(),
+            (_, Some(roots)) => named()
+                .into_iter()
                 .filter(|&k| placed_within(entry, ix, k, roots))
                 .collect(),
         };

@@ -12,7 +12,7 @@ use super::{Resolver, listed_twice, repeated, unknown_name};
 use crate::ast::{self, Ident};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::*;
-use crate::model::{FeatureFlag, FeatureFlags};
+use crate::model::{DEFAULT_LOGIN_AS, FeatureFlag, FeatureFlags};
 use crate::source::Span;
 
 /// The first occurrence of each key among `items`; a later one is reported as listed twice.
@@ -140,7 +140,7 @@ impl Resolver {
     }
 
     /// Each mobile worker's `login_as [...]`: web users of the same space, names compared
-    /// ignoring ASCII case as member names are.
+    /// ignoring ASCII case as member names are, or [`DEFAULT_LOGIN_AS`].
     pub(super) fn login_as(&mut self, space: &mut Space, lists: Vec<Vec<(Span, Vec<ast::Str>)>>) {
         if lists.iter().all(Vec::is_empty) {
             return;
@@ -158,7 +158,9 @@ impl Resolver {
                 .filter(|m| m.kind == MemberKind::WebUser)
                 .map(|m| m.name.as_str())
         };
-        let mut resolved: Vec<(usize, Vec<(MemberId, Span)>)> = Vec::new();
+        // Per worker: its index, the web users it names, and where it names `default`.
+        type Named = (usize, Vec<(MemberId, Span)>, Option<Span>);
+        let mut resolved: Vec<Named> = Vec::new();
         for (i, statements) in lists.iter().enumerate() {
             let Some((first_span, names)) = statements.first() else {
                 continue;
@@ -172,10 +174,16 @@ impl Resolver {
                 ));
             }
             let mut out = Vec::new();
+            let mut default = None;
             let unique = first_of_each(self, "web user", names, |n| {
                 (n.value.to_ascii_lowercase(), n.span)
             });
             for name in unique {
+                // HQ's `default`: whoever may log in as the default user (no email is `default`).
+                if name.value.eq_ignore_ascii_case(DEFAULT_LOGIN_AS) {
+                    default = Some(name.span);
+                    continue;
+                }
                 let id = members.get(&name.value.to_ascii_lowercase()).copied();
                 match id.filter(|m| space.member(*m).kind == MemberKind::WebUser) {
                     Some(m) => out.push((m, name.span)),
@@ -195,10 +203,11 @@ impl Resolver {
                     }
                 }
             }
-            resolved.push((i, out));
+            resolved.push((i, out, default));
         }
-        for (i, out) in resolved {
+        for (i, out, default) in resolved {
             space.members[i].login_as = out;
+            space.members[i].login_as_default = default;
         }
     }
 

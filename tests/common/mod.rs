@@ -599,9 +599,10 @@ impl Policy {
                     .login_as
                     .iter()
                     .filter(|n| {
-                        s.members
-                            .iter()
-                            .any(|w| !w.mobile && w.name.eq_ignore_ascii_case(n))
+                        *n == "default"
+                            || s.members
+                                .iter()
+                                .any(|w| !w.mobile && w.name.eq_ignore_ascii_case(n))
                     })
                     .map(|n| format!("\"{n}\""))
                     .collect();
