@@ -186,36 +186,6 @@ fn member_entry<'a>(
     })
 }
 
-/// The web users Enterprise Permissions make members of space `id`, with their source role
-/// (the source space's own role reference), in the source's order.
-fn enterprise_members(ir: &Ir, id: SpaceId) -> Vec<(&crate::ir::Member, RoleRef)> {
-    let mut out = Vec::new();
-    for e in &ir.enterprises {
-        let Some(p) = &e.permissions else { continue };
-        if !p.spaces.iter().any(|(t, _)| *t == id) {
-            continue;
-        }
-        let source = ir.space(p.source.0);
-        let held = ir.held_roles(p.source.0);
-        for m in source
-            .members
-            .iter()
-            .filter(|m| m.kind == MemberKind::WebUser)
-        {
-            // A location-restricted source role reaches nothing here: its locations are the
-            // source's, and HQ blocks every view for a restricted user with none in the space.
-            let Some(r) = m.role.filter(|r| {
-                held.get(*r)
-                    .is_some_and(|e| e.values.switch(Permission::FullOrganizationAccess))
-            }) else {
-                continue;
-            };
-            out.push((m, r));
-        }
-    }
-    out
-}
-
 fn space(ir: &Ir, id: SpaceId) -> SpaceEntry {
     let s = ir.space(id);
     let held = ir.held_roles(id);
@@ -227,7 +197,7 @@ fn space(ir: &Ir, id: SpaceId) -> SpaceEntry {
         .collect();
     // HQ's Enterprise Permissions: the source's web users are members here with their
     // source role (and their source membership wins over one declared here).
-    let enterprise = enterprise_members(ir, id);
+    let enterprise = ir.enterprise_members(id);
     let replaced: std::collections::HashSet<String> = enterprise
         .iter()
         .map(|(m, _)| m.name.to_ascii_lowercase())

@@ -471,10 +471,54 @@ impl HeldRoles {
     pub fn get(&self, role: RoleRef) -> Option<&Effective> {
         self.at.get(&role).map(|&i| &self.effective[i])
     }
+
+    /// Adds `role` (held in `space` by other means, e.g. Enterprise Permissions) unless held.
+    pub fn add(&mut self, ir: &Ir, space: SpaceId, role: RoleRef) -> usize {
+        if let Some(&i) = self.at.get(&role) {
+            return i;
+        }
+        self.roles.push(role);
+        self.effective.push(ir.effective(space, role));
+        self.at.insert(role, self.roles.len() - 1);
+        self.roles.len() - 1
+    }
 }
 
 impl Ir {
     /// Every role `space` holds with its effective values, computed once per use site.
+    /// The web users Enterprise Permissions make members of space `id`, with their source role
+    /// (the source space's own role reference), in the source's order.
+    pub fn enterprise_members(&self, id: SpaceId) -> Vec<(&Member, RoleRef)> {
+        let ir = self;
+        let mut out = Vec::new();
+        for e in &ir.enterprises {
+            let Some(p) = &e.permissions else { continue };
+            if !p.spaces.iter().any(|(t, _)| *t == id) {
+                continue;
+            }
+            let source = ir.space(p.source.0);
+            let held = ir.held_roles(p.source.0);
+            for m in source
+                .members
+                .iter()
+                .filter(|m| m.kind == MemberKind::WebUser)
+            {
+                // A location-restricted source role reaches nothing here: its locations are the
+                // source's, and HQ blocks every view for a restricted user with none in the space.
+                let Some(r) = m.role.filter(|r| {
+                    held.get(*r).is_some_and(|e| {
+                        e.values
+                            .switch(crate::model::Permission::FullOrganizationAccess)
+                    })
+                }) else {
+                    continue;
+                };
+                out.push((m, r));
+            }
+        }
+        out
+    }
+
     pub fn held_roles(&self, space: SpaceId) -> HeldRoles {
         let roles = self.roles_of(space);
         let effective = roles.iter().map(|r| self.effective(space, *r)).collect();

@@ -77,9 +77,16 @@ pub fn escalation_path(facts: &Facts, out: &mut Vec<Diagnostic>) {
     let ir = facts.ir;
     for i in 0..ir.spaces.len() {
         let space_id = SpaceId(i as u32);
-        let held = ir.held_roles(space_id);
-        let graph = Graph::build(ir, space_id, &held);
-        graph.report(ir, ir.space(space_id), &held, out);
+        let mut held = ir.held_roles(space_id);
+        let own = held.roles.len();
+        // Enterprise Permissions: the source's web users hold their source role here too.
+        let enterprise: Vec<(&Member, usize)> = ir
+            .enterprise_members(space_id)
+            .into_iter()
+            .map(|(m, r)| (m, held.add(ir, space_id, r)))
+            .collect();
+        let graph = Graph::build(ir, space_id, &held, own, &enterprise);
+        graph.report(ir, ir.space(space_id), &held, own, out);
     }
 }
 
@@ -98,7 +105,15 @@ struct Graph {
 }
 
 impl Graph {
-    fn build(ir: &Ir, space_id: SpaceId, held: &HeldRoles) -> Graph {
+    /// `held.roles[..own]` are the space's own and received roles; the rest are held by the
+    /// `enterprise` members (source-space members, with their role's index).
+    fn build(
+        ir: &Ir,
+        space_id: SpaceId,
+        held: &HeldRoles,
+        own: usize,
+        enterprise: &[(&Member, usize)],
+    ) -> Graph {
         let space = ir.space(space_id);
         let mut graph = DiGraph::new();
         let roles: Vec<NodeIndex> = (0..held.roles.len())
@@ -112,8 +127,7 @@ impl Graph {
             .map(|(i, r)| (*r, i))
             .collect();
         // Later roles shadow earlier ones of the same id (declared over received over built-in).
-        let by_id: HashMap<&str, usize> = held
-            .roles
+        let by_id: HashMap<&str, usize> = held.roles[..own]
             .iter()
             .enumerate()
             .rev()
@@ -160,6 +174,13 @@ impl Graph {
         let mut holders: Vec<Vec<&Member>> = vec![Vec::new(); held.roles.len()];
         for m in &space.members {
             if let Some(&a) = m.role.as_ref().and_then(|r| at.get(r)) {
+                holders[a].push(m);
+            }
+        }
+        // Enterprise members act here unrestricted (their source locations are not this
+        // space's): only roles with full organization access are carried over.
+        for &(m, a) in enterprise {
+            if held.effective[a].values.switch(P::FullOrganizationAccess) {
                 holders[a].push(m);
             }
         }
@@ -332,7 +353,14 @@ impl Graph {
         }
     }
 
-    fn report(&self, ir: &Ir, space: &Space, held: &HeldRoles, out: &mut Vec<Diagnostic>) {
+    fn report(
+        &self,
+        ir: &Ir,
+        space: &Space,
+        held: &HeldRoles,
+        own: usize,
+        out: &mut Vec<Diagnostic>,
+    ) {
         let nodes = self.graph.node_count();
         let mut dist = vec![usize::MAX; nodes];
         let mut parent: Vec<Option<(NodeIndex, Step)>> = vec![None; nodes];
@@ -343,7 +371,12 @@ impl Graph {
             if self.graph.edges(start).next().is_none() && !has_login_as {
                 continue;
             }
-            let from = &ir.role(held.roles[s]).id;
+            // A role held through Enterprise Permissions is named as the snapshot names it.
+            let role_ref = held.roles[s];
+            let from = match s >= own {
+                true => format!("{}/{}", ir.space(role_ref.space).id, ir.role(role_ref).id),
+                false => ir.role(role_ref).id.clone(),
+            };
             let mine = &held.effective[s];
             // Shortest paths in assignments (0-1 BFS: reaching the pool costs no step), and
             // the candidates by path length: an assigned role's whole surplus, or one Login-As
@@ -455,7 +488,15 @@ impl Graph {
                 findings.push((path, gained));
             }
             for (path, gained) in findings {
-                out.push(diagnostic(ir, space, held, from, &path, &gained));
+                let mut d = diagnostic(ir, space, held, &from, &path, &gained);
+                if s >= own {
+                    d.message.push_str(&format!(
+                        " (`{from}` is held in `{}` through Enterprise Permissions from `{}`)",
+                        space.id,
+                        ir.space(role_ref.space).id
+                    ));
+                }
+                out.push(d);
             }
         }
     }
