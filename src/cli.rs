@@ -7,11 +7,13 @@
 
 pub(crate) mod check;
 pub(crate) mod diff;
+pub(crate) mod explain;
 pub(crate) mod fmt;
 mod git;
 mod load;
 pub(crate) mod output;
 pub(crate) mod query;
 pub(crate) mod report;
+pub(crate) mod roles;
 pub(crate) mod test;
 pub(crate) mod verify;

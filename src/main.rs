@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand};
 mod cli;
 
 use cli::output::{CheckArgs, Color, OutputFormat, USAGE, errln, stdout};
-use cli::{check, diff, fmt, query, report, test, verify};
+use cli::{check, diff, explain, fmt, query, report, roles, test, verify};
 
 /// Compile access policy for CommCare-style project spaces into a checked, queryable snapshot.
 #[derive(Parser)]
@@ -115,6 +115,32 @@ enum Command {
         #[arg(long, value_name = "PUB")]
         verify_key: Option<PathBuf>,
     },
+    /// Every role of a space (built-in, declared, received) with its effective values.
+    Roles {
+        /// A snapshot (`.json`, `.yaml`, `.yml`), a `.charter` file or a policy directory.
+        path: PathBuf,
+        /// The space id.
+        #[arg(long, value_name = "ID")]
+        space: String,
+        /// `human` (non-default values, with the rule behind each changed one) or `json`
+        /// (every value, as the snapshot has them).
+        #[arg(long, value_enum)]
+        format: Option<OutputFormat>,
+        /// Refuse a snapshot not signed by this public key.
+        #[arg(long, value_name = "PUB")]
+        verify_key: Option<PathBuf>,
+    },
+    /// Print the reference entry of a diagnostic code (`E0102`, `W0209`).
+    Explain {
+        /// The code, e.g. `E0102`.
+        code: String,
+    },
+    /// Start a new policy: write a commented `policy.charter` that checks clean and has a test.
+    Init {
+        /// The directory (created if missing; refused if it holds `.charter` files).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
     /// Reports in the spirit of the Enterprise Console's, for what a policy knows.
     Report {
         #[command(subcommand)]
@@ -200,6 +226,14 @@ fn run(cli: Cli) -> u8 {
             color,
             verify_key,
         } => diff::run(&old, &new, format, fail_on, color, verify_key.as_deref()),
+        Command::Roles {
+            path,
+            space,
+            format,
+            verify_key,
+        } => roles::run(&path, &space, format, verify_key.as_deref()),
+        Command::Explain { code } => explain::explain(&code),
+        Command::Init { dir } => explain::init(&dir),
         Command::Report {
             report:
                 ReportCommand::Enterprise {

@@ -633,3 +633,80 @@ fn login_as_is_named_by_why_who_what_and_diff() {
     let edits = v.to_string();
     assert!(edits.contains("member_login_as"), "{edits}");
 }
+
+/// `charter explain CODE` prints every code's reference entry, and refuses an unknown code.
+#[test]
+fn explain_prints_every_codes_entry() {
+    for c in charter::diagnostic::Code::ALL {
+        let c = c.as_str();
+        let out = charter(&["explain", &c.to_ascii_lowercase()]);
+        assert_eq!(code(&out), 0, "{c}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.starts_with(&format!("## {c}: ")), "{c}: {text}");
+        assert!(!text.contains("\n## "), "{c}: one entry only");
+    }
+    let out = charter(&["explain", "W0290"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("did you mean `W0209`?"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// `charter init` writes a starter that checks clean and passes its test, and never
+/// overwrites a policy.
+#[test]
+fn init_starts_a_policy_that_checks_and_tests_clean() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("new");
+    let dir_s = dir.to_str().unwrap();
+    assert_eq!(code(&charter(&["init", dir_s])), 0);
+    assert_eq!(code(&charter(&["check", dir_s, "--deny-warnings"])), 0);
+    let test = charter(&["test", dir_s]);
+    assert_eq!(code(&test), 0);
+    assert!(String::from_utf8_lossy(&test.stdout).contains("2 passed, 0 failed"));
+    let before = std::fs::read(dir.join("policy.charter")).unwrap();
+    let again = charter(&["init", dir_s]);
+    assert_eq!(code(&again), 2);
+    assert!(stderr(&again).contains("already holds"));
+    assert_eq!(std::fs::read(dir.join("policy.charter")).unwrap(), before);
+    // Canonical, as `fmt` writes it.
+    assert_eq!(code(&charter(&["fmt", "--check", dir_s])), 0);
+}
+
+/// `charter roles` lists every role of a space with its effective values and their reasons.
+#[test]
+fn roles_lists_effective_values() {
+    let out = charter(&["roles", "policies/hq-catalogue", "--space", "mha-hub"]);
+    assert_eq!(code(&out), 0);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("block-coordinator \"Block Coordinator\" (custom)"),
+        "{text}"
+    );
+    assert!(text.contains("read-only \"Read Only\" (builtin)"), "{text}");
+    let json_out = charter(&[
+        "roles",
+        "policies/hq-catalogue",
+        "--space",
+        "mha-district",
+        "--format",
+        "json",
+    ]);
+    let v = json(&json_out);
+    let roles = v["roles"].as_array().unwrap();
+    assert!(
+        roles
+            .iter()
+            .any(|r| r["from_enterprise"] == "mha-hub" && r["id"] == "mha-hub/programme-lead"),
+        "{v}"
+    );
+    let bad = charter(&["roles", "policies/hq-catalogue", "--space", "mha-hb"]);
+    assert_eq!(code(&bad), 2);
+    assert!(
+        stderr(&bad).contains("did you mean `mha-hub`?"),
+        "{}",
+        stderr(&bad)
+    );
+}
