@@ -583,11 +583,18 @@ fn login_as_is_named_by_why_who_what_and_diff() {
     ]);
     let v = json(&who);
     assert_eq!(v["through_login_as"]["sunil@mha.org"], "bc-lko-01", "{v}");
+    // Restricted members carry their scope (issue 15: `who` marks it).
+    assert_eq!(
+        v["scope"]["sunil@mha.org"],
+        serde_json::json!(["lko"]),
+        "{v}"
+    );
+    assert!(v["scope"].get("priya@mha.org").is_none());
     assert!(v["through_login_as"].get("priya@mha.org").is_none());
     let human = charter(&["query", hq, "who can edit data at kan in mha-hub"]);
     assert!(
         String::from_utf8_lossy(&human.stdout)
-            .contains("sunil@mha.org (through Login-As of `bc-lko-01`)")
+            .contains("sunil@mha.org (lko; through Login-As of `bc-lko-01`)")
     );
 
     let what = charter(&[

@@ -28,6 +28,8 @@ enum Answer<'q> {
         question: &'q charter::question::Request,
         /// Sorted, each with the worker it acts as when only Login-As gives it.
         members: Vec<(String, Option<String>)>,
+        /// The locations of each location-restricted member among them, by name.
+        scopes: Vec<(String, Vec<String>)>,
     },
     What {
         member: &'q str,
@@ -60,14 +62,32 @@ impl<'q> Answer<'q> {
                     explanation: explain.then(|| index.explain(member, question, &d)),
                 }
             }
-            ResolvedQuery::Who { request: question } => Answer::Who {
-                question,
-                members: index
+            ResolvedQuery::Who { request: question } => {
+                let members: Vec<(String, Option<String>)> = index
                     .who_through(question)
                     .into_iter()
                     .map(|(m, k)| (m.to_owned(), k.map(str::to_owned)))
-                    .collect(),
-            },
+                    .collect();
+                let space = &index.spaces[question.space as usize];
+                let entry = &index.snapshot.spaces[question.space as usize];
+                let scopes = members
+                    .iter()
+                    .filter_map(|(m, _)| {
+                        let i = space.member(m)?;
+                        match &entry.members[i as usize].scope {
+                            charter::snapshot::ScopeEntry::Locations(ids) => {
+                                Some((m.clone(), ids.clone()))
+                            }
+                            charter::snapshot::ScopeEntry::All(_) => None,
+                        }
+                    })
+                    .collect();
+                Answer::Who {
+                    question,
+                    members,
+                    scopes,
+                }
+            }
             ResolvedQuery::What { member, space } => Answer::What {
                 member,
                 space: *space,
@@ -104,9 +124,18 @@ impl<'q> Answer<'q> {
                 }
                 v
             }
-            Answer::Who { members, .. } => {
+            Answer::Who {
+                members, scopes, ..
+            } => {
                 let names: Vec<&str> = members.iter().map(|(m, _)| m.as_str()).collect();
                 let mut v = json!({ "members": names });
+                if !scopes.is_empty() {
+                    let by: serde_json::Map<String, serde_json::Value> = scopes
+                        .iter()
+                        .map(|(m, ids)| (m.clone(), json!(ids)))
+                        .collect();
+                    v["scope"] = serde_json::Value::Object(by);
+                }
                 let by: serde_json::Map<String, serde_json::Value> = members
                     .iter()
                     .filter_map(|(m, k)| Some((m.clone(), json!(k.as_ref()?))))
@@ -161,13 +190,26 @@ impl<'q> Answer<'q> {
                     }
                 }
             }
-            Answer::Who { question, members } => {
+            Answer::Who {
+                question,
+                members,
+                scopes,
+            } => {
                 let nobody = if members.is_empty() { " nobody" } else { "" };
                 out.push_str(&format!("who can {}:{nobody}\n", index.describe(question)));
+                // Both lists are sorted by name: one pass.
+                let mut scopes = scopes.iter().peekable();
                 for (m, through) in members {
-                    match through {
-                        Some(k) => out.push_str(&format!("  {m} (through Login-As of `{k}`)\n")),
-                        None => out.push_str(&format!("  {m}\n")),
+                    let mut notes = Vec::new();
+                    if let Some((_, ids)) = scopes.next_if(|(n, _)| n == m) {
+                        notes.push(ids.join(", "));
+                    }
+                    if let Some(k) = through {
+                        notes.push(format!("through Login-As of `{k}`"));
+                    }
+                    match notes.is_empty() {
+                        true => out.push_str(&format!("  {m}\n")),
+                        false => out.push_str(&format!("  {m} ({})\n", notes.join("; "))),
                     }
                 }
             }
