@@ -21,7 +21,40 @@ pub enum EnterpriseReport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {
     pub header: Vec<&'static str>,
+    /// What each column holds, for typed JSON (CSV cells are text).
+    pub kinds: Vec<CellKind>,
     pub rows: Vec<Vec<String>>,
+}
+
+/// What a column holds: JSON gives it its type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellKind {
+    Text,
+    /// A count: a JSON number.
+    Count,
+    /// `yes` / `no`: a JSON boolean.
+    YesNo,
+    /// `; `-separated ids: a JSON array (empty for an empty cell).
+    List,
+}
+
+impl CellKind {
+    fn json(self, cell: &str) -> serde_json::Value {
+        use serde_json::Value as J;
+        match self {
+            CellKind::Count => cell
+                .parse::<u64>()
+                .map_or_else(|_| J::String(cell.to_owned()), |n| J::Number(n.into())),
+            CellKind::YesNo => match cell {
+                "yes" => J::Bool(true),
+                "no" => J::Bool(false),
+                other => J::String(other.to_owned()),
+            },
+            CellKind::List if cell.is_empty() => J::Array(Vec::new()),
+            CellKind::List => J::Array(cell.split("; ").map(|c| J::String(c.to_owned())).collect()),
+            CellKind::Text => J::String(cell.to_owned()),
+        }
+    }
 }
 
 fn yes_no(b: bool) -> String {
@@ -134,6 +167,20 @@ pub fn enterprise(
                 "locations",
                 "two_factor",
             ],
+            kinds: vec![
+                CellKind::Text,
+                CellKind::Text,
+                CellKind::Text,
+                CellKind::Text,
+                CellKind::Text,
+                CellKind::Text,
+                CellKind::Count,
+                CellKind::Count,
+                CellKind::Count,
+                CellKind::Count,
+                CellKind::Count,
+                CellKind::Text,
+            ],
             rows: spaces
                 .iter()
                 .map(|s| {
@@ -167,6 +214,13 @@ pub fn enterprise(
                 "full_organization_access",
                 "assigned_locations",
             ],
+            kinds: vec![
+                CellKind::Text,
+                CellKind::Text,
+                CellKind::Text,
+                CellKind::YesNo,
+                CellKind::List,
+            ],
             rows: members(MemberKindEntry::WebUser)
                 .into_iter()
                 .map(|(s, m)| {
@@ -182,6 +236,13 @@ pub fn enterprise(
         },
         EnterpriseReport::MobileWorkers => Table {
             header: vec!["username", "space", "role", "locations", "groups"],
+            kinds: vec![
+                CellKind::Text,
+                CellKind::Text,
+                CellKind::Text,
+                CellKind::List,
+                CellKind::List,
+            ],
             rows: members(MemberKindEntry::MobileWorker)
                 .into_iter()
                 .map(|(s, m)| {
@@ -197,6 +258,7 @@ pub fn enterprise(
         },
         EnterpriseReport::TwoFactor => Table {
             header: vec!["space", "name", "server", "environment", "two_factor"],
+            kinds: vec![CellKind::Text; 5],
             rows: spaces
                 .iter()
                 .filter(|s| s.two_factor.as_deref() != Some("required"))
@@ -238,6 +300,13 @@ pub fn enterprise(
             rows.sort();
             Table {
                 header: vec!["member", "space", "role", "location_restricted", "warning"],
+                kinds: vec![
+                    CellKind::Text,
+                    CellKind::Text,
+                    CellKind::Text,
+                    CellKind::YesNo,
+                    CellKind::Text,
+                ],
                 rows,
             }
         }
@@ -282,6 +351,7 @@ pub fn enterprise(
             rows.sort();
             Table {
                 header: vec!["kind", "from_space", "to_space", "what"],
+                kinds: vec![CellKind::Text; 4],
                 rows,
             }
         }
@@ -318,7 +388,7 @@ impl Table {
         out
     }
 
-    /// The same rows as JSON objects keyed by the header.
+    /// The same rows as JSON objects keyed by the header, each cell typed by its column.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::Value::Array(
             self.rows
@@ -327,8 +397,9 @@ impl Table {
                     serde_json::Value::Object(
                         self.header
                             .iter()
+                            .zip(&self.kinds)
                             .zip(row)
-                            .map(|(h, c)| ((*h).to_owned(), serde_json::Value::String(c.clone())))
+                            .map(|((h, k), c)| ((*h).to_owned(), k.json(c)))
                             .collect(),
                     )
                 })
@@ -345,6 +416,7 @@ mod tests {
     fn csv_quotes_what_rfc_4180_requires() {
         let t = Table {
             header: vec!["a", "b"],
+            kinds: vec![CellKind::Text; 2],
             rows: vec![
                 vec!["x,y".into(), "say \"hi\"".into()],
                 vec!["plain".into(), "".into()],

@@ -164,3 +164,55 @@ fn the_command_writes_csv_or_json_atomically_and_refuses_unknown_names() {
     assert_eq!(typo.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&typo.stderr).contains("did you mean `eu`?"));
 }
+
+/// `--format json` types each cell by its column: counts are numbers, yes/no booleans, lists
+/// arrays; the CSV of the same report holds the same values as text.
+#[test]
+fn json_reports_have_typed_values() {
+    let run = |report: &str, format: &str| {
+        charter(&[
+            "report",
+            "enterprise",
+            "policies/hq-catalogue",
+            "--enterprise",
+            "maternal",
+            "--report",
+            report,
+            "--format",
+            format,
+        ])
+    };
+    let spaces: serde_json::Value =
+        serde_json::from_slice(&run("project-spaces", "json").stdout).unwrap();
+    let hub = spaces
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["space"] == "mha-hub")
+        .expect("hub row");
+    assert!(hub["web_users"].is_u64() && hub["locations"] == 3, "{hub}");
+    assert_eq!(hub["plan"], "enterprise");
+    let csv = String::from_utf8(run("project-spaces", "csv").stdout).unwrap();
+    let hub_csv = csv.lines().find(|l| l.starts_with("mha-hub,")).unwrap();
+    assert!(hub_csv.contains(&format!(",{},", hub["web_users"])), "{hub_csv}");
+
+    let workers: serde_json::Value =
+        serde_json::from_slice(&run("mobile-workers", "json").stdout).unwrap();
+    let asha = workers
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["username"] == "asha-lko-01")
+        .expect("worker row");
+    assert_eq!(asha["locations"], serde_json::json!(["lko"]));
+    assert_eq!(asha["groups"], serde_json::json!([]));
+
+    let web: serde_json::Value = serde_json::from_slice(&run("web-users", "json").stdout).unwrap();
+    let sunil = web
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["email"] == "sunil@mha.org" && r["space"] == "mha-hub")
+        .expect("web user row");
+    assert_eq!(sunil["full_organization_access"], false);
+}

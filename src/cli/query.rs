@@ -246,9 +246,19 @@ impl<'q> Answer<'q> {
                 if let Some(la) = &w.login_as {
                     out.push_str(&login_as_text(la));
                 }
-                for (p, value) in &w.permissions {
-                    let (key, value, seed) = (p.key(), value.to_source(), p.seed_name());
-                    out.push_str(&format!("  {key:<28} {value:<12} {seed}\n"));
+                // Columns as wide as their longest entry (a list value can be long).
+                let values: Vec<String> =
+                    w.permissions.iter().map(|(_, v)| v.to_source()).collect();
+                let key_w = w
+                    .permissions
+                    .iter()
+                    .map(|(p, _)| p.key().len())
+                    .max()
+                    .unwrap_or(0);
+                let value_w = values.iter().map(String::len).max().unwrap_or(0);
+                for ((p, _), value) in w.permissions.iter().zip(&values) {
+                    let (key, seed) = (p.key(), p.seed_name());
+                    out.push_str(&format!("  {key:<key_w$} {value:<value_w$} {seed}\n"));
                 }
             }
         }
