@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 mod cli;
 
@@ -135,6 +135,14 @@ enum Command {
         /// The code, e.g. `E0102`.
         code: String,
     },
+    /// Print a shell completion script (`charter completions bash > /etc/bash_completion.d/charter`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff; `charter man | man -l -`).
+    Man,
     /// Start a new policy: write a commented `policy.charter` that checks clean and has a test.
     Init {
         /// The directory (created if missing; refused if it holds `.charter` files).
@@ -233,6 +241,18 @@ fn run(cli: Cli) -> u8 {
             verify_key,
         } => roles::run(&path, &space, format, verify_key.as_deref()),
         Command::Explain { code } => explain::explain(&code),
+        Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "charter", &mut buf);
+            emit_bytes(&buf)
+        }
+        Command::Man => {
+            let mut buf = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut buf) {
+                Ok(()) => emit_bytes(&buf),
+                Err(e) => cli::output::fail(format!("cannot render the manual page: {e}")),
+            }
+        }
         Command::Init { dir } => explain::init(&dir),
         Command::Report {
             report:
@@ -255,4 +275,10 @@ fn run(cli: Cli) -> u8 {
             verify_key.as_deref(),
         ),
     }
+}
+
+/// Writes generated text (completions, the manual page) to standard output.
+fn emit_bytes(bytes: &[u8]) -> u8 {
+    cli::output::out!("{}", String::from_utf8_lossy(bytes));
+    0
 }

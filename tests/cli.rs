@@ -717,3 +717,47 @@ fn roles_lists_effective_values() {
         stderr(&bad)
     );
 }
+
+/// Shell completions and the manual page come from the one clap definition: every command is
+/// in them, and the bash script parses.
+#[test]
+fn completions_and_man_page_cover_every_command() {
+    let commands = [
+        "check", "build", "test", "query", "diff", "report", "roles", "explain",
+    ];
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = charter(&["completions", shell]);
+        assert_eq!(code(&out), 0, "{shell}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        for c in commands {
+            assert!(text.contains(c), "{shell} completions lack `{c}`");
+        }
+    }
+    let bash = charter(&["completions", "bash"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let script = tmp.path().join("charter.bash");
+    std::fs::write(&script, &bash.stdout).unwrap();
+    let parsed = Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .status()
+        .unwrap();
+    assert!(parsed.success(), "bash -n rejects the completion script");
+
+    let man = charter(&["man"]);
+    assert_eq!(code(&man), 0);
+    let page = String::from_utf8_lossy(&man.stdout);
+    assert!(
+        page.starts_with(".ie") && page.contains(".TH charter 1"),
+        "{page}"
+    );
+    assert!(page.contains("SUBCOMMANDS"));
+    for c in commands {
+        assert!(
+            page.contains(&format!("charter\\-{c}")),
+            "man page lacks `{c}`"
+        );
+    }
+    let bad = charter(&["completions", "tcsh"]);
+    assert_eq!(code(&bad), 2);
+}

@@ -194,7 +194,10 @@ fn json_reports_have_typed_values() {
     assert_eq!(hub["plan"], "enterprise");
     let csv = String::from_utf8(run("project-spaces", "csv").stdout).unwrap();
     let hub_csv = csv.lines().find(|l| l.starts_with("mha-hub,")).unwrap();
-    assert!(hub_csv.contains(&format!(",{},", hub["web_users"])), "{hub_csv}");
+    assert!(
+        hub_csv.contains(&format!(",{},", hub["web_users"])),
+        "{hub_csv}"
+    );
 
     let workers: serde_json::Value =
         serde_json::from_slice(&run("mobile-workers", "json").stdout).unwrap();
