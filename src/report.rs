@@ -15,6 +15,9 @@ pub enum EnterpriseReport {
     ApiAccess,
     /// The sanctioned ways across spaces: Enterprise Permissions and registry grants.
     CrossSpace,
+    /// Every role of every space with the number of members holding it and every effective
+    /// value, one column per catalogue key.
+    Roles,
 }
 
 /// A report: a header row and rows of cells, in a stable order.
@@ -307,6 +310,41 @@ pub fn enterprise(
                     CellKind::YesNo,
                     CellKind::Text,
                 ],
+                rows,
+            }
+        }
+        EnterpriseReport::Roles => {
+            let mut header = vec!["space", "role", "name", "origin", "source", "members"];
+            header.extend(Permission::ALL.iter().map(|p| p.key()));
+            let mut kinds = vec![CellKind::Text; 5];
+            kinds.push(CellKind::Count);
+            kinds.extend(Permission::ALL.iter().map(|_| CellKind::Text));
+            let mut rows = Vec::new();
+            for s in &spaces {
+                let mut holders: std::collections::HashMap<&str, usize> =
+                    std::collections::HashMap::new();
+                for m in &s.members {
+                    *holders.entry(m.role.as_str()).or_default() += 1;
+                }
+                for r in &s.roles {
+                    let mut row = vec![
+                        s.id.clone(),
+                        r.id.clone(),
+                        r.name.clone(),
+                        r.origin.clone(),
+                        r.from_upstream
+                            .clone()
+                            .or_else(|| r.from_enterprise.clone())
+                            .unwrap_or_default(),
+                        holders.get(r.id.as_str()).copied().unwrap_or(0).to_string(),
+                    ];
+                    row.extend(Permission::ALL.iter().map(|&p| r.value(p).to_source()));
+                    rows.push(row);
+                }
+            }
+            Table {
+                header,
+                kinds,
                 rows,
             }
         }

@@ -219,3 +219,46 @@ fn json_reports_have_typed_values() {
         .expect("web user row");
     assert_eq!(sunil["full_organization_access"], false);
 }
+
+/// `--report roles`: one row per role of each space, the number of members holding it, and
+/// every catalogue key's effective value.
+#[test]
+fn the_roles_report_lists_every_role_with_its_values() {
+    let out = charter(&[
+        "report",
+        "enterprise",
+        "policies/hq-catalogue",
+        "--enterprise",
+        "maternal",
+        "--report",
+        "roles",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v.as_array().unwrap();
+    let snap = snapshot("policies/hq-catalogue");
+    let expected: usize = snap
+        .spaces
+        .iter()
+        .filter(|s| s.enterprise.as_deref() == Some("maternal"))
+        .map(|s| s.roles.len())
+        .sum();
+    assert_eq!(rows.len(), expected);
+    let asha = rows
+        .iter()
+        .find(|r| r["space"] == "mha-hub" && r["role"] == "asha-worker")
+        .expect("asha-worker row");
+    assert_eq!(asha["members"], 2);
+    assert_eq!(asha["data"], "edit");
+    assert_eq!(asha["full_organization_access"], "off");
+    for p in charter::model::Permission::ALL {
+        assert!(asha.get(p.key()).is_some(), "no `{}` column", p.key());
+    }
+    let lead = rows
+        .iter()
+        .find(|r| r["space"] == "mha-district" && r["role"] == "mha-hub/programme-lead")
+        .expect("a role by Enterprise Permissions");
+    assert_eq!(lead["source"], "mha-hub");
+}

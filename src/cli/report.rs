@@ -14,6 +14,7 @@ pub(crate) enum ReportName {
     TwoFactor,
     ApiAccess,
     CrossSpace,
+    Roles,
 }
 
 /// `--format` of reports: CSV for people and spreadsheets, or JSON.
@@ -47,6 +48,7 @@ pub(crate) fn enterprise(
         ReportName::TwoFactor => R::TwoFactor,
         ReportName::ApiAccess => R::ApiAccess,
         ReportName::CrossSpace => R::CrossSpace,
+        ReportName::Roles => R::Roles,
     };
     let table = match charter::report::enterprise(&index.snapshot, enterprise, server, kind) {
         Ok(t) => t,
