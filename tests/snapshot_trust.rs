@@ -270,6 +270,16 @@ fn every_reference_and_range_is_checked() {
         ("is in group `ghost`", |v| {
             member(v, "acme-prod", "priya@acme.org")["groups"] = json!(["ghost"])
         }),
+        ("names `ghost@acme.org` in `login_as`", |v| {
+            member(v, "acme-prod", "asha-01")["login_as"] = json!(["ghost@acme.org"])
+        }),
+        ("names `asha-01` in `login_as`", |v| {
+            // A worker is not a web user: nobody logs in as it through another worker.
+            member(v, "acme-prod", "asha-01")["login_as"] = json!(["asha-01"])
+        }),
+        ("only mobile workers are logged in as", |v| {
+            member(v, "acme-prod", "priya@acme.org")["login_as"] = json!(["default"])
+        }),
         ("has scope `everywhere`", |v| {
             member(v, "acme-prod", "priya@acme.org")["scope"] = json!("everywhere")
         }),

@@ -9,6 +9,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::snapshot::MemberKindEntry;
+
 use super::{
     FORMAT_VERSION, LocationEntry, PermissionValue, RoleEntry, ScopeEntry, Snapshot, SpaceEntry,
 };
@@ -371,6 +373,33 @@ fn space(s: &SpaceEntry, granted: &[&str]) -> Result<(), Invalid> {
             if !groups.contains_key(g.as_str()) {
                 bail!(
                     "member `{}` of space `{}` is in group `{g}`, which the space does not have",
+                    m.name,
+                    s.id
+                );
+            }
+        }
+    }
+    // A worker's `login_as` names web users of the space (ignoring ASCII case) or `default`.
+    let web_users: HashSet<String> = s
+        .members
+        .iter()
+        .filter(|m| m.kind == MemberKindEntry::WebUser)
+        .map(|m| m.name.to_ascii_lowercase())
+        .collect();
+    for m in s.members.iter().filter(|m| !m.login_as.is_empty()) {
+        if m.kind != MemberKindEntry::MobileWorker {
+            bail!(
+                "member `{}` of space `{}` has a `login_as` list: only mobile workers are logged in as",
+                m.name,
+                s.id
+            );
+        }
+        for n in &m.login_as {
+            if !n.eq_ignore_ascii_case(crate::model::DEFAULT_LOGIN_AS)
+                && !web_users.contains(&n.to_ascii_lowercase())
+            {
+                bail!(
+                    "mobile worker `{}` of space `{}` names `{n}` in `login_as`, which is not a web user of the space",
                     m.name,
                     s.id
                 );
