@@ -12,6 +12,7 @@ pub(crate) mod fmt;
 mod git;
 mod load;
 pub(crate) mod output;
+pub(crate) mod progress;
 pub(crate) mod query;
 pub(crate) mod report;
 pub(crate) mod roles;

@@ -761,3 +761,42 @@ fn completions_and_man_page_cover_every_command() {
     let bad = charter(&["completions", "tcsh"]);
     assert_eq!(code(&bad), 2);
 }
+
+/// Progress goes to standard error only on a terminal (after two seconds) or when asked for
+/// with `CHARTER_PROGRESS=always`; piped output stays as it was.
+#[test]
+fn progress_only_when_asked_or_on_a_terminal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let snap = tmp.path().join("s.json");
+    let run = |progress: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_charter"));
+        c.args(["build", "policies/acme", "-o", snap.to_str().unwrap()])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("CHARTER_PROGRESS");
+        if let Some(p) = progress {
+            c.env("CHARTER_PROGRESS", p);
+        }
+        c.output().unwrap()
+    };
+    let piped = run(None);
+    assert_eq!(code(&piped), 0);
+    assert!(!stderr(&piped).contains("progress"), "{}", stderr(&piped));
+    let never = run(Some("never"));
+    assert!(!stderr(&never).contains("progress"));
+    let always = run(Some("always"));
+    assert_eq!(code(&always), 0);
+    let err = stderr(&always);
+    let stages: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("progress: "))
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            "progress: compiling `policies/acme`",
+            "progress: emitting the snapshot",
+            &format!("progress: writing `{}`", snap.display()),
+        ],
+        "{err}"
+    );
+}

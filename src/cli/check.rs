@@ -29,6 +29,8 @@ pub(crate) fn run(args: &CheckArgs, output: Option<&Path>, sign: Option<&Path>) 
         Some(Ok(k)) => Some(k),
         None => None,
     };
+    let progress =
+        super::progress::Progress::start(&format!("compiling `{}`", args.path.display()));
     let (sources, compiled) = match compile_path(&args.path) {
         Ok(c) => c,
         Err(code) => return code,
@@ -39,7 +41,9 @@ pub(crate) fn run(args: &CheckArgs, output: Option<&Path>, sign: Option<&Path>) 
 
     let mut written = None;
     if let (Some(path), Some(fmt), false) = (output, out_format, failed) {
+        progress.stage("emitting the snapshot");
         let mut snapshot = charter::build(&sources, &compiled);
+        progress.stage(&format!("writing `{}`", path.display()));
         let how = match &key {
             Some(k) => format::Sign::With(k),
             None => format::Sign::No,
@@ -53,6 +57,8 @@ pub(crate) fn run(args: &CheckArgs, output: Option<&Path>, sign: Option<&Path>) 
         written = Some(path);
     }
 
+    // Cleared before the diagnostics are printed.
+    drop(progress);
     if print_diagnostics(args, &sources, diagnostics) {
         if let Some(note) = one_file_of_many(&args.path, diagnostics) {
             errln!("{note}");
