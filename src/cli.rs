@@ -10,6 +10,7 @@ pub(crate) mod diff;
 pub(crate) mod explain;
 pub(crate) mod fmt;
 mod git;
+pub(crate) mod hq;
 mod load;
 pub(crate) mod output;
 pub(crate) mod progress;

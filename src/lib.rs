@@ -44,6 +44,7 @@ pub mod check;
 pub mod diagnostic;
 pub mod diff;
 pub mod emit;
+pub mod hq;
 pub mod ir;
 pub mod model;
 pub mod output;

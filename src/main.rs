@@ -15,7 +15,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 mod cli;
 
 use cli::output::{CheckArgs, Color, OutputFormat, USAGE, errln, stdout};
-use cli::{check, diff, explain, fmt, query, report, roles, test, verify};
+use cli::{check, diff, explain, fmt, hq, query, report, roles, test, verify};
 
 /// Compile access policy for CommCare-style project spaces into a checked, queryable snapshot.
 #[derive(Parser)]
@@ -95,6 +95,40 @@ enum Command {
         /// Change nothing; list the files that would change and exit 1 if any.
         #[arg(long)]
         check: bool,
+    },
+    /// Write a space in another system's exchange format.
+    Export {
+        #[command(subcommand)]
+        to: ExportTo,
+    },
+    /// Write a space's policy from another system's exchange files.
+    Import {
+        #[command(subcommand)]
+        from: ImportFrom,
+    },
+    /// Compare a policy with the CommCare HQ project it governs (an HQ export of the same
+    /// space), as `diff` compares two versions: who holds more or less in production.
+    Drift {
+        /// The reviewed policy: a policy path or a snapshot.
+        path: PathBuf,
+        /// The directory of HQ files: roles.json, mobile-workers.xlsx, web-users.xlsx,
+        /// locations.xlsx (any of them).
+        #[arg(long, value_name = "DIR")]
+        hq: PathBuf,
+        /// The space the HQ files are of (needed when the policy has several).
+        #[arg(long, value_name = "ID")]
+        space: Option<String>,
+        /// `human` (grouped by space), `json`, or `markdown`.
+        #[arg(long, value_enum, default_value_t = diff::DiffFormat::Human)]
+        format: diff::DiffFormat,
+        /// Exit 1 when production grants something the policy does not.
+        #[arg(long, value_enum, value_name = "CLASS")]
+        fail_on: Option<diff::FailOn>,
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+        /// Refuse a snapshot not signed by this public key.
+        #[arg(long, value_name = "PUB")]
+        verify_key: Option<PathBuf>,
     },
     /// Who gains and who loses what, where, between two versions of a policy.
     Diff {
@@ -185,6 +219,61 @@ enum ReportCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum ExportTo {
+    /// CommCare HQ's exchange files for one space: roles.json (role objects), and the
+    /// mobile-worker, web-user and locations workbooks HQ's bulk uploads accept.
+    Hq {
+        /// A policy path or a snapshot.
+        path: PathBuf,
+        /// The space to export.
+        #[arg(long, value_name = "ID")]
+        space: String,
+        /// The directory to write the four files to (created if missing).
+        #[arg(short, long, value_name = "DIR")]
+        output: PathBuf,
+        /// Refuse a snapshot not signed by this public key.
+        #[arg(long, value_name = "PUB")]
+        verify_key: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportFrom {
+    /// A space from CommCare HQ's files: the role JSON, the bulk user workbooks and the
+    /// locations workbook; writes DIR/SPACE.charter and checks DIR.
+    Hq {
+        /// Role objects: `{"user_roles": [...]}` (HQ's linked-project endpoint) or a list.
+        #[arg(long, value_name = "ROLES.json")]
+        roles: Option<PathBuf>,
+        /// The mobile-worker workbook (sheets `users`, `groups`).
+        #[arg(long, value_name = "USERS.xlsx")]
+        mobile_workers: Option<PathBuf>,
+        /// The web-user workbook (sheet `users`).
+        #[arg(long, value_name = "WEB.xlsx")]
+        web_users: Option<PathBuf>,
+        /// The locations workbook (sheet `types`, one sheet per type).
+        #[arg(long, value_name = "LOCATIONS.xlsx")]
+        locations: Option<PathBuf>,
+        /// The space's id.
+        #[arg(long, value_name = "ID")]
+        space: String,
+        /// The space's plan (HQ's files do not say; default: charter's object in the role
+        /// file, else `enterprise`).
+        #[arg(long, value_name = "P")]
+        plan: Option<String>,
+        /// The space's server.
+        #[arg(long, value_name = "S")]
+        server: Option<String>,
+        /// The policy directory to write to.
+        #[arg(short, long, value_name = "DIR")]
+        output: PathBuf,
+        /// Replace DIR/SPACE.charter if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Recursion depth is bounded by the parser's nesting limit; a large stack is a second line
@@ -226,6 +315,56 @@ fn run(cli: Cli) -> u8 {
         } => verify::run(&snapshot, policy.as_deref(), verify_key.as_deref()),
         Command::Keygen { out } => verify::keygen(&out),
         Command::Fmt { path, check } => fmt::run(&path, check),
+        Command::Export {
+            to:
+                ExportTo::Hq {
+                    path,
+                    space,
+                    output,
+                    verify_key,
+                },
+        } => hq::export(&path, &space, &output, verify_key.as_deref()),
+        Command::Import {
+            from:
+                ImportFrom::Hq {
+                    roles,
+                    mobile_workers,
+                    web_users,
+                    locations,
+                    space,
+                    plan,
+                    server,
+                    output,
+                    force,
+                },
+        } => hq::import(&hq::ImportArgs {
+            roles,
+            mobile_workers,
+            web_users,
+            locations,
+            space,
+            plan,
+            server,
+            out_dir: output,
+            force,
+        }),
+        Command::Drift {
+            path,
+            hq: dir,
+            space,
+            format,
+            fail_on,
+            color,
+            verify_key,
+        } => hq::drift(
+            &path,
+            &dir,
+            space.as_deref(),
+            format,
+            fail_on,
+            color,
+            verify_key.as_deref(),
+        ),
         Command::Diff {
             old,
             new,
