@@ -493,9 +493,7 @@ impl Importer<'_> {
                 }
                 let id = self.id_for(&lower, "loc-", &cols, *r, site);
                 self.site_codes.insert(lower, id.clone());
-                let name = cell(row, name_col)
-                    .filter(|n| *n != id)
-                    .map(str::to_owned);
+                let name = cell(row, name_col).filter(|n| *n != id).map(str::to_owned);
                 let parent = cell(row, parent_col)
                     .map(|p| (p.to_lowercase(), cols.at(*r, parent_col.unwrap_or(0))));
                 rows.push(Row {
@@ -659,6 +657,7 @@ impl Importer<'_> {
                 );
             }
         }
+        let mut taken: FxHashSet<String> = self.space.groups.iter().map(|g| g.id.clone()).collect();
         for (r, row) in rows {
             let Some(name) = cell(row, Some(name_col)) else {
                 self.problems.warning(
@@ -671,14 +670,14 @@ impl Importer<'_> {
                 continue;
             }
             let mut id = slug(name, "group-");
-            let taken: FxHashSet<&str> = self.space.groups.iter().map(|g| g.id.as_str()).collect();
-            if taken.contains(id.as_str()) {
+            if taken.contains(&id) {
                 let base = id.clone();
                 id = (2..)
                     .map(|n| format!("{base}-{n}"))
-                    .find(|i| !taken.contains(i.as_str()))
+                    .find(|i| !taken.contains(i))
                     .unwrap_or(base);
             }
+            taken.insert(id.clone());
             self.group_names.insert(name.to_owned(), id.clone());
             self.space.groups.push(NamedEntry {
                 name: (name != id).then(|| name.to_owned()),
@@ -839,6 +838,11 @@ impl Importer<'_> {
     /// The charter id of an item an HQ role names; declared in the space if it is of a
     /// declared kind and not yet there.
     fn item_id(&mut self, kind: ItemKind, item: &str) -> String {
+        // With the space's declarations known, ids are as written (a registry may be
+        // another space's, granted to this one).
+        if self.has_meta && is_slug(item) {
+            return item.to_owned();
+        }
         let (list, prefix) = match kind {
             ItemKind::Reports => (&mut self.space.reports, "report-"),
             ItemKind::Applications => (&mut self.space.applications, "app-"),
@@ -1086,11 +1090,11 @@ impl Importer<'_> {
                 }
                 Some(role) => match self.role_by_name(role) {
                     Some(id) if mobile && id == ADMIN => {
-                        self.problems.error(
+                        self.problems.warning(
                             cols.at(*r, role_col.unwrap_or(0)),
-                            format!("mobile worker `{name}` cannot be an Admin in HQ"),
+                            format!("mobile worker `{name}` is an Admin, which HQ gives web users only (its upload refuses it): imported as written"),
                         );
-                        continue;
+                        id
                     }
                     Some(id) => id,
                     None => {

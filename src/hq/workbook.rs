@@ -16,10 +16,13 @@ pub const FILE_LIMIT: u64 = 256 << 20;
 /// The most the zip entries may declare unpacked (a zip bomb is refused before reading).
 pub const UNPACKED_LIMIT: u64 = 1 << 30;
 /// The most non-empty cells read from one workbook.
-pub const CELL_LIMIT: usize = 20_000_000;
+pub const CELL_LIMIT: usize = 5_000_000;
 
 /// A row's non-empty cells: `(column, text)`, 0-based columns in order.
 pub type Cells = Vec<(u32, String)>;
+
+/// A numbered row: its 0-based row number and its cells.
+pub type Row = (u32, Cells);
 
 /// One sheet: its name and non-empty cells by row, rows and cells in order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -54,7 +57,7 @@ impl Sheet {
     }
 
     /// The header row (the first row with a cell) and the rows below it.
-    pub fn split_header(&self) -> Option<(&[(u32, String)], &[(u32, Cells)])> {
+    pub fn split_header(&self) -> Option<(&Cells, &[Row])> {
         let ((_, header), rest) = self.rows.split_first()?;
         Some((header, rest))
     }
