@@ -459,7 +459,10 @@ fn what_is_not_imported_is_said() {
         has("user_roles[0].is_archived: role `Old` is archived"),
         "{text:?}"
     );
-    assert!(has("user_roles[1].permissions.edit_teleport"), "{text:?}");
+    assert!(
+        has("roles.json: user_roles[1].permissions.edit_teleport"),
+        "{text:?}"
+    );
     assert!(
         has("sheet `facility`, row 2, column H (`Delete(Y/N)`)"),
         "{text:?}"

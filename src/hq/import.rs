@@ -233,6 +233,9 @@ pub fn import(req: &Request<'_>, files: &Files, mut problems: Problems) -> Impor
         i.problems.file = file.clone();
         i.groups(sheets);
     }
+    if let Some((file, _)) = &files.roles {
+        i.problems.file = file.clone();
+    }
     i.roles(role_file.as_ref());
     if let Some((file, sheets)) = &files.web_users {
         i.problems.file = file.clone();
