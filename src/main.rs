@@ -217,6 +217,25 @@ enum ReportCommand {
         #[arg(long, value_name = "PUB")]
         verify_key: Option<PathBuf>,
     },
+    /// The access matrix: per space, roles × permissions (effective values, with reasons) and
+    /// members × permissions with their scope; restricted members and API bypass marked.
+    Matrix {
+        /// A snapshot (`.json`, `.yaml`, `.yml`), a `.charter` file or a policy directory.
+        path: PathBuf,
+        /// Only this space.
+        #[arg(long, value_name = "ID")]
+        space: Option<String>,
+        /// `html` (one self-contained page), `csv`, `markdown` or `json`; by default the
+        /// output file's extension, else `markdown`.
+        #[arg(long, value_enum)]
+        format: Option<report::MatrixFormat>,
+        /// Write to FILE (atomically) instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Refuse a snapshot not signed by this public key.
+        #[arg(long, value_name = "PUB")]
+        verify_key: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -315,6 +334,22 @@ fn run(cli: Cli) -> u8 {
         } => verify::run(&snapshot, policy.as_deref(), verify_key.as_deref()),
         Command::Keygen { out } => verify::keygen(&out),
         Command::Fmt { path, check } => fmt::run(&path, check),
+        Command::Report {
+            report:
+                ReportCommand::Matrix {
+                    path,
+                    space,
+                    format,
+                    output,
+                    verify_key,
+                },
+        } => report::matrix(
+            &path,
+            space.as_deref(),
+            format,
+            output.as_deref(),
+            verify_key.as_deref(),
+        ),
         Command::Export {
             to:
                 ExportTo::Hq {

@@ -1,6 +1,8 @@
 //! Enterprise Console reports (CSV or JSON) computed from a snapshot, in the spirit of the
 //! product's reports, for what a policy knows.
 
+pub mod matrix;
+
 use crate::diagnostic::suggest::did_you_mean;
 use crate::model::{Permission, Value};
 use crate::snapshot::{MemberEntry, MemberKindEntry, ScopeEntry, Snapshot, SpaceEntry};

@@ -69,3 +69,72 @@ pub(crate) fn enterprise(
         }
     }
 }
+
+/// `--format` of `charter report matrix`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum MatrixFormat {
+    Html,
+    Csv,
+    Markdown,
+    Json,
+}
+
+/// `charter report matrix`: the access matrix of every space (or one), to standard output or
+/// (atomically) to a file.
+pub(crate) fn matrix(
+    path: &Path,
+    space: Option<&str>,
+    format: Option<MatrixFormat>,
+    output: Option<&Path>,
+    key: Option<&Path>,
+) -> u8 {
+    let index = match load_index(path, key) {
+        Ok(i) => i,
+        Err(code) => return code,
+    };
+    let space_ix = match space {
+        None => None,
+        Some(id) => match index.space_ids.get(id) {
+            Some(&s) => Some(s),
+            None => {
+                let ids: Vec<&str> = index
+                    .snapshot
+                    .spaces
+                    .iter()
+                    .map(|s| s.id.as_str())
+                    .collect();
+                let help = charter::diagnostic::suggest::did_you_mean(id, ids.iter().copied());
+                return fail(
+                    format_args!("no space `{id}` in the policy {help}")
+                        .to_string()
+                        .trim_end(),
+                );
+            }
+        },
+    };
+    let format = format.unwrap_or_else(|| {
+        match output.and_then(|o| o.extension()).and_then(|e| e.to_str()) {
+            Some("html" | "htm") => MatrixFormat::Html,
+            Some("csv") => MatrixFormat::Csv,
+            Some("json") => MatrixFormat::Json,
+            _ => MatrixFormat::Markdown,
+        }
+    });
+    let m = charter::report::matrix::matrix(&index, space_ix);
+    let text = match format {
+        MatrixFormat::Html => m.to_html(),
+        MatrixFormat::Csv => m.to_csv(),
+        MatrixFormat::Markdown => m.to_markdown(),
+        MatrixFormat::Json => pretty_json(&m.to_json()) + "\n",
+    };
+    match output {
+        Some(file) => match charter::output::write_atomic(file, text.as_bytes()) {
+            Ok(()) => 0,
+            Err(e) => fail(format_args!("cannot write `{}`: {e}", file.display())),
+        },
+        None => {
+            out!("{text}");
+            0
+        }
+    }
+}
