@@ -601,8 +601,8 @@ table.matrix { border-collapse: collapse; font-size: 12px; }
 .matrix thead th { position: sticky; top: 0; background: #f4f4f4; z-index: 1; }
 .matrix thead th.perm button { writing-mode: vertical-rl; transform: rotate(180deg); }
 .matrix th button { all: unset; cursor: pointer; }
-.matrix th[aria-sort="ascending"] button::after { content: " ▲"; }
-.matrix th[aria-sort="descending"] button::after { content: " ▼"; }
+.matrix th[aria-sort="ascending"]::after { content: "▲"; font-size: 9px; }
+.matrix th[aria-sort="descending"]::after { content: "▼"; font-size: 9px; }
 .matrix tbody th { position: sticky; left: 0; background: #fff; text-align: left; }
 td.on { background: #e6f4ea; } td.off { color: #999; } td.via { background: #fff4d6; }
 td.num { text-align: right; }
