@@ -55,6 +55,7 @@ pub mod report;
 pub mod resolve;
 pub mod snapshot;
 pub mod source;
+pub mod sqlite;
 pub mod syntax;
 pub mod synth;
 pub mod testing;

@@ -240,6 +240,19 @@ enum ReportCommand {
 
 #[derive(Subcommand)]
 enum ExportTo {
+    /// A SQLite database of the compiled policy for auditors' SQL (docs/sqlite.md): spaces,
+    /// locations with DFS intervals, roles, declared and effective permissions with reasons,
+    /// members, their locations, and the view `grants`.
+    Sqlite {
+        /// A policy path or a snapshot.
+        path: PathBuf,
+        /// The database to write (replaced atomically).
+        #[arg(short, long, value_name = "FILE.db")]
+        output: PathBuf,
+        /// Refuse a snapshot not signed by this public key.
+        #[arg(long, value_name = "PUB")]
+        verify_key: Option<PathBuf>,
+    },
     /// CommCare HQ's exchange files for one space: roles.json (role objects), and the
     /// mobile-worker, web-user and locations workbooks HQ's bulk uploads accept.
     Hq {
@@ -350,6 +363,14 @@ fn run(cli: Cli) -> u8 {
             output.as_deref(),
             verify_key.as_deref(),
         ),
+        Command::Export {
+            to:
+                ExportTo::Sqlite {
+                    path,
+                    output,
+                    verify_key,
+                },
+        } => report::sqlite(&path, &output, verify_key.as_deref()),
         Command::Export {
             to:
                 ExportTo::Hq {

@@ -138,3 +138,15 @@ pub(crate) fn matrix(
         }
     }
 }
+
+/// `charter export sqlite PATH -o FILE.db`.
+pub(crate) fn sqlite(path: &Path, output: &Path, key: Option<&Path>) -> u8 {
+    let index = match load_index(path, key) {
+        Ok(i) => i,
+        Err(code) => return code,
+    };
+    match charter::sqlite::write(&index, output) {
+        Ok(()) => 0,
+        Err(e) => fail(format_args!("cannot write `{}`: {e}", output.display())),
+    }
+}
