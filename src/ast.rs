@@ -79,6 +79,8 @@ pub enum SpaceStmt {
     Upstream {
         keyword: Span,
         id: Ident,
+        /// The `remote` of `upstream ID remote`: the upstream lives on another server.
+        remote: Option<Span>,
     },
     Environment {
         keyword: Span,

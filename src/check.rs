@@ -30,6 +30,10 @@ pub const LINTS: &[(Code, Lint)] = &[
     (Code::UpstreamCycle, linked::upstream_cycle),
     (Code::UpstreamChain, linked::upstream_chain),
     (Code::UpstreamServer, linked::upstream_server),
+    (
+        Code::RemoteUpstreamSameServer,
+        linked::remote_upstream_same_server,
+    ),
     (Code::UpstreamEnterprise, linked::upstream_enterprise),
     (Code::LiveFromTestUpstream, linked::live_from_test_upstream),
     (Code::UpstreamRoleRedefined, linked::upstream_role_redefined),

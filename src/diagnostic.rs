@@ -92,6 +92,7 @@ codes! {
     LiveFromTestUpstream = "W0211", "live space linked to a test or training upstream";
     UndeclaredMember = "W0212", "assertion names a member no space declares";
     FeatureOff = "W0213", "permission needs a feature flag the space does not turn on";
+    RemoteUpstreamSameServer = "W0214", "remote link to a space on the same server";
 }
 
 impl Code {

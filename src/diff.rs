@@ -360,6 +360,16 @@ fn member_added(space: &SpaceEntry, ix: &SpaceIx, m: &MemberEntry) -> Change {
     c
 }
 
+/// The upstream as the statement reads: `global`, or `global remote` for a remote link.
+fn upstream_words(s: &SpaceEntry) -> Option<String> {
+    let up = s.upstream.as_ref()?;
+    Some(if s.upstream_remote {
+        format!("{up} remote")
+    } else {
+        up.clone()
+    })
+}
+
 fn space_changes<'a>(
     old_snap: &Snapshot,
     new_snap: &Snapshot,
@@ -370,7 +380,7 @@ fn space_changes<'a>(
     let settings: [(&str, Option<String>, Option<String>); 6] = [
         ("plan", Some(o.plan.clone()), Some(n.plan.clone())),
         ("server", o.server.clone(), n.server.clone()),
-        ("upstream", o.upstream.clone(), n.upstream.clone()),
+        ("upstream", upstream_words(o), upstream_words(n)),
         ("enterprise", o.enterprise.clone(), n.enterprise.clone()),
         ("environment", o.environment.clone(), n.environment.clone()),
         ("two_factor", o.two_factor.clone(), n.two_factor.clone()),

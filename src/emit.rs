@@ -260,6 +260,7 @@ fn space(ir: &Ir, id: SpaceId) -> SpaceEntry {
         plan: s.plan.as_str().to_owned(),
         server: s.server.as_ref().map(|(v, _)| v.clone()),
         upstream: s.upstream.map(|(u, _)| ir.space(u).id.clone()),
+        upstream_remote: s.upstream.is_some() && s.upstream_remote.is_some(),
         downstream,
         environment: s.environment.map(|(e, _)| e.as_str().to_owned()),
         two_factor: s

@@ -229,6 +229,9 @@ pub struct Space {
     pub plan_span: Option<Span>,
     pub server: Option<(String, Span)>,
     pub upstream: Option<(SpaceId, Span)>,
+    /// The span of `remote` in `upstream ID remote`: the upstream lives on another server,
+    /// linked through HQ's `DomainLink.remote_base_url`. Set only with `upstream`.
+    pub upstream_remote: Option<Span>,
     pub environment: Option<(Environment, Span)>,
     /// `security { two_factor = required }`.
     pub two_factor: Option<(bool, Span)>,

@@ -180,7 +180,8 @@ pub fn unknown_name<'a>(
 
 /// Everything a space declaration holds, gathered before members are resolved.
 struct PendingSpace {
-    upstream: Option<Ident>,
+    /// `upstream ID [remote]`: the id, and the span of `remote` if written.
+    upstream: Option<(Ident, Option<Span>)>,
     enterprise: Option<Ident>,
     /// The `role` of each member (aligned with the space's members), resolved last because a
     /// space holds its upstream's roles.
@@ -271,9 +272,12 @@ impl Resolver {
                     )),
                 }
             }
-            if let Some(id) = &p.upstream {
+            if let Some((id, remote)) = &p.upstream {
                 match ir.find_space(&id.name) {
-                    Some(up) => ir.spaces[i].upstream = Some((up, id.span)),
+                    Some(up) => {
+                        ir.spaces[i].upstream = Some((up, id.span));
+                        ir.spaces[i].upstream_remote = *remote;
+                    }
                     None => self.push(unknown_name(
                         "space",
                         id,
@@ -341,6 +345,7 @@ impl Resolver {
             plan_span: None,
             server: None,
             upstream: None,
+            upstream_remote: None,
             environment: None,
             two_factor: None,
             location_types_span: None,
@@ -441,14 +446,18 @@ impl Resolver {
                         space.server = Some((value.name.clone(), value.span));
                     }
                 }
-                SpaceStmt::Upstream { keyword, id } => {
+                SpaceStmt::Upstream {
+                    keyword,
+                    id,
+                    remote,
+                } => {
                     if once(
                         self,
                         "upstream",
                         *keyword,
                         "a space has at most one upstream: linked spaces are one level deep",
                     ) {
-                        pending.upstream = Some(id.clone());
+                        pending.upstream = Some((id.clone(), *remote));
                     }
                 }
                 SpaceStmt::Environment { keyword, value } => {

@@ -84,6 +84,10 @@ pub struct SpaceEntry {
     pub server: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub upstream: Option<String>,
+    /// `upstream ID remote`: the upstream lives on another server, linked through HQ's
+    /// `DomainLink.remote_base_url`. Written only when true; only with `upstream`.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub upstream_remote: bool,
     /// Spaces whose `upstream` is this one, sorted.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub downstream: Vec<String>,

@@ -147,6 +147,21 @@ fn the_command_checks_writes_and_refuses_broken_files() {
     );
 }
 
+/// `upstream ID remote` prints canonically, keeping its comments, and keeps its meaning.
+#[test]
+fn a_remote_link_round_trips() {
+    let messy = "space global { plan pro; server india }\n# synced over HQ's remote link\nspace kenya {\n  plan pro ;  server eu\n  upstream    global     remote   # from india\n}\n";
+    let once = charter::syntax::format(SourceId(0), messy).unwrap();
+    assert_eq!(
+        once,
+        "space global {\n  plan pro\n  server india\n}\n# synced over HQ's remote link\nspace kenya {\n  plan pro\n  server eu\n  upstream global remote  # from india\n}\n"
+    );
+    assert_eq!(charter::syntax::format(SourceId(0), &once).unwrap(), once);
+    assert_eq!(comments(messy), comments(&once));
+    assert_eq!(diagnostics("a", messy), diagnostics("a", &once));
+    assert!(diagnostics("a", &once).is_empty());
+}
+
 /// The bundled policies are what `charter fmt` writes (the README and docs/ci.md show
 /// `fmt --check` on them).
 #[test]

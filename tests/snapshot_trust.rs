@@ -239,6 +239,9 @@ fn every_reference_and_range_is_checked() {
         ("has upstream `ghost`", |v| {
             space(v, "acme-prod")["upstream"] = json!("ghost")
         }),
+        ("has a remote upstream link but no upstream", |v| {
+            space(v, "acme-global")["upstream_remote"] = json!(true)
+        }),
         ("leads back to it", |v| {
             space(v, "acme-global")["upstream"] = json!("acme-prod");
             space(v, "acme-prod")["downstream"] = json!(["acme-global"]);

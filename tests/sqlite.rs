@@ -37,12 +37,11 @@ const CAN: &str = "SELECT EXISTS (SELECT 1 FROM grants g
         WHERE a.space = g.space AND a.id = g.location AND b.id = ?5
           AND a.enter <= b.enter AND b.enter < a.exit)))";
 
+/// One `can` query: space, member, permission, want, the `grants` level, location.
+type Query = (u32, usize, Permission, Want, &'static str, Option<u32>);
+
 /// Asks `queries` both ways; returns the first disagreement.
-fn compare(
-    ix: &Index,
-    db: &Connection,
-    queries: &[(u32, usize, Permission, Want, &str, Option<u32>)],
-) -> Result<usize, String> {
+fn compare(ix: &Index, db: &Connection, queries: &[Query]) -> Result<usize, String> {
     let mut stmt = db.prepare(CAN).unwrap();
     for &(s, m, p, want, level, at) in queries {
         let entry = &ix.snapshot.spaces[s as usize];
@@ -72,8 +71,7 @@ fn compare(
 }
 
 /// Every query of a policy: member × permission × level × (no location, each location).
-#[allow(clippy::type_complexity)]
-fn every_query(ix: &Index) -> Vec<(u32, usize, Permission, Want, &'static str, Option<u32>)> {
+fn every_query(ix: &Index) -> Vec<Query> {
     let mut out = Vec::new();
     for (s, entry) in ix.snapshot.spaces.iter().enumerate() {
         for m in 0..entry.members.len() {

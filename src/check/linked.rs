@@ -1,5 +1,6 @@
-//! Linked spaces: one level deep, no cycles, same server and enterprise; roles received from
-//! upstream are not redefined downstream, and the reports they list exist downstream.
+//! Linked spaces: one level deep, no cycles, same server (unless the link is remote, as HQ's
+//! `DomainLink.remote_base_url` allows) and enterprise; roles received from upstream are not
+//! redefined downstream, and the reports they list exist downstream.
 
 use crate::diagnostic::suggest::cycle_text;
 use crate::diagnostic::{Code, Diagnostic};
@@ -116,17 +117,24 @@ pub fn upstream_chain(facts: &Facts, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// E0206: linked spaces live on one server.
+/// The servers of a link's two spaces, as written.
+fn servers<'a>(link: &Link<'a>) -> (Option<&'a str>, Option<&'a str>) {
+    (
+        link.space.server.as_ref().map(|(s, _)| s.as_str()),
+        link.up.server.as_ref().map(|(s, _)| s.as_str()),
+    )
+}
+
+/// E0206: linked spaces live on one server, unless the link is remote.
 pub fn upstream_server(facts: &Facts, out: &mut Vec<Diagnostic>) {
-    for Link {
-        space, up, up_span, ..
-    } in links(facts)
-    {
-        let server = space.server.as_ref().map(|(s, _)| s.as_str());
-        let up_server = up.server.as_ref().map(|(s, _)| s.as_str());
-        if server == up_server {
+    for link in links(facts) {
+        let (server, up_server) = servers(&link);
+        if server == up_server || link.space.upstream_remote.is_some() {
             continue;
         }
+        let Link {
+            space, up, up_span, ..
+        } = link;
         let mut d = Diagnostic::new(
             Code::UpstreamServer,
             format!(
@@ -144,9 +152,45 @@ pub fn upstream_server(facts: &Facts, out: &mut Vec<Diagnostic>) {
         if let Some((_, span)) = &space.server {
             d = d.with_label(*span, format!("`{}` is on this server", space.id));
         }
-        out.push(d.with_help(
-            "linked spaces must live on the same server: set the same `server` on both",
-        ));
+        out.push(d.with_help(format!(
+            "set the same `server` on both, or write `upstream {} remote` for a link to another server (HQ's remote link)",
+            up.id
+        )));
+    }
+}
+
+/// W0214: `upstream ID remote` names a space on the same server, where a local link does.
+pub fn remote_upstream_same_server(facts: &Facts, out: &mut Vec<Diagnostic>) {
+    for link in links(facts) {
+        let Some(remote_span) = link.space.upstream_remote else {
+            continue;
+        };
+        let (server, up_server) = servers(&link);
+        if server != up_server {
+            continue;
+        }
+        let (space, up) = (link.space, link.up);
+        let on = match server {
+            Some(s) => format!("both are on server `{s}`"),
+            None => "neither declares a `server`".to_owned(),
+        };
+        let mut d = Diagnostic::new(
+            Code::RemoteUpstreamSameServer,
+            format!(
+                "`{}` links to `{}` as a remote upstream, but {on}",
+                space.id, up.id
+            ),
+        )
+        .with_label(remote_span, "remote link here");
+        for s in [up, space] {
+            if let Some((_, span)) = &s.server {
+                d = d.with_label(*span, format!("`{}` is on this server", s.id));
+            }
+        }
+        out.push(d.with_help(format!(
+            "a remote link is for a space on another server: drop `remote` (`upstream {}`)",
+            up.id
+        )));
     }
 }
 

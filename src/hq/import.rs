@@ -198,6 +198,7 @@ pub fn import(req: &Request<'_>, files: &Files, mut problems: Problems) -> Impor
             plan: "enterprise".into(),
             server: None,
             upstream: None,
+            upstream_remote: false,
             downstream: Vec::new(),
             environment: None,
             two_factor: None,

@@ -96,7 +96,8 @@ pub fn write_space(s: &SpaceEntry) -> String {
         line(format!("server {server}"));
     }
     if let Some(u) = &s.upstream {
-        line(format!("upstream {u}"));
+        let remote = if s.upstream_remote { " remote" } else { "" };
+        line(format!("upstream {u}{remote}"));
     }
     if let Some(e) = &s.environment {
         line(format!("environment {e}"));

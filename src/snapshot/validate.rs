@@ -171,11 +171,17 @@ fn unique<'a>(
     Ok(map)
 }
 
-/// Upstream and downstream references resolve, agree, and form no cycle.
+/// Upstream and downstream references resolve, agree, and form no cycle; `upstream_remote`
+/// comes with an upstream. Servers are not compared: a remote upstream is on another server,
+/// and an upstream's server changes no answer about the roles it passes down.
 fn upstreams(snapshot: &Snapshot, spaces: &HashMap<&str, usize>) -> Result<(), Invalid> {
     let mut up: Vec<Option<usize>> = Vec::with_capacity(snapshot.spaces.len());
     for s in &snapshot.spaces {
         up.push(match s.upstream.as_deref() {
+            None if s.upstream_remote => bail!(
+                "space `{}` has a remote upstream link but no upstream",
+                s.id
+            ),
             None => None,
             Some(u) => match spaces.get(u) {
                 Some(&i) => Some(i),

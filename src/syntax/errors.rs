@@ -68,6 +68,7 @@ fn describe(rule: Rule) -> &'static str {
         Rule::kw_plan => "`plan`",
         Rule::kw_server => "`server`",
         Rule::kw_upstream => "`upstream`",
+        Rule::kw_remote => "`remote`",
         Rule::kw_environment => "`environment`",
         Rule::kw_security => "`security`",
         Rule::kw_location_types => "`location_types`",

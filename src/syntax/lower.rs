@@ -420,8 +420,17 @@ impl Lower {
                 SpaceStmt::Server { keyword, value }
             }
             Rule::upstream_stmt => {
+                let remote = pair
+                    .clone()
+                    .into_inner()
+                    .find(|p| p.as_rule() == Rule::kw_remote)
+                    .map(|p| self.span(&p));
                 let (keyword, id) = self.keyword_ident(pair);
-                SpaceStmt::Upstream { keyword, id }
+                SpaceStmt::Upstream {
+                    keyword,
+                    id,
+                    remote,
+                }
             }
             Rule::environment_stmt => {
                 let (keyword, value) = self.keyword_ident(pair);
