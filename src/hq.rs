@@ -40,3 +40,33 @@ pub fn with_space(snapshot: &Snapshot, imported: &SpaceEntry) -> SourceSet {
     );
     sources
 }
+
+/// The roles whose declared values differ between the policy's space and the space imported
+/// from HQ where the effective values agree (a value that grants nothing here, such as a
+/// permission whose feature flag the space lacks): `diff` compares access, so these are said
+/// apart. One line per role: `role: key policy → HQ, ...`.
+pub fn declared_differences(policy: &SpaceEntry, production: Option<&SpaceEntry>) -> Vec<String> {
+    use crate::model::Permission;
+    let Some(production) = production else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for r in production.roles.iter().filter(|r| r.from_enterprise.is_none()) {
+        let Some(p) = policy.roles.iter().find(|p| p.id == r.id) else {
+            continue;
+        };
+        let changes: Vec<String> = Permission::ALL
+            .iter()
+            .filter(|&&k| r.value(k) == p.value(k))
+            .filter_map(|&k| {
+                let (was, now) = (policy::declared(p, k), policy::declared(r, k));
+                (was != now)
+                    .then(|| format!("`{}` {} → {}", k.key(), was.to_source(), now.to_source()))
+            })
+            .collect();
+        if !changes.is_empty() {
+            out.push(format!("`{}`: {}", r.id, changes.join(", ")));
+        }
+    }
+    out
+}

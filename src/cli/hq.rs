@@ -107,6 +107,18 @@ pub(crate) fn import(args: &ImportArgs) -> u8 {
             args.space
         ));
     }
+    if let Some(plan) = &args.plan
+        && charter::model::Plan::parse(plan).is_none()
+    {
+        return fail(format_args!(
+            "`{plan}` is not a plan (community, standard, pro, advanced, enterprise)"
+        ));
+    }
+    if let Some(server) = &args.server
+        && !policy::is_slug(server)
+    {
+        return fail(format_args!("`{server}` is not a server id"));
+    }
     if args.roles.is_none()
         && args.mobile_workers.is_none()
         && args.web_users.is_none()
@@ -125,6 +137,7 @@ pub(crate) fn import(args: &ImportArgs) -> u8 {
         plan: args.plan.clone(),
         server: args.server.clone(),
         base: None,
+        upstream_roles: None,
     };
     let mut problems = Problems::default();
     let files = import::read_files(&req, &mut problems);
@@ -141,10 +154,31 @@ pub(crate) fn import(args: &ImportArgs) -> u8 {
         ));
     }
     let target = args.out_dir.join(format!("{}.charter", args.space));
-    if target.exists() && !args.force {
+    match std::fs::symlink_metadata(&target) {
+        Ok(m) if m.file_type().is_symlink() => {
+            return fail(format_args!(
+                "`{}` is a symbolic link: import writes a file of its own, not through a link",
+                target.display()
+            ));
+        }
+        Ok(_) if !args.force => {
+            return fail(format_args!(
+                "`{}` exists: pass --force to replace it",
+                target.display()
+            ));
+        }
+        _ => {}
+    }
+    // The space must not be declared by another file of the directory already.
+    if args.out_dir.is_dir()
+        && let Ok((sources, compiled)) = charter::load_and_compile(&args.out_dir)
+        && let Some(space) = compiled.ir.spaces.iter().find(|s| s.id == args.space)
+        && sources.get(space.span.source).relative != format!("{}.charter", args.space)
+    {
         return fail(format_args!(
-            "`{}` exists: pass --force to replace it",
-            target.display()
+            "space `{}` is already declared in `{}`: import into another directory (then compare with `charter drift`), or remove that declaration",
+            args.space,
+            sources.get(space.span.source).name
         ));
     }
     if let Err(e) = std::fs::create_dir_all(&args.out_dir) {
@@ -223,32 +257,50 @@ pub(crate) fn drift(
             hq.display()
         ));
     }
-    let present = |name: &str| Some(hq.join(name)).filter(|p| p.exists());
-    let (roles, mobile, web, locations) = (
-        present(ROLES_FILE),
-        present(MOBILE_WORKERS_FILE),
-        present(WEB_USERS_FILE),
-        present(LOCATIONS_FILE),
-    );
-    if roles.is_none() && mobile.is_none() && web.is_none() && locations.is_none() {
+    // All four: a file that failed to download must not read as a project without users.
+    let missing: Vec<&str> = [ROLES_FILE, MOBILE_WORKERS_FILE, WEB_USERS_FILE, LOCATIONS_FILE]
+        .into_iter()
+        .filter(|name| !hq.join(name).exists())
+        .collect();
+    if !missing.is_empty() {
         return fail(format_args!(
-            "`{}` holds none of {ROLES_FILE}, {MOBILE_WORKERS_FILE}, {WEB_USERS_FILE}, {LOCATIONS_FILE}",
-            hq.display()
+            "`{}` lacks {}: drift compares the whole project, and a missing file would read as a project without those users or locations",
+            hq.display(),
+            missing.join(", ")
         ));
     }
+    let (roles, mobile, web, locations) = (
+        hq.join(ROLES_FILE),
+        hq.join(MOBILE_WORKERS_FILE),
+        hq.join(WEB_USERS_FILE),
+        hq.join(LOCATIONS_FILE),
+    );
     let base = match pick_space(&snapshot, space) {
         Ok(s) => s,
         Err(code) => return code,
     };
+    let upstream_roles: Vec<charter::snapshot::RoleEntry> = base
+        .upstream
+        .as_ref()
+        .and_then(|u| snapshot.spaces.iter().find(|s| s.id == *u))
+        .map(|u| {
+            u.roles
+                .iter()
+                .filter(|r| policy::is_declared(r))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
     let req = Request {
-        roles: roles.as_deref(),
-        mobile_workers: mobile.as_deref(),
-        web_users: web.as_deref(),
-        locations: locations.as_deref(),
+        roles: Some(&roles),
+        mobile_workers: Some(&mobile),
+        web_users: Some(&web),
+        locations: Some(&locations),
         space: base.id.clone(),
         plan: None,
         server: None,
         base: Some(base),
+        upstream_roles: Some(&upstream_roles),
     };
     let mut problems = Problems::default();
     let files = import::read_files(&req, &mut problems);
@@ -270,16 +322,41 @@ pub(crate) fn drift(
         ));
     }
     let production = charter::build(&sources, &compiled);
-    let d = charter::diff::diff(&Index::new(snapshot), &Index::new(production));
+    let declared = charter::hq::declared_differences(
+        base,
+        production.spaces.iter().find(|s| s.id == base.id),
+    );
+    let d = charter::diff::diff(&Index::new(snapshot.clone()), &Index::new(production));
+    const DECLARED: &str = "roles whose HQ values differ from the policy's without changing access";
     match format {
         DiffFormat::Human => {
             out!(
                 "{}",
                 d.human(color.enabled(std::io::stdout().is_terminal()))
             );
+            if !declared.is_empty() {
+                outln!("\n{DECLARED}:");
+                for line in &declared {
+                    outln!("  {line}");
+                }
+            }
         }
-        DiffFormat::Json => print_json(&d),
-        DiffFormat::Markdown => out!("{}", d.markdown()),
+        DiffFormat::Json => {
+            let mut json = serde_json::to_value(&d).unwrap_or_default();
+            if let Some(obj) = json.as_object_mut() {
+                obj.insert("declared_only".into(), serde_json::json!(declared));
+            }
+            print_json(&json);
+        }
+        DiffFormat::Markdown => {
+            out!("{}", d.markdown());
+            if !declared.is_empty() {
+                outln!("\n**{DECLARED}:**\n");
+                for line in &declared {
+                    outln!("- {line}");
+                }
+            }
+        }
     }
     match fail_on {
         Some(FailOn::Escalation) if d.escalations > 0 => 1,

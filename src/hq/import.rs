@@ -141,6 +141,9 @@ pub struct Request<'a> {
     /// The space's facts HQ's files do not carry, when they are known (`drift`: the policy's
     /// own space): preferred to the role file's `charter` object.
     pub base: Option<&'a SpaceEntry>,
+    /// The upstream space's roles, when known (`drift`): a role object synced from upstream
+    /// is matched to the upstream's role by name, and compared with it.
+    pub upstream_roles: Option<&'a [RoleEntry]>,
 }
 
 /// The inputs as read: the role file's JSON text and each workbook's sheets.
@@ -237,7 +240,7 @@ pub fn import(req: &Request<'_>, files: &Files, mut problems: Problems) -> Impor
     if let Some((file, _)) = &files.roles {
         i.problems.file = file.clone();
     }
-    i.roles(role_file.as_ref());
+    i.roles(role_file.as_ref(), req.upstream_roles);
     if let Some((file, sheets)) = &files.web_users {
         i.problems.file = file.clone();
         i.users(sheets, MemberKindEntry::WebUser);
@@ -366,6 +369,76 @@ impl Importer<'_> {
         }
         if let Some(server) = &req.server {
             self.space.server = Some(server.clone());
+        }
+        self.sanitize_header();
+    }
+
+    /// The header as untrusted input: every word written where the language takes an id or
+    /// a keyword must be one, or it is dropped with a warning (a string there could otherwise
+    /// write statements into the policy).
+    fn sanitize_header(&mut self) {
+        let mut dropped: Vec<String> = Vec::new();
+        let sp = &mut self.space;
+        if crate::model::Plan::parse(&sp.plan).is_none() {
+            dropped.push(format!("plan `{}` (plan `enterprise` is used)", sp.plan.escape_debug()));
+            sp.plan = "enterprise".into();
+        }
+        let word = |dropped: &mut Vec<String>, field: &str, v: &mut Option<String>, ok: &dyn Fn(&str) -> bool| {
+            if let Some(w) = v.as_deref().filter(|w| !ok(w)) {
+                dropped.push(format!("{field} `{}`", w.escape_debug()));
+                *v = None;
+            }
+        };
+        word(&mut dropped, "enterprise", &mut sp.enterprise, &is_slug);
+        word(&mut dropped, "server", &mut sp.server, &is_slug);
+        word(&mut dropped, "upstream", &mut sp.upstream, &is_slug);
+        word(&mut dropped, "environment", &mut sp.environment, &|w| crate::model::Environment::parse(w).is_some());
+        word(&mut dropped, "two_factor", &mut sp.two_factor, &|w| matches!(w, "required" | "optional"));
+        if sp.upstream.is_none() {
+            sp.upstream_remote = false;
+        }
+        let keep = |dropped: &mut Vec<String>, field: &str, ids: &mut Vec<String>, ok: &dyn Fn(&str) -> bool| {
+            ids.retain(|id| {
+                let good = ok(id);
+                if !good {
+                    dropped.push(format!("{field} `{}`", id.escape_debug()));
+                }
+                good
+            });
+        };
+        keep(&mut dropped, "feature", &mut sp.features, &|w| FeatureFlag::parse(w).is_some());
+        for list in [&mut sp.groups, &mut sp.reports, &mut sp.applications, &mut sp.profiles] {
+            list.retain(|e| {
+                let good = is_slug(&e.id);
+                if !good {
+                    dropped.push(format!("id `{}`", e.id.escape_debug()));
+                }
+                good
+            });
+        }
+        sp.registries.retain(|r| {
+            let good = is_slug(&r.id);
+            if !good {
+                dropped.push(format!("registry `{}`", r.id.escape_debug()));
+            }
+            good
+        });
+        for r in &mut sp.registries {
+            keep(&mut dropped, "case type", &mut r.case_types, &is_slug);
+        }
+        sp.grants.retain(|g| {
+            let good = is_slug(&g.registry) && g.to.iter().all(|t| is_slug(t));
+            if !good {
+                dropped.push(format!("grant of `{}`", g.registry.escape_debug()));
+            }
+            good
+        });
+        self.group_names.retain(|_, id| is_slug(id));
+        for d in dropped {
+            self.problems.warning(
+                Place::Field("charter.space".into()),
+                format!("{d} is not a word the policy language takes there: left out"),
+            );
         }
     }
 
@@ -690,14 +763,26 @@ impl Importer<'_> {
         }
     }
 
-    fn roles(&mut self, file: Option<&RoleFile>) {
+    fn roles(&mut self, file: Option<&RoleFile>, upstream_roles: Option<&[RoleEntry]>) {
         self.role_names.push(("Admin".into(), ADMIN.into()));
         let hq_roles: &[HqRole] = file.map_or(&[], |f| &f.roles);
         // Couch id → charter id, for `assignable_by`.
         let mut by_couch: BTreeMap<String, String> = BTreeMap::new();
         by_couch.insert(ADMIN.into(), ADMIN.into());
-        let mut taken: FxHashSet<String> = BUILTIN_ROLES.iter().map(|b| b.id.to_owned()).collect();
-        let mut entries: Vec<(RoleEntry, &HqRole)> = Vec::new();
+        // Ids given out; a built-in id once only (two objects cannot both be "Read Only").
+        let mut used: FxHashSet<String> = FxHashSet::default();
+        used.insert(ADMIN.into());
+        let reserved = |id: &str| BuiltinRole::find(id).is_some();
+        let fresh = |used: &FxHashSet<String>, base: &str| {
+            let mut id = base.to_owned();
+            let mut n = 2;
+            while used.contains(&id) || reserved(&id) {
+                id = format!("{base}-{n}");
+                n += 1;
+            }
+            id
+        };
+        let mut entries: Vec<(RoleEntry, &HqRole, bool)> = Vec::new();
         let mut names_seen: FxHashMap<String, usize> = FxHashMap::default();
         for r in hq_roles {
             let at = |f: &str| Place::Role {
@@ -705,52 +790,43 @@ impl Importer<'_> {
                 field: f.to_owned(),
             };
             if let Some(&first) = names_seen.get(&r.name.to_lowercase()) {
-                self.problems.warning(at("name"), format!("role name `{}` repeats user_roles[{first}] (HQ's names are unique ignoring case): members naming it get the first", r.name));
+                self.problems.warning(at("name"), format!("role name `{}` repeats user_roles[{first}] (HQ's names are unique ignoring case): imported as a role of its own", r.name));
             } else {
                 names_seen.insert(r.name.to_lowercase(), r.index);
+            }
+            if r.name.chars().any(char::is_control) {
+                self.problems.warning(at("name"), format!("role name `{}` holds line breaks or other control characters: written with spaces", r.name.escape_debug()));
             }
             let builtin = if r.is_mobile_default {
                 BuiltinRole::find(MOBILE_WORKER_DEFAULT)
             } else {
-                BUILTIN_ROLES
-                    .iter()
-                    .find(|b| b.name.eq_ignore_ascii_case(&r.name))
+                BUILTIN_ROLES.iter().find(|b| b.name.eq_ignore_ascii_case(&r.name))
             };
             if builtin.is_some_and(|b| b.id == ADMIN) {
-                self.problems.warning(
-                    at("name"),
-                    "`Admin` is HQ's static role, never a role object: not imported".into(),
-                );
+                self.problems.warning(at("name"), "`Admin` is HQ's static role, never a role object: not imported".into());
                 continue;
             }
+            let builtin = builtin.filter(|b| !used.contains(b.id));
+            // A role synced from the upstream space: the upstream's role of that name.
+            let synced = r.upstream_id.as_ref().and_then(|_| {
+                upstream_roles?.iter().find(|u| u.name.eq_ignore_ascii_case(&r.name))
+            });
             let meta_id = r
                 .couch_id
                 .as_ref()
-                .and_then(|c| file.and_then(|f| f.ids.get(c)));
-            let id = match (meta_id, builtin) {
-                (Some(id), _) => id.clone(),
-                (None, Some(b)) => b.id.to_owned(),
-                (None, None) => {
-                    let base = slug(&r.name, "role-");
-                    let mut id = base.clone();
-                    let mut n = 2;
-                    while taken.contains(&id) || id == ADMIN {
-                        id = format!("{base}-{n}");
-                        n += 1;
-                    }
-                    id
-                }
+                .and_then(|c| file.and_then(|f| f.ids.get(c)))
+                .filter(|id| is_slug(id) && !used.contains(*id) && (!reserved(id) || builtin.is_some_and(|b| b.id == *id)));
+            let id = match (synced, meta_id, builtin) {
+                (Some(u), _, _) => u.id.clone(),
+                (None, Some(id), _) => id.clone(),
+                (None, None, Some(b)) => b.id.to_owned(),
+                (None, None, None) => fresh(&used, &slug(&r.name, "role-")),
             };
-            taken.insert(id.clone());
+            used.insert(id.clone());
             if let Some(c) = &r.couch_id {
                 by_couch.insert(c.clone(), id.clone());
             }
-            if names_seen
-                .get(&r.name.to_lowercase())
-                .is_none_or(|&i| i == r.index)
-            {
-                self.role_names.push((r.name.clone(), id.clone()));
-            }
+            self.role_names.push((r.name.clone(), id.clone()));
             let from_upstream = match (&r.upstream_id, &self.space.upstream) {
                 (Some(_), Some(up)) => Some(up.clone()),
                 (Some(_), None) => {
@@ -759,6 +835,9 @@ impl Importer<'_> {
                 }
                 _ => None,
             };
+            if from_upstream.is_some() && upstream_roles.is_some() && synced.is_none() {
+                self.problems.warning(at("upstream_id"), format!("role `{}` is synced from upstream, but the upstream space has no role of that name", r.name));
+            }
             let builtin_here = BuiltinRole::find(&id);
             let origin = match builtin_here {
                 Some(b) if from_upstream.is_none() && r.values == b.values() => "builtin",
@@ -776,16 +855,45 @@ impl Importer<'_> {
                     reasons: BTreeMap::new(),
                 },
                 r,
+                synced.is_some(),
             ));
         }
         // Values, with ids mapped: `assignable_by` couch ids, item lists to declared ids.
-        for (mut entry, r) in entries {
+        for (mut entry, r, synced) in entries {
             let index = r.index;
             for &p in Permission::ALL {
                 let value = self.map_value(p, r.values.get(p), &by_couch, index, &entry.name);
-                entry
-                    .permissions
-                    .insert(p.key().to_owned(), permission_value(&value));
+                entry.permissions.insert(p.key().to_owned(), permission_value(&value));
+            }
+            // A synced copy that no longer matches the upstream's role is what HQ enforces in
+            // this space: it becomes a role of its own, so its holders' access is compared.
+            if synced
+                && let Some(up) = upstream_roles.and_then(|u| u.iter().find(|u| u.id == entry.id))
+            {
+                let differs: Vec<&str> = Permission::ALL
+                    .iter()
+                    .filter(|&&p| p != Permission::AssignableBy)
+                    .filter(|&&p| {
+                        entry.permissions.get(p.key()).map(|v| v.decode(p))
+                            != Some(super::policy::declared(up, p))
+                    })
+                    .map(|p| p.key())
+                    .collect();
+                if !differs.is_empty() {
+                    let old = entry.id.clone();
+                    let id = fresh(&used, &format!("{old}-copy"));
+                    used.insert(id.clone());
+                    self.problems.warning(
+                        Place::Role { index, field: "permissions".into() },
+                        format!("role `{}` is synced from upstream but differs from the upstream's `{old}` ({}): HQ enforces this copy here, so it is imported as role `{id}`", entry.name, differs.join(", ")),
+                    );
+                    for (_, rid) in self.role_names.iter_mut().filter(|(n, rid)| *rid == old && *n == entry.name) {
+                        *rid = id.clone();
+                    }
+                    entry.id = id;
+                    entry.from_upstream = None;
+                    entry.origin = "custom".into();
+                }
             }
             self.space.roles.push(entry);
         }

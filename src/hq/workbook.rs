@@ -14,9 +14,13 @@ use calamine::{DataRef, Reader, Xlsx};
 /// The largest workbook read (HQ's bulk downloads of large projects stay well below).
 pub const FILE_LIMIT: u64 = 256 << 20;
 /// The most the zip entries may declare unpacked (a zip bomb is refused before reading).
-pub const UNPACKED_LIMIT: u64 = 1 << 30;
+pub const UNPACKED_LIMIT: u64 = 256 << 20;
 /// The most non-empty cells read from one workbook.
 pub const CELL_LIMIT: usize = 5_000_000;
+/// The most text read from one workbook's cells, however often a shared string repeats.
+pub const TEXT_LIMIT: usize = 256 << 20;
+/// Excel's longest cell text.
+pub const CELL_TEXT_LIMIT: usize = 32_767;
 
 /// A row's non-empty cells: `(column, text)`, 0-based columns in order.
 pub type Cells = Vec<(u32, String)>;
@@ -131,14 +135,30 @@ pub fn read(path: &Path) -> Result<Vec<Sheet>, ReadError> {
 /// Every sheet of a workbook held in memory.
 pub fn read_bytes(bytes: Vec<u8>) -> Result<Vec<Sheet>, ReadError> {
     check_unpacked_size(&bytes)?;
+    check_references(&bytes)?;
     let bad = |e: calamine::XlsxError| ReadError::NotAWorkbook(e.to_string());
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(bad)?;
     let mut sheets = Vec::new();
     let mut budget = CELL_LIMIT;
+    let mut text_budget = TEXT_LIMIT;
     for name in book.sheet_names() {
         let mut reader = book.worksheet_cells_reader(&name).map_err(bad)?;
         let mut rows: Vec<(u32, Cells)> = Vec::new();
         while let Some(cell) = reader.next_cell().map_err(bad)? {
+            // Sized before it is copied: one long shared string may back many cells.
+            let size = match cell.get_value() {
+                DataRef::SharedString(t) => t.len(),
+                DataRef::String(t) | DataRef::DateTimeIso(t) | DataRef::DurationIso(t) => t.len(),
+                _ => 24,
+            };
+            if size > CELL_TEXT_LIMIT * 4 {
+                return Err(ReadError::NotAWorkbook(format!(
+                    "a cell of sheet `{name}` holds more than Excel's {CELL_TEXT_LIMIT} characters"
+                )));
+            }
+            text_budget = text_budget.checked_sub(size).ok_or_else(|| {
+                ReadError::NotAWorkbook(format!("its cells hold more than {} MiB of text", TEXT_LIMIT >> 20))
+            })?;
             let text = cell_text(cell.get_value());
             if text.is_empty() {
                 continue;
@@ -188,6 +208,101 @@ fn check_unpacked_size(bytes: &[u8]) -> Result<(), ReadError> {
         )));
     }
     Ok(())
+}
+
+/// Refuses a worksheet whose cell references (`r="B7"`, `<row r="7">`, `ref="A1:C9"`) are not
+/// Excel's (columns up to XFD, rows up to 1048576): calamine's arithmetic on them overflows.
+/// Streams each worksheet once, byte by byte, so it costs no memory.
+fn check_references(bytes: &[u8]) -> Result<(), ReadError> {
+    let bad = |e: zip::result::ZipError| ReadError::NotAWorkbook(e.to_string());
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(bad)?;
+    for i in 0..archive.len() {
+        let entry = archive.by_index(i).map_err(bad)?;
+        let name = entry.name().to_owned();
+        if !(name.starts_with("xl/worksheets/") && name.ends_with(".xml")) {
+            continue;
+        }
+        let mut scanner = RefScanner::default();
+        let mut reader = std::io::BufReader::with_capacity(64 << 10, entry);
+        loop {
+            let chunk = std::io::BufRead::fill_buf(&mut reader)
+                .map_err(|e| ReadError::NotAWorkbook(format!("{name}: {e}")))?;
+            if chunk.is_empty() {
+                break;
+            }
+            let n = chunk.len();
+            for &b in chunk {
+                if let Some(value) = scanner.push(b)
+                    && !is_reference(&value)
+                {
+                    return Err(ReadError::NotAWorkbook(format!(
+                        "{name} has the cell reference `{}`, which is not one of Excel's",
+                        String::from_utf8_lossy(&value)
+                    )));
+                }
+            }
+            std::io::BufRead::consume(&mut reader, n);
+        }
+    }
+    Ok(())
+}
+
+/// Finds the values of ` r="..."` and ` ref="..."` attributes in a byte stream.
+#[derive(Default)]
+struct RefScanner {
+    /// The last bytes seen, to match the attribute names.
+    window: [u8; 6],
+    /// Inside a value: its quote and the bytes so far.
+    value: Option<(u8, Vec<u8>)>,
+}
+
+impl RefScanner {
+    fn push(&mut self, b: u8) -> Option<Vec<u8>> {
+        if let Some((quote, v)) = &mut self.value {
+            if b == *quote {
+                let (_, v) = self.value.take()?;
+                return Some(v);
+            }
+            // Longer than any reference: kept short, and refused as too long.
+            if v.len() <= 32 {
+                v.push(b);
+            }
+            return None;
+        }
+        self.window.rotate_left(1);
+        self.window[5] = b;
+        let w = &self.window;
+        if (b == b'"' || b == b'\'')
+            && (w[2..5] == *b" r=" || (w[0].is_ascii_whitespace() && w[1..5] == *b"ref="))
+        {
+            self.value = Some((b, Vec::new()));
+        }
+        None
+    }
+}
+
+/// `A1`, `XFD1048576`, `7` (a row), `A1:C9`, each within Excel's limits.
+fn is_reference(value: &[u8]) -> bool {
+    if value.len() > 32 || value.is_empty() {
+        return false;
+    }
+    value.split(|&b| b == b':').all(|part| {
+        let letters = part.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+        let (col, row) = part.split_at(letters);
+        let row_ok = !row.is_empty()
+            && row.len() <= 7
+            && row.iter().all(u8::is_ascii_digit)
+            && std::str::from_utf8(row)
+                .ok()
+                .and_then(|r| r.parse::<u32>().ok())
+                .is_some_and(|r| (1..=1_048_576).contains(&r));
+        let col_ok = col.len() <= 3
+            && col
+                .iter()
+                .fold(0u32, |n, c| n * 26 + u32::from(c.to_ascii_uppercase() - b'A') + 1)
+                <= 16_384;
+        row_ok && col_ok
+    })
 }
 
 fn cell_text(value: &DataRef<'_>) -> String {
@@ -244,6 +359,22 @@ mod tests {
         );
         let bytes = write(std::slice::from_ref(&sheet)).unwrap();
         assert_eq!(read_bytes(bytes).unwrap(), vec![sheet]);
+    }
+
+    #[test]
+    fn references_are_excels() {
+        for good in ["A1", "XFD1048576", "7", "A1:C9", "b2"] {
+            assert!(is_reference(good.as_bytes()), "{good}");
+        }
+        for bad in ["AAAAAAAAAAAAAAAAAAAA2", "99999999999", "XFE1", "A0", "A1048577", "", "A", "1A"] {
+            assert!(!is_reference(bad.as_bytes()), "{bad}");
+        }
+        let mut s = RefScanner::default();
+        let found: Vec<Vec<u8>> = br#"<row r="2"><c r="B2" t="s"><f ref='A1:A3'/><x sqref="Q"/></c>"#
+            .iter()
+            .filter_map(|&b| s.push(b))
+            .collect();
+        assert_eq!(found, [b"2".to_vec(), b"B2".to_vec(), b"A1:A3".to_vec()]);
     }
 
     #[test]
