@@ -51,7 +51,11 @@ pub fn declared_differences(policy: &SpaceEntry, production: Option<&SpaceEntry>
         return Vec::new();
     };
     let mut out = Vec::new();
-    for r in production.roles.iter().filter(|r| r.from_enterprise.is_none()) {
+    for r in production
+        .roles
+        .iter()
+        .filter(|r| r.from_enterprise.is_none())
+    {
         let Some(p) = policy.roles.iter().find(|p| p.id == r.id) else {
             continue;
         };

@@ -70,6 +70,15 @@ pub(crate) fn export(path: &Path, space: &str, out_dir: &Path, key: Option<&Path
             Err(e) => return fail(format_args!("cannot write `{name}`: {e}")),
         }
     }
+    for (name, _) in &written {
+        let target = out_dir.join(name);
+        if std::fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
+            return fail(format_args!(
+                "`{}` is a symbolic link: export writes files of its own, not through links",
+                target.display()
+            ));
+        }
+    }
     for (name, bytes) in &written {
         let target = out_dir.join(name);
         if let Err(e) = charter::output::write_atomic(&target, bytes) {
@@ -258,10 +267,15 @@ pub(crate) fn drift(
         ));
     }
     // All four: a file that failed to download must not read as a project without users.
-    let missing: Vec<&str> = [ROLES_FILE, MOBILE_WORKERS_FILE, WEB_USERS_FILE, LOCATIONS_FILE]
-        .into_iter()
-        .filter(|name| !hq.join(name).exists())
-        .collect();
+    let missing: Vec<&str> = [
+        ROLES_FILE,
+        MOBILE_WORKERS_FILE,
+        WEB_USERS_FILE,
+        LOCATIONS_FILE,
+    ]
+    .into_iter()
+    .filter(|name| !hq.join(name).exists())
+    .collect();
     if !missing.is_empty() {
         return fail(format_args!(
             "`{}` lacks {}: drift compares the whole project, and a missing file would read as a project without those users or locations",
@@ -322,10 +336,8 @@ pub(crate) fn drift(
         ));
     }
     let production = charter::build(&sources, &compiled);
-    let declared = charter::hq::declared_differences(
-        base,
-        production.spaces.iter().find(|s| s.id == base.id),
-    );
+    let declared =
+        charter::hq::declared_differences(base, production.spaces.iter().find(|s| s.id == base.id));
     let d = charter::diff::diff(&Index::new(snapshot.clone()), &Index::new(production));
     const DECLARED: &str = "roles whose HQ values differ from the policy's without changing access";
     match format {

@@ -61,11 +61,28 @@ pub fn export(space: &SpaceEntry) -> Export {
             ));
         }
     }
-    if let Some(r) = space.roles.iter().find(|r| {
-        r.reasons.get("data").map_or_else(
-            || r.value(crate::model::Permission::Data),
-            |x| x.declared.decode(crate::model::Permission::Data),
-        ) == crate::model::Value::Level(crate::model::Level::View)
+    for t in &space.location_types {
+        if t.id.chars().count() > 31
+            || t.id.eq_ignore_ascii_case(super::headers::TYPES)
+            || t.id.eq_ignore_ascii_case("history")
+        {
+            warnings.push(format!(
+                "location type `{}` cannot be a sheet name (HQ titles each type's sheet with its code; Excel allows 31 characters and reserves `history`, and `types` is the types sheet): its sheet is left out",
+                t.id
+            ));
+        }
+    }
+    for r in space
+        .roles
+        .iter()
+        .filter(|r| super::roles::is_exported(r) && r.name.eq_ignore_ascii_case("Admin"))
+    {
+        warnings.push(format!("role `{}` is named `{}`: HQ's workbooks name roles by name, and `Admin` is HQ's own role", r.id, r.name));
+    }
+    for r in space.roles.iter().filter(|r| {
+        super::roles::is_exported(r)
+            && super::policy::declared(r, crate::model::Permission::Data)
+                == crate::model::Value::Level(crate::model::Level::View)
     }) {
         warnings.push(format!(
             "role `{}` has `data = view`: HQ has no view-only Data permission; the role object carries `{}: true`, which HQ ignores (in HQ the role gets no Data access)",
@@ -201,7 +218,12 @@ pub fn export(space: &SpaceEntry) -> Export {
         &strings(headers::TYPE_COLUMNS),
         &type_rows,
     )];
-    for t in &space.location_types {
+    let sheet_name_ok = |id: &str| {
+        id.chars().count() <= 31
+            && !id.eq_ignore_ascii_case(super::headers::TYPES)
+            && !id.eq_ignore_ascii_case("history")
+    };
+    for t in space.location_types.iter().filter(|t| sheet_name_ok(&t.id)) {
         let rows: Vec<Vec<String>> = space
             .locations
             .iter()

@@ -223,6 +223,9 @@ pub fn import(req: &Request<'_>, files: &Files, mut problems: Problems) -> Impor
         group_names: FxHashMap::default(),
         has_meta: false,
         member_names: FxHashSet::default(),
+        items: FxHashMap::default(),
+        role_exact: FxHashMap::default(),
+        role_lower: FxHashMap::default(),
     };
     let role_file = files.roles.as_ref().and_then(|(file, text)| {
         i.problems.file = file.clone();
@@ -240,7 +243,11 @@ pub fn import(req: &Request<'_>, files: &Files, mut problems: Problems) -> Impor
     if let Some((file, _)) = &files.roles {
         i.problems.file = file.clone();
     }
-    i.roles(role_file.as_ref(), req.upstream_roles);
+    i.roles(
+        role_file.as_ref(),
+        req.upstream_roles,
+        req.base.map(|b| &b.roles[..]),
+    );
     if let Some((file, sheets)) = &files.web_users {
         i.problems.file = file.clone();
         i.users(sheets, MemberKindEntry::WebUser);
@@ -290,6 +297,12 @@ struct Importer<'p> {
     has_meta: bool,
     /// Lower-cased member names seen.
     member_names: FxHashSet<String>,
+    /// The items roles may name, by id and by name → id: the declared ones, and those
+    /// declared on the way.
+    items: FxHashMap<(ItemKind, String), String>,
+    /// Role name → id, exactly and lower-cased (built from `role_names` on first use).
+    role_exact: FxHashMap<String, String>,
+    role_lower: FxHashMap<String, (String, String)>,
 }
 
 /// A header row: lower-level column index → header text.
@@ -371,6 +384,25 @@ impl Importer<'_> {
             self.space.server = Some(server.clone());
         }
         self.sanitize_header();
+        let sp = &self.space;
+        for (kind, list) in [
+            (ItemKind::Reports, &sp.reports),
+            (ItemKind::Applications, &sp.applications),
+            (ItemKind::Profiles, &sp.profiles),
+        ] {
+            for e in list {
+                self.items.insert((kind, e.id.clone()), e.id.clone());
+                if let Some(n) = &e.name {
+                    self.items
+                        .entry((kind, n.clone()))
+                        .or_insert_with(|| e.id.clone());
+                }
+            }
+        }
+        for r in &sp.registries {
+            self.items
+                .insert((ItemKind::Registries, r.id.clone()), r.id.clone());
+        }
     }
 
     /// The header as untrusted input: every word written where the language takes an id or
@@ -380,10 +412,16 @@ impl Importer<'_> {
         let mut dropped: Vec<String> = Vec::new();
         let sp = &mut self.space;
         if crate::model::Plan::parse(&sp.plan).is_none() {
-            dropped.push(format!("plan `{}` (plan `enterprise` is used)", sp.plan.escape_debug()));
+            dropped.push(format!(
+                "plan `{}` (plan `enterprise` is used)",
+                sp.plan.escape_debug()
+            ));
             sp.plan = "enterprise".into();
         }
-        let word = |dropped: &mut Vec<String>, field: &str, v: &mut Option<String>, ok: &dyn Fn(&str) -> bool| {
+        let word = |dropped: &mut Vec<String>,
+                    field: &str,
+                    v: &mut Option<String>,
+                    ok: &dyn Fn(&str) -> bool| {
             if let Some(w) = v.as_deref().filter(|w| !ok(w)) {
                 dropped.push(format!("{field} `{}`", w.escape_debug()));
                 *v = None;
@@ -392,12 +430,19 @@ impl Importer<'_> {
         word(&mut dropped, "enterprise", &mut sp.enterprise, &is_slug);
         word(&mut dropped, "server", &mut sp.server, &is_slug);
         word(&mut dropped, "upstream", &mut sp.upstream, &is_slug);
-        word(&mut dropped, "environment", &mut sp.environment, &|w| crate::model::Environment::parse(w).is_some());
-        word(&mut dropped, "two_factor", &mut sp.two_factor, &|w| matches!(w, "required" | "optional"));
+        word(&mut dropped, "environment", &mut sp.environment, &|w| {
+            crate::model::Environment::parse(w).is_some()
+        });
+        word(&mut dropped, "two_factor", &mut sp.two_factor, &|w| {
+            matches!(w, "required" | "optional")
+        });
         if sp.upstream.is_none() {
             sp.upstream_remote = false;
         }
-        let keep = |dropped: &mut Vec<String>, field: &str, ids: &mut Vec<String>, ok: &dyn Fn(&str) -> bool| {
+        let keep = |dropped: &mut Vec<String>,
+                    field: &str,
+                    ids: &mut Vec<String>,
+                    ok: &dyn Fn(&str) -> bool| {
             ids.retain(|id| {
                 let good = ok(id);
                 if !good {
@@ -406,8 +451,15 @@ impl Importer<'_> {
                 good
             });
         };
-        keep(&mut dropped, "feature", &mut sp.features, &|w| FeatureFlag::parse(w).is_some());
-        for list in [&mut sp.groups, &mut sp.reports, &mut sp.applications, &mut sp.profiles] {
+        keep(&mut dropped, "feature", &mut sp.features, &|w| {
+            FeatureFlag::parse(w).is_some()
+        });
+        for list in [
+            &mut sp.groups,
+            &mut sp.reports,
+            &mut sp.applications,
+            &mut sp.profiles,
+        ] {
             list.retain(|e| {
                 let good = is_slug(&e.id);
                 if !good {
@@ -512,6 +564,7 @@ impl Importer<'_> {
         }
         let mut rows: Vec<Row> = Vec::new();
         let mut first_row: FxHashMap<String, (String, u32)> = FxHashMap::default();
+        let mut ids_taken: FxHashSet<String> = FxHashSet::default();
         for sheet in sheets.iter().filter(|s| s.name != headers::TYPES) {
             let Some(ty) = type_ids.get(&sheet.name.to_lowercase()).cloned() else {
                 self.problems.warning(
@@ -569,6 +622,20 @@ impl Importer<'_> {
                     );
                 }
                 let id = self.id_for(&lower, "loc-", &cols, *r, site);
+                if ids_taken.contains(&id) {
+                    let other = self
+                        .site_codes
+                        .iter()
+                        .find(|(_, v)| **v == id)
+                        .map(|(k, _)| k.clone())
+                        .unwrap_or_default();
+                    self.problems.error(
+                        cols.at(*r, site.unwrap_or(0)),
+                        format!("site code `{code}` and site code `{other}` both become the id `{id}`: rename one in HQ"),
+                    );
+                    continue;
+                }
+                ids_taken.insert(id.clone());
                 self.site_codes.insert(lower, id.clone());
                 let name = cell(row, name_col).filter(|n| *n != id).map(str::to_owned);
                 let parent = cell(row, parent_col)
@@ -640,6 +707,26 @@ impl Importer<'_> {
         }
     }
 
+    /// Whether every header of the row is written once: with two `role` columns, which one
+    /// HQ reads is not something to guess (an error at the second).
+    fn no_repeated_headers(&mut self, cols: &Columns<'_>) -> bool {
+        let mut seen: FxHashMap<&str, u32> = FxHashMap::default();
+        let mut ok = true;
+        for (c, h) in cols.cells {
+            if let Some(first) = seen.insert(h.as_str(), *c) {
+                self.problems.error(
+                    cols.at(cols.header_row, *c),
+                    format!(
+                        "column `{h}` is also column {}: which one HQ reads is not known",
+                        column_name(first)
+                    ),
+                );
+                ok = false;
+            }
+        }
+        ok
+    }
+
     /// A charter id for an HQ code: as it is when it is a slug, else slugged (a warning).
     fn id_for(
         &mut self,
@@ -681,7 +768,7 @@ impl Importer<'_> {
             header_row: sheet.rows[0].0,
             cells: header,
         };
-        let mut ok = true;
+        let mut ok = self.no_repeated_headers(&cols);
         for want in required {
             if cols.find(want).is_none() {
                 self.problems.error(
@@ -719,6 +806,9 @@ impl Importer<'_> {
             header_row: sheet.rows[0].0,
             cells: header,
         };
+        if !self.no_repeated_headers(&cols) {
+            return;
+        }
         let Some(name_col) = cols.find("name") else {
             self.problems.error(
                 cols.header_place(),
@@ -763,7 +853,12 @@ impl Importer<'_> {
         }
     }
 
-    fn roles(&mut self, file: Option<&RoleFile>, upstream_roles: Option<&[RoleEntry]>) {
+    fn roles(
+        &mut self,
+        file: Option<&RoleFile>,
+        upstream_roles: Option<&[RoleEntry]>,
+        base_roles: Option<&[RoleEntry]>,
+    ) {
         self.role_names.push(("Admin".into(), ADMIN.into()));
         let hq_roles: &[HqRole] = file.map_or(&[], |f| &f.roles);
         // Couch id → charter id, for `assignable_by`.
@@ -800,27 +895,48 @@ impl Importer<'_> {
             let builtin = if r.is_mobile_default {
                 BuiltinRole::find(MOBILE_WORKER_DEFAULT)
             } else {
-                BUILTIN_ROLES.iter().find(|b| b.name.eq_ignore_ascii_case(&r.name))
+                BUILTIN_ROLES
+                    .iter()
+                    .find(|b| b.name.eq_ignore_ascii_case(&r.name))
             };
             if builtin.is_some_and(|b| b.id == ADMIN) {
-                self.problems.warning(at("name"), "`Admin` is HQ's static role, never a role object: not imported".into());
+                self.problems.warning(
+                    at("name"),
+                    "`Admin` is HQ's static role, never a role object: not imported".into(),
+                );
                 continue;
             }
             let builtin = builtin.filter(|b| !used.contains(b.id));
             // A role synced from the upstream space: the upstream's role of that name.
             let synced = r.upstream_id.as_ref().and_then(|_| {
-                upstream_roles?.iter().find(|u| u.name.eq_ignore_ascii_case(&r.name))
+                upstream_roles?
+                    .iter()
+                    .find(|u| u.name.eq_ignore_ascii_case(&r.name))
             });
             let meta_id = r
                 .couch_id
                 .as_ref()
                 .and_then(|c| file.and_then(|f| f.ids.get(c)))
-                .filter(|id| is_slug(id) && !used.contains(*id) && (!reserved(id) || builtin.is_some_and(|b| b.id == *id)));
-            let id = match (synced, meta_id, builtin) {
-                (Some(u), _, _) => u.id.clone(),
-                (None, Some(id), _) => id.clone(),
-                (None, None, Some(b)) => b.id.to_owned(),
-                (None, None, None) => fresh(&used, &slug(&r.name, "role-")),
+                .filter(|id| {
+                    is_slug(id)
+                        && !used.contains(*id)
+                        && (!reserved(id) || builtin.is_some_and(|b| b.id == *id))
+                });
+            // In `drift`, the policy's own role of that name keeps its id.
+            let known = base_roles.and_then(|roles| {
+                roles
+                    .iter()
+                    .filter(|b| b.from_upstream.is_none() && b.from_enterprise.is_none())
+                    .find(|b| b.name.eq_ignore_ascii_case(&r.name) && !used.contains(&b.id))
+                    .filter(|b| b.id != ADMIN)
+                    .map(|b| b.id.clone())
+            });
+            let id = match (synced, meta_id, known, builtin) {
+                (Some(u), _, _, _) => u.id.clone(),
+                (None, Some(id), _, _) => id.clone(),
+                (None, None, Some(id), _) => id,
+                (None, None, None, Some(b)) => b.id.to_owned(),
+                (None, None, None, None) => fresh(&used, &slug(&r.name, "role-")),
             };
             used.insert(id.clone());
             if let Some(c) = &r.couch_id {
@@ -863,7 +979,9 @@ impl Importer<'_> {
             let index = r.index;
             for &p in Permission::ALL {
                 let value = self.map_value(p, r.values.get(p), &by_couch, index, &entry.name);
-                entry.permissions.insert(p.key().to_owned(), permission_value(&value));
+                entry
+                    .permissions
+                    .insert(p.key().to_owned(), permission_value(&value));
             }
             // A synced copy that no longer matches the upstream's role is what HQ enforces in
             // this space: it becomes a role of its own, so its holders' access is compared.
@@ -887,7 +1005,11 @@ impl Importer<'_> {
                         Place::Role { index, field: "permissions".into() },
                         format!("role `{}` is synced from upstream but differs from the upstream's `{old}` ({}): HQ enforces this copy here, so it is imported as role `{id}`", entry.name, differs.join(", ")),
                     );
-                    for (_, rid) in self.role_names.iter_mut().filter(|(n, rid)| *rid == old && *n == entry.name) {
+                    for (_, rid) in self
+                        .role_names
+                        .iter_mut()
+                        .filter(|(n, rid)| *rid == old && *n == entry.name)
+                    {
                         *rid = id.clone();
                     }
                     entry.id = id;
@@ -950,62 +1072,65 @@ impl Importer<'_> {
     /// The charter id of an item an HQ role names; declared in the space if it is of a
     /// declared kind and not yet there.
     fn item_id(&mut self, kind: ItemKind, item: &str) -> String {
-        // With the space's declarations known, ids are as written (a registry may be
-        // another space's, granted to this one).
-        if self.has_meta && is_slug(item) {
-            return item.to_owned();
+        if let Some(id) = self.items.get(&(kind, item.to_owned())) {
+            return id.clone();
         }
-        let (list, prefix) = match kind {
-            ItemKind::Reports => (&mut self.space.reports, "report-"),
-            ItemKind::Applications => (&mut self.space.applications, "app-"),
-            ItemKind::Profiles => (&mut self.space.profiles, "profile-"),
-            ItemKind::Registries => {
-                let id = if is_slug(item) {
-                    item.to_owned()
-                } else {
-                    slug(item, "registry-")
-                };
-                if !self.space.registries.iter().any(|r| r.id == id) {
-                    self.space.registries.push(crate::snapshot::RegistryEntry {
-                        name: (id != item).then(|| item.to_owned()),
-                        id: id.clone(),
-                        case_types: Vec::new(),
-                    });
-                }
-                return id;
-            }
-            ItemKind::TableauReports => {
-                return if is_slug(item) {
-                    item.to_owned()
-                } else {
-                    slug(item, "tableau-")
-                };
-            }
-            ItemKind::AnalyticsRoles => {
-                return if is_slug(item) {
-                    item.to_owned()
-                } else {
-                    slug(item, "analytics-")
-                };
-            }
+        let prefix = match kind {
+            ItemKind::Reports => "report-",
+            ItemKind::Applications => "app-",
+            ItemKind::Profiles => "profile-",
+            ItemKind::Registries => "registry-",
+            ItemKind::TableauReports => "tableau-",
+            ItemKind::AnalyticsRoles => "analytics-",
         };
-        if let Some(e) = list
-            .iter()
-            .find(|e| e.id == item || e.name.as_deref() == Some(item))
-        {
-            return e.id.clone();
-        }
         let id = if is_slug(item) {
             item.to_owned()
         } else {
             slug(item, prefix)
         };
-        if !list.iter().any(|e| e.id == id) {
-            list.push(NamedEntry {
-                name: (id != item).then(|| item.to_owned()),
-                id: id.clone(),
-            });
+        let name = (id != item).then(|| item.to_owned());
+        let declared_here = self.items.contains_key(&(kind, id.clone()));
+        // With the space's declarations known (charter's object, or the policy in `drift`), a
+        // registry may be another space's, granted to this one: kept as it is. Other items
+        // the roles name are declared, as HQ's roles name what the project has.
+        let declare = kind.is_declared()
+            && !declared_here
+            && !(self.has_meta && kind == ItemKind::Registries);
+        if declare {
+            if self.has_meta {
+                self.problems.warning(
+                    Place::Field("user_roles".into()),
+                    format!(
+                        "a role names {} `{item}`, which the policy does not declare: declared",
+                        kind.noun()
+                    ),
+                );
+            }
+            match kind {
+                ItemKind::Reports => self.space.reports.push(NamedEntry {
+                    id: id.clone(),
+                    name,
+                }),
+                ItemKind::Applications => self.space.applications.push(NamedEntry {
+                    id: id.clone(),
+                    name,
+                }),
+                ItemKind::Profiles => self.space.profiles.push(NamedEntry {
+                    id: id.clone(),
+                    name,
+                }),
+                ItemKind::Registries => {
+                    self.space.registries.push(crate::snapshot::RegistryEntry {
+                        id: id.clone(),
+                        name,
+                        case_types: Vec::new(),
+                    })
+                }
+                ItemKind::TableauReports | ItemKind::AnalyticsRoles => {}
+            }
         }
+        self.items.insert((kind, id.clone()), id.clone());
+        self.items.insert((kind, item.to_owned()), id.clone());
         id
     }
 
@@ -1077,7 +1202,7 @@ impl Importer<'_> {
             header_row: sheet.rows[0].0,
             cells: header,
         };
-        let mut ok = true;
+        let mut ok = self.no_repeated_headers(&cols);
         for (c, h) in header {
             let accepted = if mobile {
                 headers::mobile_accepts(h)
@@ -1149,6 +1274,9 @@ impl Importer<'_> {
                 ),
             );
         }
+        // `web_user` cells: HQ's upload invites (or updates) that web user with the worker's
+        // role and primary location.
+        let mut invited: Vec<(String, String, Option<String>, Place)> = Vec::new();
         for (r, row) in rows {
             let Some(name) = cell(row, username) else {
                 self.problems.warning(
@@ -1200,7 +1328,7 @@ impl Importer<'_> {
                     );
                     continue;
                 }
-                Some(role) => match self.role_by_name(role) {
+                Some(role) => match self.role_by_name(role, cols.at(*r, role_col.unwrap_or(0))) {
                     Some(id) if mobile && id == ADMIN => {
                         self.problems.warning(
                             cols.at(*r, role_col.unwrap_or(0)),
@@ -1210,8 +1338,15 @@ impl Importer<'_> {
                     }
                     Some(id) => id,
                     None => {
-                        let names: Vec<&str> =
-                            self.role_names.iter().map(|(n, _)| n.as_str()).collect();
+                        let mut names: Vec<&str> = self
+                            .role_names
+                            .iter()
+                            .take(12)
+                            .map(|(n, _)| n.as_str())
+                            .collect();
+                        if self.role_names.len() > 12 {
+                            names.push("...");
+                        }
                         self.problems.error(
                             cols.at(*r, role_col.unwrap_or(0)),
                             format!(
@@ -1261,6 +1396,29 @@ impl Importer<'_> {
             if bad {
                 continue;
             }
+            let restricted_role = self.space.roles.iter().any(|x| {
+                x.id == role
+                    && x.permissions.get(Permission::FullOrganizationAccess.key())
+                        == Some(&PermissionValue::Word("off".into()))
+            });
+            if restricted_role && locations.is_empty() {
+                self.problems.warning(
+                    cols.at(*r, username.unwrap_or(0)),
+                    format!("`{name}` holds `{role}`, which is restricted to locations, and has none: such a user cannot reach the space (left out)"),
+                );
+                continue;
+            }
+            if mobile
+                && let Some(c) = cols.find("web_user")
+                && let Some(web) = cell(row, Some(c))
+            {
+                invited.push((
+                    web.to_owned(),
+                    role.clone(),
+                    locations.first().cloned(),
+                    cols.at(*r, c),
+                ));
+            }
             let mut seen = FxHashSet::default();
             login_as.retain(|n| seen.insert(n.to_lowercase()));
             self.space.members.push(MemberEntry {
@@ -1276,19 +1434,47 @@ impl Importer<'_> {
                 landing_page: LandingPageEntry::Dashboard,
             });
         }
+        for (web, role, primary, place) in invited {
+            if self.member_names.insert(web.to_lowercase()) {
+                self.problems.warning(place, format!("HQ's upload invites `{web}` as a web user with the worker's role `{role}` and primary location: imported as such"));
+                self.space.members.push(MemberEntry {
+                    name: web,
+                    kind: MemberKindEntry::WebUser,
+                    role,
+                    role_from_upstream: None,
+                    enterprise_source: None,
+                    scope: ScopeEntry::Locations(primary.into_iter().collect()),
+                    locations: Vec::new(),
+                    groups: Vec::new(),
+                    login_as: Vec::new(),
+                    landing_page: LandingPageEntry::Dashboard,
+                });
+            } else {
+                self.problems.warning(place, format!("HQ's upload would also give web user `{web}` the worker's role `{role}` and primary location; the web user is imported as the web-user workbook lists it"));
+            }
+        }
     }
 
     /// The role a workbook's `role` cell names: exactly, else ignoring case (a warning).
-    fn role_by_name(&mut self, name: &str) -> Option<String> {
-        if let Some((_, id)) = self.role_names.iter().find(|(n, _)| n == name) {
+    fn role_by_name(&mut self, name: &str, place: Place) -> Option<String> {
+        if self.role_exact.is_empty() {
+            for (n, id) in &self.role_names {
+                self.role_exact
+                    .entry(n.clone())
+                    .or_insert_with(|| id.clone());
+                self.role_lower
+                    .entry(n.to_lowercase())
+                    .or_insert_with(|| (n.clone(), id.clone()));
+            }
+        }
+        if let Some(id) = self.role_exact.get(name) {
             return Some(id.clone());
         }
-        let (hq, id) = self
-            .role_names
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))?
-            .clone();
-        self.problems.warning(Place::File, format!("role `{name}` matches role `{hq}` only ignoring case (HQ's upload needs the exact name)"));
+        let (hq, id) = self.role_lower.get(&name.to_lowercase())?.clone();
+        self.problems.warning(
+            place,
+            format!("role `{name}` matches role `{hq}` only ignoring case (HQ's upload needs the exact name)"),
+        );
         Some(id)
     }
 }

@@ -252,6 +252,14 @@ fn read_role(index: usize, role: &Json, problems: &mut Problems) -> Option<HqRol
         }
     };
     for (f, v) in permissions {
+        if let Json::Array(items) = v
+            && items.iter().any(|i| !i.is_string())
+        {
+            problems.warning(
+                at(&format!("permissions.{f}")),
+                "items that are not strings are left out".into(),
+            );
+        }
         if !matches!(v, Json::Bool(_) | Json::Array(_)) && f != "doc_type" {
             problems.warning(
                 at(&format!("permissions.{f}")),
@@ -289,6 +297,14 @@ fn read_role(index: usize, role: &Json, problems: &mut Problems) -> Option<HqRol
     }
     if obj.get("is_non_admin_editable").and_then(Json::as_bool) == Some(true) {
         values.set(Permission::NonAdminEditable, Value::Switch(true));
+    }
+    if let Some(Json::Array(ids)) = obj.get("assignable_by")
+        && ids.iter().any(|i| !i.is_string())
+    {
+        problems.warning(
+            at("assignable_by"),
+            "items that are not strings are left out".into(),
+        );
     }
     let assignable: Vec<String> = match obj.get("assignable_by") {
         Some(Json::Array(ids)) => ids

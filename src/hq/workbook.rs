@@ -93,7 +93,7 @@ impl std::fmt::Display for ReadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ReadError::Io(e) => write!(f, "cannot read it: {e}"),
-            ReadError::NotRegular(kind) => write!(f, "it is a {kind}, not a regular file"),
+            ReadError::NotRegular(kind) => write!(f, "it is {kind}, not a regular file"),
             ReadError::TooLarge(limit) => {
                 write!(f, "it is larger than the limit of {} MiB", limit >> 20)
             }
@@ -157,7 +157,10 @@ pub fn read_bytes(bytes: Vec<u8>) -> Result<Vec<Sheet>, ReadError> {
                 )));
             }
             text_budget = text_budget.checked_sub(size).ok_or_else(|| {
-                ReadError::NotAWorkbook(format!("its cells hold more than {} MiB of text", TEXT_LIMIT >> 20))
+                ReadError::NotAWorkbook(format!(
+                    "its cells hold more than {} MiB of text",
+                    TEXT_LIMIT >> 20
+                ))
             })?;
             let text = cell_text(cell.get_value());
             if text.is_empty() {
@@ -297,10 +300,9 @@ fn is_reference(value: &[u8]) -> bool {
                 .and_then(|r| r.parse::<u32>().ok())
                 .is_some_and(|r| (1..=1_048_576).contains(&r));
         let col_ok = col.len() <= 3
-            && col
-                .iter()
-                .fold(0u32, |n, c| n * 26 + u32::from(c.to_ascii_uppercase() - b'A') + 1)
-                <= 16_384;
+            && col.iter().fold(0u32, |n, c| {
+                n * 26 + u32::from(c.to_ascii_uppercase() - b'A') + 1
+            }) <= 16_384;
         row_ok && col_ok
     })
 }
@@ -366,14 +368,24 @@ mod tests {
         for good in ["A1", "XFD1048576", "7", "A1:C9", "b2"] {
             assert!(is_reference(good.as_bytes()), "{good}");
         }
-        for bad in ["AAAAAAAAAAAAAAAAAAAA2", "99999999999", "XFE1", "A0", "A1048577", "", "A", "1A"] {
+        for bad in [
+            "AAAAAAAAAAAAAAAAAAAA2",
+            "99999999999",
+            "XFE1",
+            "A0",
+            "A1048577",
+            "",
+            "A",
+            "1A",
+        ] {
             assert!(!is_reference(bad.as_bytes()), "{bad}");
         }
         let mut s = RefScanner::default();
-        let found: Vec<Vec<u8>> = br#"<row r="2"><c r="B2" t="s"><f ref='A1:A3'/><x sqref="Q"/></c>"#
-            .iter()
-            .filter_map(|&b| s.push(b))
-            .collect();
+        let found: Vec<Vec<u8>> =
+            br#"<row r="2"><c r="B2" t="s"><f ref='A1:A3'/><x sqref="Q"/></c>"#
+                .iter()
+                .filter_map(|&b| s.push(b))
+                .collect();
         assert_eq!(found, [b"2".to_vec(), b"B2".to_vec(), b"A1:A3".to_vec()]);
     }
 
