@@ -909,3 +909,270 @@ fn a_sparse_sheet_costs_its_cells_not_its_area() {
     let bytes = workbook::write(std::slice::from_ref(&sheet)).unwrap();
     assert_eq!(workbook::read_bytes(bytes).unwrap(), vec![sheet]);
 }
+
+// ---- regressions of the review (docs/hq.md, "Reading is bounded", drift) ----
+
+/// A string in charter's own object cannot write statements into the policy: every word
+/// the language takes as an id or keyword is checked, and dropped with a warning otherwise.
+#[test]
+fn the_charter_object_cannot_inject_statements() {
+    let payload = "advanced\n  web_user \"eve@evil.org\" { role admin }\n  #";
+    let roles = serde_json::json!({
+        "user_roles": [{"name": "Clerk", "_id": "c1", "permissions": {"edit_data": true}}],
+        "charter": {"format": 1, "space": {
+            "id": "x", "plan": payload, "server": payload, "upstream": payload, "enterprise": payload,
+            "environment": payload, "two_factor": payload, "features": [payload],
+            "location_types": [], "locations": [], "groups": [{"id": payload}],
+            "reports": [{"id": payload}], "registries": [{"id": "r", "case_types": [payload]}],
+            "grants": [{"registry": payload, "to": [payload]}], "roles": [], "members": []
+        }, "roles": {"c1": payload}}
+    });
+    let got = import::import(
+        &request("demo"),
+        &Files {
+            roles: Some(("roles.json".into(), roles.to_string())),
+            ..Files::default()
+        },
+        Problems::default(),
+    );
+    let text = policy::canonical(policy::write_space(&got.space));
+    assert!(!text.contains("eve@evil.org"), "{text}");
+    let mut sources = SourceSet::default();
+    sources.add("demo.charter", text.clone());
+    let snapshot = build(&sources).unwrap();
+    assert_eq!(snapshot.spaces[0].members.len(), 0, "{text}");
+    assert_eq!(snapshot.spaces[0].plan, "enterprise");
+    let warnings: Vec<String> = got.problems.iter().map(ToString::to_string).collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("plan") && w.contains("left out")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn repeated_headers_and_colliding_codes_are_errors() {
+    let web = Sheet::from_rows(
+        "users",
+        &s(&["username", "role", "role"]),
+        &[s(&["a@x.org", "Read Only", "Admin"])],
+    );
+    let e = import_with(Files {
+        web_users: Some(("w.xlsx".into(), vec![web])),
+        ..Files::default()
+    });
+    assert!(
+        errors(&e)
+            .iter()
+            .any(|p| p.message.contains("column `role` is also column B")),
+        "{e:?}"
+    );
+    let e = import_with(Files {
+        locations: Some((
+            "l.xlsx".into(),
+            locations_book(&[&["", "a.b", "", "lko"], &["", "a-b", "", "lko"]]),
+        )),
+        ..Files::default()
+    });
+    assert!(
+        errors(&e)
+            .iter()
+            .any(|p| p.message.contains("both become the id `a-b`")),
+        "{e:?}"
+    );
+}
+
+/// Two role objects that differ only in case, and a second mobile-worker default, are roles
+/// of their own: no member is given another role's permissions.
+#[test]
+fn role_identity_is_kept_apart() {
+    let roles = r#"[
+        {"name": "Read Only", "_id": "a", "permissions": {"view_reports": true, "download_reports": true, "access_all_locations": true, "report_an_issue": true}},
+        {"name": "read only", "_id": "b", "permissions": {"edit_web_users": true, "access_all_locations": true}},
+        {"name": "Mobile Worker Default", "_id": "c", "is_commcare_user_default": true, "permissions": {"access_mobile_endpoints": true, "access_web_apps": true, "access_all_locations": true, "report_an_issue": true}},
+        {"name": "Shadow Default", "_id": "d", "is_commcare_user_default": true, "permissions": {"edit_data": true, "access_all_locations": true}}
+    ]"#;
+    let web = Sheet::from_rows(
+        "users",
+        &s(&["username", "role"]),
+        &[s(&["a@x.org", "Read Only"]), s(&["b@x.org", "read only"])],
+    );
+    let got = import::import(
+        &request("demo"),
+        &Files {
+            roles: Some(("r.json".into(), roles.into())),
+            web_users: Some(("w.xlsx".into(), vec![web])),
+            ..Files::default()
+        },
+        Problems::default(),
+    );
+    let ids: Vec<&str> = got.space.roles.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "read-only",
+            "read-only-2",
+            "mobile-worker-default",
+            "shadow-default"
+        ]
+    );
+    let role_of = |n: &str| {
+        got.space
+            .members
+            .iter()
+            .find(|m| m.name == n)
+            .unwrap()
+            .role
+            .clone()
+    };
+    assert_eq!(role_of("a@x.org"), "read-only");
+    assert_eq!(role_of("b@x.org"), "read-only-2");
+    assert!(
+        !got.problems
+            .iter()
+            .any(|p| p.message.contains("only ignoring case")),
+        "{:?}",
+        got.problems
+    );
+}
+
+/// Workbooks crafted against the reader: references past Excel's grid (calamine's arithmetic
+/// would overflow) and one long shared string behind many cells.
+#[test]
+fn crafted_workbooks_are_refused_not_read() {
+    use std::io::Write;
+    let book = |sheet_xml: &str, shared: Option<&str>| -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opt = zip::write::SimpleFileOptions::default();
+        let mut put = |name: &str, body: &str| {
+            zip.start_file(name, opt).unwrap();
+            zip.write_all(body.as_bytes()).unwrap();
+        };
+        put(
+            "[Content_Types].xml",
+            r#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>"#,
+        );
+        put(
+            "_rels/.rels",
+            r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#,
+        );
+        put(
+            "xl/workbook.xml",
+            r#"<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="users" sheetId="1" r:id="rId1"/></sheets></workbook>"#,
+        );
+        put(
+            "xl/_rels/workbook.xml.rels",
+            r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>"#,
+        );
+        if let Some(text) = shared {
+            put(
+                "xl/sharedStrings.xml",
+                &format!(
+                    r#"<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1"><si><t>{text}</t></si></sst>"#
+                ),
+            );
+        }
+        put(
+            "xl/worksheets/sheet1.xml",
+            &format!(
+                r#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{sheet_xml}</sheetData></worksheet>"#
+            ),
+        );
+        zip.finish().unwrap().into_inner()
+    };
+    let inline = |r: &str| format!(r#"<c r="{r}" t="inlineStr"><is><t>x</t></is></c>"#);
+    // A sane one reads.
+    let ok = book(&format!(r#"<row r="1">{}</row>"#, inline("A1")), None);
+    assert_eq!(workbook::read_bytes(ok).unwrap()[0].rows.len(), 1);
+    for bad in [
+        format!(r#"<row r="4294967295">{}</row>"#, inline("A4294967295")),
+        format!(r#"<row r="2">{}</row>"#, inline("AAAAAAAAAAAAAAAAAAAA2")),
+        format!(r#"<row r="99999999999">{}</row>"#, inline("A1")),
+    ] {
+        let e = workbook::read_bytes(book(&bad, None))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not one of Excel's"), "{e}");
+    }
+    let long = "y".repeat(200_000);
+    let cells: String = (1..=50)
+        .map(|c| format!(r#"<c r="A{c}" t="s"><v>0</v></c>"#))
+        .collect();
+    let e = workbook::read_bytes(book(&format!(r#"<row r="1">{cells}</row>"#), Some(&long)))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("32767"), "{e}");
+}
+
+/// `drift` sees what HQ enforces: a synced role whose copy grants more than the upstream's,
+/// and it refuses a directory missing one of the four files.
+#[test]
+fn drift_sees_a_diverged_synced_role_and_needs_every_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hq = tmp.path().join("hq");
+    let nh = policies("national-health");
+    let out = charter(&[
+        "export",
+        "hq",
+        nh.to_str().unwrap(),
+        "--space",
+        "nhp-ke",
+        "-o",
+        hq.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Strip charter's object (HQ's own shape) and give the synced Data Clerk role web users.
+    let roles = std::fs::read_to_string(hq.join("roles.json")).unwrap();
+    let mut parsed: serde_json::Value = serde_json::from_str(&roles).unwrap();
+    parsed.as_object_mut().unwrap().remove("charter");
+    let mut found = false;
+    for role in parsed["user_roles"].as_array_mut().unwrap() {
+        if role["name"] == "Data Clerk" {
+            assert!(role["upstream_id"].is_string());
+            role["permissions"]["edit_data"] = true.into();
+            role["permissions"]["edit_web_users"] = true.into();
+            role["permissions"]["view_web_users"] = true.into();
+            found = true;
+        }
+    }
+    assert!(found);
+    std::fs::write(hq.join("roles.json"), parsed.to_string()).unwrap();
+    let drift = |dir: &Path| {
+        charter(&[
+            "drift",
+            nh.to_str().unwrap(),
+            "--hq",
+            dir.to_str().unwrap(),
+            "--space",
+            "nhp-ke",
+            "--fail-on",
+            "escalation",
+            "--format",
+            "json",
+        ])
+    };
+    let out = drift(&hq);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stderr}{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        stderr.contains("differs from the upstream's `data-clerk`"),
+        "{stderr}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json["escalations"].as_u64().unwrap() > 0);
+    std::fs::remove_file(hq.join("web-users.xlsx")).unwrap();
+    let out = drift(&hq);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("lacks web-users.xlsx"));
+}
