@@ -191,3 +191,31 @@ fn the_command_writes_a_database_atomically() {
     let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
     assert_eq!(leftovers.len(), 1, "{leftovers:?}");
 }
+
+/// Every query of docs/sqlite.md runs on the bundled national-health policy, and all but the
+/// first (restricted members with API access: none there) return rows.
+#[test]
+fn the_documented_questions_run() {
+    let docs =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/sqlite.md"))
+            .unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/national-health");
+    let db = database(&Index::from_path(&path, None).unwrap());
+    let queries: Vec<&str> = docs
+        .split("```sql\n")
+        .skip(1)
+        .map(|block| block.split("```").next().unwrap())
+        .collect();
+    assert_eq!(queries.len(), 10);
+    for (n, q) in queries.iter().enumerate() {
+        let mut stmt = db
+            .prepare(q)
+            .unwrap_or_else(|e| panic!("question {}: {e}\n{q}", n + 1));
+        let rows = stmt.query_map([], |_| Ok(())).unwrap().count();
+        assert!(
+            rows > 0 || n == 0,
+            "question {} returns nothing:\n{q}",
+            n + 1
+        );
+    }
+}
