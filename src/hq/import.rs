@@ -868,12 +868,18 @@ impl Importer<'_> {
         let mut used: FxHashSet<String> = FxHashSet::default();
         used.insert(ADMIN.into());
         let reserved = |id: &str| BuiltinRole::find(id).is_some();
-        let fresh = |used: &FxHashSet<String>, base: &str| {
-            let mut id = base.to_owned();
-            let mut n = 2;
+        // The next suffix to try per base, so n roles of one name cost n, not n².
+        let mut suffixes: FxHashMap<String, usize> = FxHashMap::default();
+        let mut fresh = |used: &FxHashSet<String>, base: &str| {
+            let n = suffixes.entry(base.to_owned()).or_insert(1);
+            let mut id = if *n == 1 {
+                base.to_owned()
+            } else {
+                format!("{base}-{n}")
+            };
             while used.contains(&id) || reserved(&id) {
+                *n += 1;
                 id = format!("{base}-{n}");
-                n += 1;
             }
             id
         };

@@ -267,23 +267,31 @@ fn read_role(index: usize, role: &Json, problems: &mut Problems) -> Option<HqRol
             );
         }
     }
+    let mut missing: Vec<&str> = Vec::new();
     for &p in Permission::ALL {
         if fields::is_role_field(p) {
             continue;
         }
         match fields::decode(p, field) {
             Some(v) => values.set(p, v),
-            None if p.entry().hq.iter().any(|(f, _)| fields::FIELDS.contains(f)) => problems
-                .warning(
-                    at("permissions"),
-                    format!(
-                        "role `{name}` has no field for `{}`: HQ's default ({}) is used",
-                        p.key(),
-                        p.default_value().to_source()
-                    ),
-                ),
+            None if p.entry().hq.iter().any(|(f, _)| fields::FIELDS.contains(f)) => {
+                missing.push(p.key());
+            }
             None => {}
         }
+    }
+    if !missing.is_empty() {
+        problems.warning(
+            at("permissions"),
+            format!(
+                "role `{name}` has no field for {}: HQ's defaults are used",
+                missing
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
     }
     match obj.get("default_landing_page") {
         None | Some(Json::Null) => {}
