@@ -15,6 +15,7 @@ pub mod validate;
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::model::rules::Reason;
@@ -23,7 +24,7 @@ use crate::model::{FeatureFlag, Permission, Plan, Value};
 /// Bumped whenever the snapshot's shape or meaning changes.
 pub const FORMAT_VERSION: u32 = 1;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Snapshot {
     pub format_version: u32,
     pub compiler_version: String,
@@ -41,7 +42,7 @@ pub struct Snapshot {
 }
 
 /// Who signed a snapshot, and the signature.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SignatureEntry {
     /// The first 16 hex digits of SHA-256 of the 32 public-key bytes: names the key.
     pub key_id: String,
@@ -49,7 +50,7 @@ pub struct SignatureEntry {
     pub ed25519: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct EnterpriseEntry {
     pub id: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -64,7 +65,7 @@ pub struct EnterpriseEntry {
 
 /// `permissions { source S spaces [...] }`: members of `source` are members of every space of
 /// `spaces` with their source role (HQ's `EnterprisePermissions`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct EnterprisePermissionsEntry {
     /// A space of the enterprise.
     pub source: String,
@@ -72,7 +73,7 @@ pub struct EnterprisePermissionsEntry {
     pub spaces: Vec<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SpaceEntry {
     pub id: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -122,7 +123,7 @@ pub struct SpaceEntry {
 }
 
 /// A data registry the space owns: its id, name and schema (the case types it shares).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RegistryEntry {
     pub id: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -133,7 +134,7 @@ pub struct RegistryEntry {
 
 /// A registry grant (HQ's `RegistryGrant`): the spaces of `to` may read this space's data of
 /// the registry's case types.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct GrantEntry {
     /// A registry of this space.
     pub registry: String,
@@ -141,14 +142,14 @@ pub struct GrantEntry {
     pub to: Vec<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LocationTypeEntry {
     pub id: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub parent: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LocationEntry {
     pub id: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -161,7 +162,7 @@ pub struct LocationEntry {
     pub exit: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct NamedEntry {
     pub id: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -169,7 +170,7 @@ pub struct NamedEntry {
 }
 
 /// A permission value: a word (`edit`, `on`, `all`) or a list of ids.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum PermissionValue {
     Word(String),
@@ -177,7 +178,7 @@ pub enum PermissionValue {
 }
 
 /// Why an effective value differs from the declared one.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ReasonEntry {
     /// The value as written (or as the built-in role defines it).
     pub declared: PermissionValue,
@@ -194,7 +195,7 @@ pub struct ReasonEntry {
     pub requires: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RoleEntry {
     pub id: String,
     pub name: String,
@@ -290,14 +291,14 @@ impl RoleEntry {
 }
 
 /// `"all"` or the assigned location ids.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum ScopeEntry {
     All(String),
     Locations(Vec<String>),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct MemberEntry {
     pub name: String,
     pub kind: MemberKindEntry,
@@ -334,7 +335,7 @@ impl MemberEntry {
 }
 
 /// How a member is identified: `web_user` (by email) or `mobile_worker` (by username).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MemberKindEntry {
     WebUser,
@@ -352,11 +353,21 @@ impl MemberKindEntry {
 }
 
 /// Where a member lands after login (never `default`: resolved by member kind).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LandingPageEntry {
     Dashboard,
     WebApps,
     Reports,
     Downloads,
+}
+
+/// The JSON Schema of a snapshot (docs/schema/snapshot.schema.json), from its types. The
+/// schema says the shape; `snapshot::validate` checks what a shape cannot (references, the
+/// tree, values of each permission's kind).
+pub fn json_schema() -> serde_json::Value {
+    let generator = schemars::generate::SchemaSettings::default()
+        .for_serialize()
+        .into_generator();
+    serde_json::to_value(generator.into_root_schema_for::<Snapshot>()).unwrap_or_default()
 }

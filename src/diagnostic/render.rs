@@ -265,7 +265,7 @@ pub fn human(sources: &SourceSet, diagnostics: &[Diagnostic], style: Style) -> S
 }
 
 /// One diagnostic in the JSON output (SPEC §4).
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct JsonDiagnostic<'a> {
     pub severity: &'static str,
     pub code: &'static str,
@@ -280,7 +280,7 @@ pub struct JsonDiagnostic<'a> {
     pub related: Vec<JsonLabel<'a>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct JsonLabel<'a> {
     pub message: &'a str,
     pub file: &'a str,
@@ -288,7 +288,7 @@ pub struct JsonLabel<'a> {
     pub column: usize,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct JsonOutput<'a> {
     diagnostics: Vec<JsonDiagnostic<'a>>,
     errors: usize,
@@ -568,6 +568,16 @@ pub fn github(sources: &SourceSet, diagnostics: &[Diagnostic], extra: &[SarifExt
     out
 }
 
+/// The JSON Schema of `check --format json` and `build --format json`
+/// (docs/schema/diagnostics.schema.json), from the types that write it.
+pub fn json_schema() -> serde_json::Value {
+    let generator = schemars::generate::SchemaSettings::default()
+        .for_serialize()
+        .into_generator();
+    serde_json::to_value(generator.into_root_schema_for::<JsonOutput<'static>>())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -588,3 +598,4 @@ mod tests {
         assert_eq!(super::uri_path("a\\b.charter"), backslash);
     }
 }
+

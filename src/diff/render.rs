@@ -217,7 +217,7 @@ impl Serialize for Diff {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct DiffJson<'a> {
     escalations: usize,
     reductions: usize,
@@ -243,7 +243,7 @@ impl<'a> From<&'a Diff> for DiffJson<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct AccessJson<'a> {
     space: &'a str,
     member: &'a str,
@@ -274,7 +274,7 @@ impl<'a> From<&'a AccessChange> for AccessJson<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct GrantJson<'a> {
     permission: &'a str,
     level: &'static str,
@@ -289,7 +289,7 @@ impl<'a> From<&'a Grant> for GrantJson<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct LocationJson<'a> {
     id: &'a str,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -305,7 +305,7 @@ impl<'a> From<&'a LocationReach> for LocationJson<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct CauseJson<'a> {
     kind: &'static str,
     text: &'a str,
@@ -320,7 +320,7 @@ impl<'a> From<&'a Cause> for CauseJson<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct SpaceJson<'a> {
     space: &'a str,
     status: &'static str,
@@ -337,7 +337,7 @@ impl<'a> From<&'a SpaceDiff> for SpaceJson<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct EnterpriseJson<'a> {
     enterprise: &'a str,
     changes: Vec<ChangeJson<'a>>,
@@ -352,7 +352,7 @@ impl<'a> From<&'a EnterpriseDiff> for EnterpriseJson<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct ChangeJson<'a> {
     class: &'static str,
     kind: &'static str,
@@ -394,7 +394,7 @@ impl<'a> From<&'a Change> for ChangeJson<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct ReachJson<'a> {
     members: usize,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -417,8 +417,17 @@ impl<'a> From<&'a Reach> for ReachJson<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct DownstreamJson<'a> {
     space: &'a str,
     members: usize,
+}
+
+/// The JSON Schema of `diff --format json` (docs/schema/diff.schema.json), from the types that
+/// write it.
+pub fn json_schema() -> serde_json::Value {
+    let generator = schemars::generate::SchemaSettings::default()
+        .for_serialize()
+        .into_generator();
+    serde_json::to_value(generator.into_root_schema_for::<DiffJson<'static>>()).unwrap_or_default()
 }
