@@ -598,4 +598,3 @@ mod tests {
         assert_eq!(super::uri_path("a\\b.charter"), backslash);
     }
 }
-
