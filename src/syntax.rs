@@ -7,8 +7,10 @@ mod errors;
 mod format;
 mod lower;
 mod pest;
+mod quick;
 
 pub use format::format;
+pub use quick::parse_can as parse_can_quick;
 
 use crate::ast;
 use crate::diagnostic::{Code, Diagnostic};
