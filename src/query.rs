@@ -14,6 +14,7 @@
 //! cannot disagree. The questions themselves are [`crate::question`]'s, resolved here by the
 //! one resolver of `resolve::question`.
 
+pub mod batch;
 pub mod decide;
 pub mod explain;
 pub mod index;

@@ -1,7 +1,7 @@
 //! `charter query`: questions about a policy or a snapshot, answered in words or JSON, one at
 //! a time or `--batch` (JSON lines).
 
-use std::io::{BufRead, Write};
+use std::io::BufRead;
 use std::path::Path;
 
 use charter::diagnostic::Diagnostic;
@@ -334,96 +334,33 @@ fn run_batch(index: &Index, batch: &Path) -> u8 {
             Err(e) => return fail(format_args!("cannot read `{}`: {e}", batch.display())),
         }
     };
-    let mut reader = reader;
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut all_answered = true;
-    let mut buf: Vec<u8> = Vec::with_capacity(256);
-    let mut number = 0usize;
-    loop {
-        buf.clear();
-        match reader.read_until(b'\n', &mut buf) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) => {
-                let _ = out.flush();
-                return fail(format_args!(
-                    "cannot read `{}` after line {number}: {e}",
-                    batch.display()
-                ));
+    let out = std::io::BufWriter::new(stdout.lock());
+    let mut general = |line: &str, number: usize| -> (serde_json::Value, bool) {
+        match charter::query::parse(index, charter::source::SourceId(0), line) {
+            Ok(q) => {
+                let mut v = Answer::new(index, &q, true).json(index);
+                v["line"] = json!(number);
+                (v, true)
             }
+            Err(problems) => (batch_error(number, &problems), false),
         }
-        number += 1;
-        let bytes = buf
-            .strip_suffix(b"\n")
-            .map(|b| b.strip_suffix(b"\r").unwrap_or(b))
-            .unwrap_or(&buf);
-        let value = match std::str::from_utf8(bytes) {
-            Err(e) => {
-                all_answered = false;
-                json!({
-                    "line": number,
-                    "error": format!("line {number} is not valid UTF-8 (at byte {})", e.valid_up_to() + 1),
-                })
-            }
-            Ok(line) => {
-                let text = line.trim();
-                if text.is_empty() || text.starts_with('#') {
-                    continue;
-                }
-                // The common `can` line skips the grammar (`syntax::parse_can_quick` returns a
-                // query only where the grammar gives the same one) and writes its answer
-                // directly; everything else, errors included, goes the general way.
-                let quick = charter::syntax::parse_can_quick(charter::source::SourceId(0), line)
-                    .and_then(|ast| index.resolve(&ast).ok());
-                if let Some(ResolvedQuery::Can {
-                    member,
-                    negated,
-                    request,
-                }) = &quick
-                {
-                    let allowed = index.decide(member, request).allowed();
-                    let written = if *negated {
-                        writeln!(
-                            out,
-                            "{{\"allowed\":{allowed},\"holds\":{},\"line\":{number}}}",
-                            !allowed
-                        )
-                    } else {
-                        writeln!(out, "{{\"allowed\":{allowed},\"line\":{number}}}")
-                    };
-                    if let Err(e) = written {
-                        stdout::failed(e);
-                        break;
-                    }
-                    continue;
-                }
-                let parsed = match quick {
-                    Some(q) => Ok(q),
-                    None => charter::query::parse(index, charter::source::SourceId(0), line),
-                };
-                match parsed {
-                    Ok(q) => {
-                        let mut v = Answer::new(index, &q, true).json(index);
-                        v["line"] = json!(number);
-                        v
-                    }
-                    Err(problems) => {
-                        all_answered = false;
-                        batch_error(number, &problems)
-                    }
-                }
-            }
-        };
-        if let Err(e) = writeln!(out, "{value}") {
-            stdout::failed(e);
-            break;
+    };
+    match charter::query::batch::run(index, reader, out, &mut general) {
+        Ok(true) => 0,
+        Ok(false) => USAGE,
+        Err(charter::query::batch::BatchError::Read { after, error }) => fail(format_args!(
+            "cannot read `{}` after line {after}: {error}",
+            batch.display()
+        )),
+        Err(charter::query::batch::BatchError::Write {
+            error,
+            all_answered,
+        }) => {
+            stdout::failed(error);
+            if all_answered { 0 } else { USAGE }
         }
     }
-    if let Err(e) = out.flush() {
-        stdout::failed(e);
-    }
-    if all_answered { 0 } else { USAGE }
 }
 
 /// The error line of a batch line that is not a query, with its line number.
