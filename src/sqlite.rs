@@ -279,11 +279,7 @@ pub fn fill(index: &Index, db: &mut Connection) -> Result<(), Error> {
                     && let Some(login_as) = what.login_as
                 {
                     for g in &login_as.grants {
-                        let level = match g.want {
-                            Want::Edit => "edit",
-                            Want::View if g.permission.kind().is_switch_like() => "use",
-                            Want::View => "view",
-                        };
+                        let level = g.level_word();
                         match &g.at {
                             None => {
                                 lag.execute(params![

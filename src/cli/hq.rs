@@ -8,48 +8,36 @@ use charter::hq::export::{LOCATIONS_FILE, MOBILE_WORKERS_FILE, ROLES_FILE, WEB_U
 use charter::hq::import::{self, Problems, Request, Severity};
 use charter::hq::{policy, workbook};
 use charter::query::Index;
-use charter::snapshot::{Snapshot, SpaceEntry};
 
 use super::diff::{DiffFormat, FailOn};
 use super::output::{Color, errln, fail, out, outln, print_errors, print_human, print_json};
 
-/// The space of a snapshot a command names, or the only one.
-fn pick_space<'s>(snapshot: &'s Snapshot, space: Option<&str>) -> Result<&'s SpaceEntry, u8> {
-    let ids = || {
-        snapshot
-            .spaces
-            .iter()
-            .map(|s| s.id.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+/// The space of an index a command names, or the only one.
+fn pick_space(index: &Index, space: Option<&str>) -> Result<u32, u8> {
     match space {
-        Some(id) => snapshot.spaces.iter().find(|s| s.id == id).ok_or_else(|| {
-            fail(format_args!(
-                "no space `{id}` in the policy (spaces: {})",
-                ids()
-            ))
-        }),
-        None if snapshot.spaces.len() == 1 => Ok(&snapshot.spaces[0]),
+        Some(id) => super::load::space_of(index, id),
+        None if index.snapshot.spaces.len() == 1 => Ok(0),
         None => Err(fail(format_args!(
             "the policy has several spaces: name one with `--space` ({})",
-            ids()
+            index
+                .snapshot
+                .spaces
+                .iter()
+                .map(|s| s.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ))),
     }
 }
 
-fn open(path: &Path, key: Option<&Path>) -> Result<Snapshot, u8> {
-    super::load::load_index(path, key).map(|ix| ix.snapshot)
-}
-
 /// `charter export hq PATH --space ID -o DIR`.
 pub(crate) fn export(path: &Path, space: &str, out_dir: &Path, key: Option<&Path>) -> u8 {
-    let snapshot = match open(path, key) {
-        Ok(s) => s,
+    let index = match super::load::load_index(path, key) {
+        Ok(ix) => ix,
         Err(code) => return code,
     };
-    let space = match pick_space(&snapshot, Some(space)) {
-        Ok(s) => s,
+    let space = match pick_space(&index, Some(space)) {
+        Ok(s) => &index.snapshot.spaces[s as usize],
         Err(code) => return code,
     };
     let files = charter::hq::export::export(space);
@@ -256,10 +244,12 @@ pub(crate) fn drift(
     color: Color,
     key: Option<&Path>,
 ) -> u8 {
-    let snapshot = match open(path, key) {
-        Ok(s) => s,
+    // The policy's index: compared with production below, loaded once.
+    let policy_index = match super::load::load_index(path, key) {
+        Ok(ix) => ix,
         Err(code) => return code,
     };
+    let snapshot = &policy_index.snapshot;
     if !hq.is_dir() {
         return fail(format_args!(
             "`{}` is not a directory of HQ files ({ROLES_FILE}, {MOBILE_WORKERS_FILE}, {WEB_USERS_FILE}, {LOCATIONS_FILE})",
@@ -289,8 +279,8 @@ pub(crate) fn drift(
         hq.join(WEB_USERS_FILE),
         hq.join(LOCATIONS_FILE),
     );
-    let base = match pick_space(&snapshot, space) {
-        Ok(s) => s,
+    let base = match pick_space(&policy_index, space) {
+        Ok(s) => &snapshot.spaces[s as usize],
         Err(code) => return code,
     };
     let upstream_roles: Vec<charter::snapshot::RoleEntry> = base
@@ -327,7 +317,7 @@ pub(crate) fn drift(
     {
         return fail("the HQ files cannot be compared: fix the errors above");
     }
-    let sources = charter::hq::with_space(&snapshot, &imported.space);
+    let sources = charter::hq::with_space(snapshot, &imported.space);
     let compiled = charter::compile(&sources);
     if compiled.has_errors() {
         print_errors(&sources, &compiled.diagnostics);
@@ -338,7 +328,7 @@ pub(crate) fn drift(
     let production = charter::build(&sources, &compiled);
     let declared =
         charter::hq::declared_differences(base, production.spaces.iter().find(|s| s.id == base.id));
-    let d = charter::diff::diff(&Index::new(snapshot.clone()), &Index::new(production));
+    let d = charter::diff::diff(&policy_index, &Index::new(production));
     const DECLARED: &str = "roles whose HQ values differ from the policy's without changing access";
     match format {
         DiffFormat::Human => {

@@ -30,3 +30,27 @@ pub(crate) fn load_index(path: &Path, key: Option<&Path>) -> Result<Index, u8> {
         fail(e)
     })
 }
+
+/// The space `id` of an index, or exit 2 with the nearest spelling and the spaces there are.
+pub(crate) fn space_of(index: &Index, id: &str) -> Result<u32, u8> {
+    if let Some(&s) = index.space_ids.get(id) {
+        return Ok(s);
+    }
+    let ids: Vec<&str> = index
+        .snapshot
+        .spaces
+        .iter()
+        .map(|s| s.id.as_str())
+        .collect();
+    let hint = charter::diagnostic::suggest::did_you_mean(id, ids.iter().copied());
+    let hint = if hint.is_empty() {
+        String::new()
+    } else {
+        format!(": {hint}")
+    };
+    Err(fail(format!(
+        "no space `{}`{hint}\n  spaces: {}",
+        id.escape_debug(),
+        ids.join(", ")
+    )))
+}

@@ -473,7 +473,7 @@ fn what_json(w: &WhatAnswer) -> serde_json::Value {
             .grants
             .iter()
             .map(|g| {
-                let mut e = json!({ "permission": g.permission.key(), "level": level_word(g) });
+                let mut e = json!({ "permission": g.permission.key(), "level": g.level_word() });
                 match &g.at {
                     None => e["scope"] = json!("all"),
                     Some(at) => {
@@ -519,18 +519,9 @@ fn login_as_text(la: &charter::query::LoginAsWhat) -> String {
         };
         out.push_str(&format!(
             "  through Login-As: {} `{}` {at}\n",
-            level_word(g),
+            g.level_word(),
             g.permission.key()
         ));
     }
     out
-}
-
-/// `use` for a switch, else `view` or `edit`.
-fn level_word(g: &charter::query::LoginAsGrant) -> &'static str {
-    match g.want {
-        _ if g.permission.kind().is_switch_like() => "use",
-        charter::question::Want::Edit => "edit",
-        charter::question::Want::View => "view",
-    }
 }

@@ -92,25 +92,12 @@ pub(crate) fn matrix(
         Ok(i) => i,
         Err(code) => return code,
     };
-    let space_ix = match space {
-        None => None,
-        Some(id) => match index.space_ids.get(id) {
-            Some(&s) => Some(s),
-            None => {
-                let ids: Vec<&str> = index
-                    .snapshot
-                    .spaces
-                    .iter()
-                    .map(|s| s.id.as_str())
-                    .collect();
-                let help = charter::diagnostic::suggest::did_you_mean(id, ids.iter().copied());
-                return fail(
-                    format_args!("no space `{id}` in the policy {help}")
-                        .to_string()
-                        .trim_end(),
-                );
-            }
-        },
+    let space_ix = match space
+        .map(|id| super::load::space_of(&index, id))
+        .transpose()
+    {
+        Ok(s) => s,
+        Err(code) => return code,
     };
     let format = format.unwrap_or_else(|| {
         match output.and_then(|o| o.extension()).and_then(|e| e.to_str()) {

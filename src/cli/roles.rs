@@ -8,7 +8,7 @@ use charter::model::Permission;
 use charter::query::explain::reason_text;
 
 use super::load::load_index;
-use super::output::{OutputFormat, fail, out, print_json};
+use super::output::{OutputFormat, out, print_json};
 
 pub(crate) fn run(
     path: &Path,
@@ -20,24 +20,9 @@ pub(crate) fn run(
         Ok(ix) => ix,
         Err(code) => return code,
     };
-    let Some(&s) = index.space_ids.get(space) else {
-        let ids: Vec<&str> = index
-            .snapshot
-            .spaces
-            .iter()
-            .map(|s| s.id.as_str())
-            .collect();
-        let hint = charter::diagnostic::suggest::did_you_mean(space, ids.iter().copied());
-        let hint = if hint.is_empty() {
-            String::new()
-        } else {
-            format!(": {hint}")
-        };
-        return fail(format!(
-            "no space `{}`{hint}\n  spaces: {}",
-            space.escape_debug(),
-            ids.join(", ")
-        ));
+    let s = match super::load::space_of(&index, space) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
     let entry = &index.snapshot.spaces[s as usize];
     if matches!(format, Some(OutputFormat::Json)) {

@@ -111,16 +111,9 @@ pub fn export(space: &SpaceEntry) -> Export {
         .max()
         .unwrap_or(0);
     let any_login_as = workers.iter().any(|m| !m.login_as.is_empty());
-    let mut header = strings(&[
-        "username",
-        "password",
-        "name",
-        "email",
-        "language",
-        "role",
-        "user_id",
-        "is_active",
-    ]);
+    // The download's first columns, `username` to `is_active` (the rest are read only or
+    // numbered).
+    let mut header = strings(&headers::MOBILE_DOWNLOAD[..8]);
     if any_login_as {
         header.push(LOGIN_AS_DATA.to_owned());
     }

@@ -361,6 +361,17 @@ pub struct LoginAsGrant {
     pub at: Option<Vec<(String, String)>>,
 }
 
+impl LoginAsGrant {
+    /// The level as a query asks it: `use` for a switch, else `view` or `edit`.
+    pub fn level_word(&self) -> &'static str {
+        match self.want {
+            _ if self.permission.kind().is_switch_like() => "use",
+            Want::Edit => "edit",
+            Want::View => "view",
+        }
+    }
+}
+
 /// `data` through the API: at the role's level, at every location of the space.
 #[derive(Debug, Clone)]
 pub struct ApiReach {

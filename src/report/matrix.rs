@@ -11,7 +11,6 @@ use std::fmt::Write as _;
 use crate::model::{Items, Permission, Value};
 use crate::query::Index;
 use crate::query::explain::reason_text;
-use crate::question::Want;
 use crate::snapshot::{MemberKindEntry, ScopeEntry};
 
 /// Every space's matrix.
@@ -165,11 +164,7 @@ fn space_matrix(index: &Index, s: u32, permissions: &[Permission]) -> SpaceMatri
                     }
                     if let Some(login_as) = &what.login_as {
                         for g in login_as.grants.iter().filter(|g| g.permission == p) {
-                            let want = match g.want {
-                                Want::Edit => "edit",
-                                Want::View if p.kind().is_switch_like() => "use",
-                                Want::View => "view",
-                            };
+                            let want = g.level_word();
                             let at = match &g.at {
                                 None => "everywhere".to_owned(),
                                 Some(at) => at
