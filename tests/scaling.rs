@@ -367,3 +367,75 @@ fn who_and_batch_queries_through_login_as() {
         &["query", "p.json", "--batch", "batch.txt"],
     );
 }
+
+/// `import hq` on HQ-shaped files of size n: n role objects of one name (ids suffixed), one
+/// role naming n reports, n mobile workers at n locations (a tree of fan-out 10). The review
+/// found the first two quadratic.
+fn hq_files(dir: &Path, n: usize) {
+    use charter::hq::workbook::{self, Sheet};
+    let mut roles: Vec<serde_json::Value> = (0..n)
+        .map(|i| serde_json::json!({"name": "R", "_id": format!("c{i}"), "permissions": {"edit_data": true}}))
+        .collect();
+    let reports: Vec<String> = (0..n).map(|i| format!("corehq.reports.R{i}")).collect();
+    roles.push(serde_json::json!({"name": "Lister", "permissions": {"view_report_list": reports}}));
+    std::fs::write(
+        dir.join("roles.json"),
+        serde_json::json!({ "user_roles": roles }).to_string(),
+    )
+    .unwrap();
+    let s = |w: &[&str]| w.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+    let types = Sheet::from_rows(
+        "types",
+        &s(charter::hq::headers::TYPE_COLUMNS),
+        &[s(&["site", "Site", ""])],
+    );
+    let sites: Vec<Vec<String>> = (0..n)
+        .map(|i| {
+            let parent = if i == 0 {
+                String::new()
+            } else {
+                format!("l{}", i - 1)
+            };
+            vec![String::new(), format!("l{i}"), format!("Site {i}"), parent]
+        })
+        .collect();
+    let site = Sheet::from_rows("site", &s(charter::hq::headers::LOCATION_COLUMNS), &sites);
+    std::fs::write(
+        dir.join("locations.xlsx"),
+        workbook::write(&[types, site]).unwrap(),
+    )
+    .unwrap();
+    let users: Vec<Vec<String>> = (0..n)
+        .map(|i| vec![format!("w{i}"), "Lister".into(), format!("l{i}")])
+        .collect();
+    let users = Sheet::from_rows(
+        "users",
+        &s(&["username", "role", "location_code 1"]),
+        &users,
+    );
+    std::fs::write(dir.join("mobile.xlsx"), workbook::write(&[users]).unwrap()).unwrap();
+}
+
+#[test]
+fn import_hq_of_many_roles_reports_locations_and_workers() {
+    assert_near_linear(
+        "import hq",
+        1500,
+        &hq_files,
+        &[
+            "import",
+            "hq",
+            "--roles",
+            "roles.json",
+            "--locations",
+            "locations.xlsx",
+            "--mobile-workers",
+            "mobile.xlsx",
+            "--space",
+            "s",
+            "-o",
+            "out",
+            "--force",
+        ],
+    );
+}

@@ -222,7 +222,16 @@ pub(crate) fn import(args: &ImportArgs) -> u8 {
         outln!("`charter check {}`: no problems", args.out_dir.display());
         return 0;
     }
-    print_human(&sources, &compiled.diagnostics);
+    // As `check` shows them: the first 100 (rendering each scans its file), then a count.
+    let shown = compiled.diagnostics.len().min(100);
+    print_human(&sources, &compiled.diagnostics[..shown]);
+    if compiled.diagnostics.len() > shown {
+        errln!(
+            "... and {} more (`charter check {} --format json` lists all)",
+            compiled.diagnostics.len() - shown,
+            args.out_dir.display()
+        );
+    }
     if compiled.has_errors() {
         errln!(
             "the imported policy does not check: fix `{}` (or the HQ project) as the errors say",
