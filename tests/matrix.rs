@@ -245,3 +245,38 @@ fn every_format_has_the_same_cells() {
         "{md}"
     );
 }
+
+/// A member whose own role grants no data but who logs in as a worker who edits data: the cell
+/// shows the role's `none` and names Login-As, and `can` allows the edit (the case the bundled
+/// policies do not reach).
+#[test]
+fn what_login_as_adds_is_noted_on_the_cell() {
+    let mut sources = charter::source::SourceSet::default();
+    sources.add(
+        "x.charter",
+        "space s {\n  plan enterprise\n  role supervisor { web_apps = on\n login_as = all }\n  role clerk { data = edit\n web_apps = on }\n  web_user \"sup@x.org\" { role supervisor }\n  mobile_worker w1 { role clerk }\n}\n",
+    );
+    let compiled = charter::compile(&sources);
+    assert!(!compiled.has_errors(), "{:?}", compiled.diagnostics);
+    let ix = Index::new(charter::build(&sources, &compiled));
+    let q = Request {
+        space: 0,
+        want: Want::Edit,
+        asked: Asked::Key(Permission::Data),
+        at: None,
+        channel: Channel::Any,
+    };
+    assert!(ix.decide("sup@x.org", &q).allowed());
+    let page = Html::parse_document(&matrix::matrix(&ix, None).to_html());
+    let members = page.select(&sel("table.members")).next().unwrap();
+    let keys: Vec<String> = members.select(&sel("thead th.perm")).map(text).collect();
+    let col = keys.iter().position(|k| k == "data").unwrap();
+    let row = members
+        .select(&sel("tbody tr"))
+        .find(|r| text(r.select(&sel("th")).next().unwrap()) == "sup@x.org")
+        .unwrap();
+    let cell = row.select(&sel("td")).nth(3 + col).unwrap();
+    assert_eq!(text(cell), "none");
+    let title = cell.value().attr("title").unwrap_or("");
+    assert!(title.contains("edit through Login-As"), "{title:?}");
+}
