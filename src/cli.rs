@@ -12,6 +12,7 @@ pub(crate) mod fmt;
 mod git;
 pub(crate) mod hq;
 mod load;
+pub(crate) mod lsp;
 pub(crate) mod output;
 pub(crate) mod progress;
 pub(crate) mod query;

@@ -45,6 +45,7 @@ pub mod diagnostic;
 pub mod diff;
 pub mod emit;
 pub mod hq;
+pub mod ide;
 pub mod ir;
 pub mod model;
 pub mod output;
@@ -89,12 +90,27 @@ impl Compiled {
 /// rule checks are skipped. Resolution errors do not stop the checks: unresolved references
 /// are simply absent from the IR.
 pub fn compile(sources: &SourceSet) -> Compiled {
+    // Each file is resolved as soon as it is parsed, so only one syntax tree is alive at a time.
+    compile_parsed(
+        sources,
+        sources
+            .files()
+            .filter(|(_, f)| !f.undecodable)
+            .map(|(id, file)| syntax::parse(id, &file.text)),
+    )
+}
+
+/// [`compile`] of files already parsed, one `(tree, syntax diagnostics)` per decodable file in
+/// source order: the language server keeps each file's parse and re-parses only the file that
+/// changed (`ide::Workspace`). Both go through here, so their diagnostics are the same.
+pub fn compile_parsed(
+    sources: &SourceSet,
+    parsed: impl Iterator<Item = (ast::File, Vec<Diagnostic>)>,
+) -> Compiled {
     diagnostic::suggest::reset_budget();
     let mut diagnostics = Vec::new();
     let mut resolver = resolve::Resolver::default();
-    // Each file is resolved as soon as it is parsed, so only one syntax tree is alive at a time.
-    for (id, file) in sources.files().filter(|(_, f)| !f.undecodable) {
-        let (ast, mut d) = syntax::parse(id, &file.text);
+    for (ast, mut d) in parsed {
         diagnostics.append(&mut d);
         resolver.add_file(ast);
     }

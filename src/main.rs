@@ -183,6 +183,9 @@ enum Command {
         #[arg(default_value = ".")]
         dir: PathBuf,
     },
+    /// The language server (LSP over standard input and output), for editors: diagnostics as
+    /// you type, hover, go to definition, references, completion, quick fixes, formatting.
+    Lsp,
     /// Reports in the spirit of the Enterprise Console's, for what a policy knows.
     Report {
         #[command(subcommand)]
@@ -449,6 +452,7 @@ fn run(cli: Cli) -> u8 {
             }
         }
         Command::Init { dir } => explain::init(&dir),
+        Command::Lsp => cli::lsp::run(),
         Command::Report {
             report:
                 ReportCommand::Enterprise {

@@ -220,6 +220,14 @@ impl SourceSet {
         problem.map(|problem| Undecodable { file: id, problem })
     }
 
+    /// Adds a file as loaded before (the language server keeps each file between versions);
+    /// its id is the next one, whatever it was before.
+    pub fn push(&mut self, file: SourceFile) -> SourceId {
+        let id = SourceId(self.files.len() as u32);
+        self.files.push(file);
+        id
+    }
+
     pub fn get(&self, id: SourceId) -> &SourceFile {
         // INVARIANT: SourceIds are only minted by `add`, indexes into `files`.
         &self.files[id.0 as usize]
