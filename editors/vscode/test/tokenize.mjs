@@ -5,8 +5,8 @@
 // 1. package.json, the grammar and the language configuration agree (paths, language id, scope).
 // 2. Every file tokenises without an exception, and every line's tokenisation terminates
 //    (vscode-textmate stops a line early when a rule loops; that counts as a failure).
-// 3. In the valid files (policies/, tests/ui/pass/, and tests/ui files that expect no syntax
-//    code E00xx) no token carries an `invalid` scope.
+// 3. In the valid files (policies/, tests/ui/pass/, tests/diff/, tests/fixtures/, and the
+//    tests/ui files that expect no syntax code E00xx) no token carries an `invalid` scope.
 // 4. In the valid files, comments and strings are where a hand-written scanner that follows
 //    grammar/charter.pest finds them, character by character, and nowhere else.
 // 5. A table of expectations: a line, a token's text and the scope it must carry.
@@ -154,10 +154,14 @@ function walk(dir, acc = []) {
 const files = walk(repo).sort();
 const rel = (p) => path.relative(repo, p);
 const expectedCodes = (text) => (text.match(/^# expect:(.*)$/m)?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
-/** A file the parser accepts: the bundled policies, the pass cases, a ui case with no E00xx. */
+/**
+ * A file the parser accepts: the bundled policies, the pass cases, the diff pairs and fixtures
+ * of the command-line tests, a ui case that expects no syntax code (E00xx). The fuzz
+ * regressions and the syntax cases are left out: they are broken on purpose.
+ */
 function isValid(file, text) {
   const r = rel(file);
-  if (r.startsWith('policies/') || r.startsWith('tests/ui/pass/')) return true;
+  if (['policies/', 'tests/ui/pass/', 'tests/diff/', 'tests/fixtures/'].some((d) => r.startsWith(d))) return true;
   if (r.startsWith('tests/ui/')) return !expectedCodes(text).some((c) => c.startsWith('E00'));
   return false;
 }
