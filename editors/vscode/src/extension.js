@@ -35,6 +35,10 @@ function serverCommand() {
   let command = String(config.get('path') || 'charter').trim() || 'charter';
   if (command === '~' || command.startsWith('~/')) {
     command = path.join(os.homedir(), command.slice(1));
+  } else if (!path.isAbsolute(command) && /[\\/]/.test(command)) {
+    // `target/release/charter`: relative to the first workspace folder, not to VS Code's cwd.
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    if (folder) command = path.resolve(folder, command);
   }
   const extra = config.get('extraArgs');
   const args = Array.isArray(extra) ? extra.map(String) : [];

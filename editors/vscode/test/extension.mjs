@@ -134,6 +134,13 @@ change('charter.server.path');
 await settle();
 check(messages.length === 2 && messages[1].includes('not found on the PATH'), `a name not on the PATH: messages ${JSON.stringify(messages.slice(1))}`);
 
+// ---- a relative path is taken from the first workspace folder ----
+vscode.workspace.workspaceFolders = [{ uri: { fsPath: dir } }];
+settings['charter.server.path'] = 'bin/../charter';
+change('charter.server.path');
+await settle();
+check(running()[0]?.serverOptions.command === binary, `relative path: command \`${running()[0]?.serverOptions.command}\`, want \`${binary}\``);
+
 // ---- deactivate stops the client ----
 settings['charter.server.path'] = binary;
 change('charter.server.path');
