@@ -112,7 +112,11 @@ impl Workspace {
                 let previous = old.remove(&key);
                 let entry = match previous {
                     Some(e) if e.open => e,
-                    Some(e) if e.problem.is_none() && problem.is_none() && e.file.text == file.text => e,
+                    Some(e)
+                        if e.problem.is_none() && problem.is_none() && e.file.text == file.text =>
+                    {
+                        e
+                    }
                     _ => Entry {
                         file: file.clone(),
                         problem,
@@ -280,9 +284,8 @@ impl Analysis {
     pub fn index(&self) -> Option<&Index> {
         self.index
             .get_or_init(|| {
-                (!self.compiled.has_errors()).then(|| {
-                    Index::new(crate::pipeline::build(&self.sources, &self.compiled))
-                })
+                (!self.compiled.has_errors())
+                    .then(|| Index::new(crate::pipeline::build(&self.sources, &self.compiled)))
             })
             .as_ref()
     }

@@ -139,7 +139,9 @@ fn read_message(input: &mut impl BufRead) -> std::io::Result<Option<Message>> {
         }
     }
     let Some(length) = length else {
-        return Err(std::io::Error::other("a message without a valid Content-Length"));
+        return Err(std::io::Error::other(
+            "a message without a valid Content-Length",
+        ));
     };
     if length > MAX_MESSAGE_BYTES {
         return Err(std::io::Error::other(format!(
@@ -253,7 +255,11 @@ fn serve(conn: &Connection) -> Result<bool, String> {
         match msg {
             Message::Request(req) => {
                 if server.shutdown {
-                    server.reply_err(req.id, ErrorCode::InvalidRequest, "the server is shutting down");
+                    server.reply_err(
+                        req.id,
+                        ErrorCode::InvalidRequest,
+                        "the server is shutting down",
+                    );
                     continue;
                 }
                 if req.method == "shutdown" {
@@ -278,7 +284,10 @@ fn serve(conn: &Connection) -> Result<bool, String> {
             Message::Notification(n) => {
                 if let Err(panic) = catch_unwind(AssertUnwindSafe(|| server.notification(n))) {
                     server.recover();
-                    server.log(&format!("charter lsp failed on a notification: {}", panic_text(&panic)));
+                    server.log(&format!(
+                        "charter lsp failed on a notification: {}",
+                        panic_text(&panic)
+                    ));
                 }
             }
             Message::Response(_) => {}
@@ -288,7 +297,10 @@ fn serve(conn: &Connection) -> Result<bool, String> {
         if conn.receiver.is_empty() && !server.dirty.is_empty() {
             if let Err(panic) = catch_unwind(AssertUnwindSafe(|| server.publish())) {
                 server.recover();
-                server.log(&format!("charter lsp failed to compile: {}", panic_text(&panic)));
+                server.log(&format!(
+                    "charter lsp failed to compile: {}",
+                    panic_text(&panic)
+                ));
             }
         }
     }
@@ -376,7 +388,9 @@ impl Server {
         let ws = match Workspace::load(&root) {
             Ok(ws) => ws,
             Err(e) => {
-                self.log(&format!("charter lsp: {e}; only the open files are checked"));
+                self.log(&format!(
+                    "charter lsp: {e}; only the open files are checked"
+                ));
                 Workspace::empty(&root)
             }
         };
@@ -477,8 +491,12 @@ impl Server {
                 if let Ok(p) =
                     serde_json::from_value::<lsp::DidChangeWorkspaceFoldersParams>(n.params)
                 {
-                    let removed: Vec<PathBuf> =
-                        p.event.removed.iter().filter_map(|f| path_of(&f.uri)).collect();
+                    let removed: Vec<PathBuf> = p
+                        .event
+                        .removed
+                        .iter()
+                        .filter_map(|f| path_of(&f.uri))
+                        .collect();
                     self.boundaries.retain(|b| !removed.contains(b));
                     self.boundaries
                         .extend(p.event.added.iter().filter_map(|f| path_of(&f.uri)));
@@ -626,7 +644,10 @@ impl Server {
             "charter/panic" if std::env::var_os("CHARTER_LSP_TEST_PANIC").is_some() => {
                 panic!("the test asked for a panic")
             }
-            _ => Err((ErrorCode::MethodNotFound, format!("`{}` is not supported", req.method))),
+            _ => Err((
+                ErrorCode::MethodNotFound,
+                format!("`{}` is not supported", req.method),
+            )),
         };
         match result {
             Ok(value) => Response::new_ok(id, value),
@@ -706,13 +727,15 @@ impl Server {
             return Ok(serde_json::Value::Null);
         };
         let with_declaration = p.context.include_declaration;
-        to_json(self.locations(
-            &analysis,
-            analysis
-                .symbols()
-                .of(target)
-                .filter(|o| with_declaration || !o.declaration),
-        ))
+        to_json(
+            self.locations(
+                &analysis,
+                analysis
+                    .symbols()
+                    .of(target)
+                    .filter(|o| with_declaration || !o.declaration),
+            ),
+        )
     }
 
     fn completion(&mut self, params: serde_json::Value) -> Answer {
@@ -831,10 +854,8 @@ impl Server {
             return Ok(serde_json::Value::Null);
         };
         let entries = ide::outline::outline(&parsed.ast);
-        let symbols: Vec<lsp::DocumentSymbol> = entries
-            .iter()
-            .map(|e| self.symbol(&analysis, e))
-            .collect();
+        let symbols: Vec<lsp::DocumentSymbol> =
+            entries.iter().map(|e| self.symbol(&analysis, e)).collect();
         to_json(lsp::DocumentSymbolResponse::Nested(symbols))
     }
 
@@ -857,22 +878,32 @@ impl Server {
         };
         #[allow(deprecated)]
         lsp::DocumentSymbol {
-            name: if e.name.is_empty() { "?".to_owned() } else { e.name.clone() },
+            name: if e.name.is_empty() {
+                "?".to_owned()
+            } else {
+                e.name.clone()
+            },
             detail: e.detail.clone(),
             kind,
             tags: None,
             deprecated: None,
             range: range_of(analysis, e.span.to(e.selection), self.utf8),
             selection_range: range_of(analysis, e.selection, self.utf8),
-            children: (!e.children.is_empty())
-                .then(|| e.children.iter().map(|c| self.symbol(analysis, c)).collect()),
+            children: (!e.children.is_empty()).then(|| {
+                e.children
+                    .iter()
+                    .map(|c| self.symbol(analysis, c))
+                    .collect()
+            }),
         }
     }
 }
 
 type Answer = Result<serde_json::Value, (ErrorCode, String)>;
 
-fn parse<T: serde::de::DeserializeOwned>(params: serde_json::Value) -> Result<T, (ErrorCode, String)> {
+fn parse<T: serde::de::DeserializeOwned>(
+    params: serde_json::Value,
+) -> Result<T, (ErrorCode, String)> {
     serde_json::from_value(params).map_err(|e| (ErrorCode::InvalidParams, e.to_string()))
 }
 

@@ -76,9 +76,7 @@ fn scan(text: &str) -> Context {
     let mut chars = text.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         match c {
-            '#' => {
-                while chars.next_if(|&(_, c)| c != '\n').is_some() {}
-            }
+            '#' => while chars.next_if(|&(_, c)| c != '\n').is_some() {},
             '"' => {
                 let mut closed = false;
                 let mut end = text.len();
@@ -223,7 +221,11 @@ impl Offer<'_> {
 
     fn permissions(&mut self) {
         for &p in Permission::ALL {
-            self.add(p.key(), CompletionKind::Permission, Some(p.entry().label.to_owned()));
+            self.add(
+                p.key(),
+                CompletionKind::Permission,
+                Some(p.entry().label.to_owned()),
+            );
         }
     }
 
@@ -328,7 +330,8 @@ pub fn complete(analysis: &Analysis, text: &str, offset: usize) -> Vec<Completio
             offer.words(&["required", "optional"], K::Value)
         }
         (Block::LocationTypes, false, [_]) => offer.words(&["in"], K::Keyword),
-        (Block::LocationTypes, false, [_, "in"]) | (Block::Locations | Block::Location, false, []) => {
+        (Block::LocationTypes, false, [_, "in"])
+        | (Block::Locations | Block::Location, false, []) => {
             if let Some(s) = space {
                 for t in &ir.space(s).location_types {
                     offer.add(&t.id, K::LocationType, None);
@@ -349,17 +352,21 @@ pub fn complete(analysis: &Analysis, text: &str, offset: usize) -> Vec<Completio
                 (kind, Some(s)) if in_list => {
                     let sp = ir.space(s);
                     let items: Vec<(&str, Option<String>)> = match kind.item_kind() {
-                        Some(crate::model::ItemKind::Reports) => {
-                            sp.reports.iter().map(|r| (r.id.as_str(), r.name.clone())).collect()
-                        }
+                        Some(crate::model::ItemKind::Reports) => sp
+                            .reports
+                            .iter()
+                            .map(|r| (r.id.as_str(), r.name.clone()))
+                            .collect(),
                         Some(crate::model::ItemKind::Applications) => sp
                             .applications
                             .iter()
                             .map(|r| (r.id.as_str(), r.name.clone()))
                             .collect(),
-                        Some(crate::model::ItemKind::Profiles) => {
-                            sp.profiles.iter().map(|r| (r.id.as_str(), r.name.clone())).collect()
-                        }
+                        Some(crate::model::ItemKind::Profiles) => sp
+                            .profiles
+                            .iter()
+                            .map(|r| (r.id.as_str(), r.name.clone()))
+                            .collect(),
                         Some(crate::model::ItemKind::Registries) => sp
                             .registries
                             .iter()
@@ -462,7 +469,9 @@ fn assertion(offer: &mut Offer<'_>, words: &[&str], space: Option<SpaceId>) {
             offer.permissions();
             offer.add("report", K::Keyword, None);
         }
-        _ if prev == "report" || (LEVELS.contains(&prev) && Permission::from_key(last).is_some()) => {
+        _ if prev == "report"
+            || (LEVELS.contains(&prev) && Permission::from_key(last).is_some()) =>
+        {
             offer.words(&["at", "in", "via"], K::Keyword)
         }
         _ if prev == "at" => offer.words(&["in", "via"], K::Keyword),

@@ -33,7 +33,10 @@ pub fn hover(analysis: &Analysis, file: SourceId, offset: u32) -> Option<(Span, 
             let spaces: Vec<String> = ir
                 .spaces
                 .iter()
-                .filter(|s| s.enterprise.is_some_and(|(id, _)| ir.enterprises[id.index()].id == e.id))
+                .filter(|s| {
+                    s.enterprise
+                        .is_some_and(|(id, _)| ir.enterprises[id.index()].id == e.id)
+                })
                 .map(|s| format!("`{}`", s.id))
                 .collect();
             let _ = writeln!(out, "\nspaces: {}", listed(&spaces));
@@ -227,7 +230,11 @@ fn permission(out: &mut String, ir: &Ir, p: Permission, at: Occurrence) {
 
 fn role(out: &mut String, ir: &Ir, r: RoleRef) {
     let role = ir.role(r);
-    let origin = if role.is_declared() { "role" } else { "built-in role" };
+    let origin = if role.is_declared() {
+        "role"
+    } else {
+        "built-in role"
+    };
     let _ = writeln!(
         out,
         "**{origin}** `{}` \"{}\" of space `{}`",
@@ -247,7 +254,11 @@ fn role(out: &mut String, ir: &Ir, r: RoleRef) {
         .iter()
         .map(|s| s.members.iter().filter(|m| m.role == Some(r)).count())
         .sum();
-    let _ = writeln!(out, "\nheld by {holders} member{}", if holders == 1 { "" } else { "s" });
+    let _ = writeln!(
+        out,
+        "\nheld by {holders} member{}",
+        if holders == 1 { "" } else { "s" }
+    );
 }
 
 fn space(out: &mut String, ir: &Ir, s: SpaceId) {
@@ -280,7 +291,11 @@ fn member(out: &mut String, analysis: &Analysis, s: SpaceId, m: crate::ir::Membe
         crate::ir::MemberKind::WebUser => "web user",
         crate::ir::MemberKind::MobileWorker => "mobile worker",
     };
-    let _ = writeln!(out, "**{kind}** \"{}\" in space `{}`", member.name, space.id);
+    let _ = writeln!(
+        out,
+        "**{kind}** \"{}\" in space `{}`",
+        member.name, space.id
+    );
     if let Some(r) = member.role {
         let upstream = if r.space != s {
             format!(" (from_upstream `{}`)", ir.space(r.space).id)
@@ -292,7 +307,12 @@ fn member(out: &mut String, analysis: &Analysis, s: SpaceId, m: crate::ir::Membe
     // `what`, as `charter query` answers it (the index is built once per version).
     let what = analysis
         .index()
-        .filter(|ix| ix.snapshot.spaces.get(s.index()).is_some_and(|e| e.id == space.id))
+        .filter(|ix| {
+            ix.snapshot
+                .spaces
+                .get(s.index())
+                .is_some_and(|e| e.id == space.id)
+        })
         .and_then(|ix| ix.what(&member.name, s.0));
     let Some(what) = what else {
         if analysis.compiled.has_errors() {

@@ -95,9 +95,9 @@ fn space_stmt(stmt: &SpaceStmt) -> Option<OutlineEntry> {
             name: "location_types".to_owned(),
             detail: None,
             kind: OutlineKind::LocationTypes,
-            span: types
-                .last()
-                .map_or(*keyword, |t| keyword.to(t.parent.as_ref().unwrap_or(&t.id).span)),
+            span: types.last().map_or(*keyword, |t| {
+                keyword.to(t.parent.as_ref().unwrap_or(&t.id).span)
+            }),
             selection: *keyword,
             children: types
                 .iter()
@@ -132,7 +132,9 @@ fn location(l: &ast::LocationDecl) -> OutlineEntry {
             None => l.ty.name.clone(),
         }),
         kind: OutlineKind::Location,
-        span: children.last().map_or(l.ty.span.to(l.id.span), |c| l.ty.span.to(c.span)),
+        span: children
+            .last()
+            .map_or(l.ty.span.to(l.id.span), |c| l.ty.span.to(c.span)),
         selection: l.id.span,
         children,
     }
