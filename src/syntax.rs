@@ -10,6 +10,7 @@ mod pest;
 mod quick;
 
 pub use format::format;
+pub use lower::Context as StatementContext;
 pub use quick::parse_can as parse_can_quick;
 
 use crate::ast;
@@ -98,7 +99,8 @@ pub(crate) enum Mark {
     Comment { start: usize, end: usize },
 }
 
-/// The one lexical scan outside pest (nesting pre-check, comments for `fmt`): skips strings,
+/// The lexical scan outside pest (nesting pre-check, comments for `fmt`; editor completion
+/// reads words too, in `ide/complete.rs`, off this hot path): skips strings,
 /// and ends lines as the grammar's NEWLINE does (`\n`, `\r\n` or a lone `\r`).
 pub(crate) fn scan(text: &str, mut on: impl FnMut(Mark)) {
     let bytes = text.as_bytes();

@@ -1,7 +1,9 @@
 //! Completion: what may be written at a position, by context.
 //!
 //! The context comes from the text before the cursor, read by a small scanner rather than the
-//! syntax tree: while a statement is being typed the file does not parse. It tracks the blocks
+//! syntax tree: while a statement is being typed the file does not parse. (`syntax::scan`, the
+//! compile path's pre-scan, reports only brackets and comments; this one needs the words.)
+//! It tracks the blocks
 //! the cursor is in (by the words that opened each), the words of the statement being written
 //! and whether a `[...]` list is open; the names offered come from the last analysis (the
 //! roles of the space the cursor is in, its locations, ...).
@@ -11,6 +13,7 @@ use std::collections::BTreeSet;
 use super::Analysis;
 use crate::ir::{Ir, SpaceId};
 use crate::model::{Environment, FeatureFlag, Kind, Permission, Plan};
+use crate::syntax::StatementContext as Statements;
 
 /// What a completion names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -166,28 +169,6 @@ fn opened(parent: &Block, words: &[String]) -> Block {
     }
 }
 
-const TOP: &[&str] = &["enterprise", "space", "test"];
-const SPACE: &[&str] = &[
-    "enterprise",
-    "plan",
-    "server",
-    "upstream",
-    "environment",
-    "security",
-    "location_types",
-    "locations",
-    "group",
-    "report",
-    "features",
-    "application",
-    "registry",
-    "profile",
-    "grant",
-    "role",
-    "web_user",
-    "mobile_worker",
-];
-const MEMBER: &[&str] = &["role", "locations", "groups", "login_as"];
 const LEVELS: &[&str] = &["view", "edit", "use"];
 
 struct Offer<'a> {
@@ -299,13 +280,17 @@ pub fn complete(analysis: &Analysis, text: &str, offset: usize) -> Vec<Completio
     };
     use CompletionKind as K;
     match (&block, cx.in_list, words.as_slice()) {
-        (Block::Top, false, []) => offer.words(TOP, K::Keyword),
-        (Block::Enterprise, false, []) => offer.words(&["admins", "permissions"], K::Keyword),
-        (Block::Permissions, false, []) => offer.words(&["source", "spaces"], K::Keyword),
+        (Block::Top, false, []) => offer.words(Statements::TopLevel.keywords(), K::Keyword),
+        (Block::Enterprise, false, []) => {
+            offer.words(Statements::Enterprise.keywords(), K::Keyword)
+        }
+        (Block::Permissions, false, []) => {
+            offer.words(Statements::Permissions.keywords(), K::Keyword)
+        }
         (Block::Permissions, false, ["source"]) | (Block::Permissions, true, ["spaces"]) => {
             offer.spaces()
         }
-        (Block::Space(_), false, []) => offer.words(SPACE, K::Keyword),
+        (Block::Space(_), false, []) => offer.words(Statements::Space.keywords(), K::Keyword),
         (Block::Space(_), false, ["upstream"]) => offer.spaces(),
         (Block::Space(_), false, ["upstream", _]) => offer.words(&["remote"], K::Keyword),
         (Block::Space(_), false, ["enterprise"]) => {
@@ -338,7 +323,7 @@ pub fn complete(analysis: &Analysis, text: &str, offset: usize) -> Vec<Completio
                 }
             }
         }
-        (Block::Registry, false, []) => offer.words(&["case_types"], K::Keyword),
+        (Block::Registry, false, []) => offer.words(Statements::Registry.keywords(), K::Keyword),
         (Block::Role(_), false, []) => offer.permissions(),
         (Block::Role(_), in_list, [key, "="]) => {
             let Some(p) = Permission::from_key(key) else {
@@ -381,7 +366,7 @@ pub fn complete(analysis: &Analysis, text: &str, offset: usize) -> Vec<Completio
                 _ => {}
             }
         }
-        (Block::Member, false, []) => offer.words(MEMBER, K::Keyword),
+        (Block::Member, false, []) => offer.words(Statements::Member.keywords(), K::Keyword),
         (Block::Member, false, ["role"]) => {
             if let Some(s) = space {
                 offer.roles(s);

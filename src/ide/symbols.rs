@@ -161,6 +161,15 @@ impl<'ir> Builder<'ir> {
         })
     }
 
+    /// `id` declares `found`'s target if the IR kept this declaration (its span), not another.
+    fn declared(&mut self, id: &ast::Ident, found: Option<(Span, Target)>) {
+        if let Some((span, target)) = found
+            && span == id.span
+        {
+            self.push(id.span, target, true);
+        }
+    }
+
     fn space_ref(&mut self, id: &ast::Ident) -> Option<SpaceId> {
         let s = self.ir.find_space(&id.name)?;
         self.push(id.span, Target::Space(s), false);
@@ -279,11 +288,20 @@ impl<'ir> Builder<'ir> {
                 }
                 SpaceStmt::LocationTypes { types, .. } => {
                     for t in types {
-                        if let Some(&id) = self.names(s).location_types.get(t.id.name.as_str())
-                            && space.location_types[id.index()].span == t.id.span
-                        {
-                            self.push(t.id.span, Target::LocationType(s, id), true);
-                        }
+                        let found = self
+                            .names(s)
+                            .location_types
+                            .get(t.id.name.as_str())
+                            .copied();
+                        self.declared(
+                            &t.id,
+                            found.map(|id| {
+                                (
+                                    space.location_types[id.index()].span,
+                                    Target::LocationType(s, id),
+                                )
+                            }),
+                        );
                         if let Some(parent) = &t.parent {
                             self.location_type_ref(s, parent);
                         }
@@ -294,48 +312,56 @@ impl<'ir> Builder<'ir> {
                     let mut pending: Vec<&ast::LocationDecl> = roots.iter().rev().collect();
                     while let Some(l) = pending.pop() {
                         self.location_type_ref(s, &l.ty);
-                        if let Some(id) = space.find_location(&l.id.name)
-                            && space.locations[id.index()].span == l.id.span
-                        {
-                            self.push(l.id.span, Target::Location(s, id), true);
-                        }
+                        let found = space.find_location(&l.id.name);
+                        self.declared(
+                            &l.id,
+                            found.map(|id| {
+                                (space.locations[id.index()].span, Target::Location(s, id))
+                            }),
+                        );
                         pending.extend(l.children.iter().rev());
                     }
                 }
+                // A table's declaration is the one the IR kept (same span): not a duplicate.
                 SpaceStmt::Group { id, .. } => {
-                    if let Some(g) = space.find_group(&id.name)
-                        && space.groups[g.index()].span == id.span
-                    {
-                        self.push(id.span, Target::Group(s, g), true);
-                    }
+                    let found = space.find_group(&id.name);
+                    self.declared(
+                        id,
+                        found.map(|g| (space.groups[g.index()].span, Target::Group(s, g))),
+                    );
                 }
                 SpaceStmt::Report { id, .. } => {
-                    if let Some(r) = space.find_report(&id.name)
-                        && space.reports[r.index()].span == id.span
-                    {
-                        self.push(id.span, Target::Report(s, r), true);
-                    }
+                    let found = space.find_report(&id.name);
+                    self.declared(
+                        id,
+                        found.map(|r| (space.reports[r.index()].span, Target::Report(s, r))),
+                    );
                 }
                 SpaceStmt::Application { id, .. } => {
-                    if let Some(a) = space.find_application(&id.name)
-                        && space.applications[a.index()].span == id.span
-                    {
-                        self.push(id.span, Target::Application(s, a), true);
-                    }
+                    let found = space.find_application(&id.name);
+                    self.declared(
+                        id,
+                        found.map(|a| {
+                            (
+                                space.applications[a.index()].span,
+                                Target::Application(s, a),
+                            )
+                        }),
+                    );
                 }
                 SpaceStmt::Profile { id, .. } => {
-                    if let Some(p) = space.find_profile(&id.name)
-                        && space.profiles[p.index()].span == id.span
-                    {
-                        self.push(id.span, Target::Profile(s, p), true);
-                    }
+                    let found = space.find_profile(&id.name);
+                    self.declared(
+                        id,
+                        found.map(|p| (space.profiles[p.index()].span, Target::Profile(s, p))),
+                    );
                 }
                 SpaceStmt::Registry(r) => {
-                    if let Some(id) = space.find_registry(&r.id.name)
-                        && space.registries[id.index()].span == r.id.span
-                    {
-                        self.push(r.id.span, Target::Registry(s, id), true);
-                    }
+                    let found = space.find_registry(&r.id.name);
+                    self.declared(
+                        &r.id,
+                        found.map(|g| (space.registries[g.index()].span, Target::Registry(s, g))),
+                    );
                 }
                 SpaceStmt::Grant { registry, to, .. } => {
                     if let Some(r) = space.find_registry(&registry.name) {

@@ -16,9 +16,10 @@ struct Lower {
     too_long: std::cell::RefCell<Vec<Diagnostic>>,
 }
 
-/// Where an unknown statement was found, for its message and suggestions.
-#[derive(Clone, Copy)]
-pub(super) enum Context {
+/// A block of statements: where an unknown statement was found (for its message and
+/// suggestions), and what may be written there (editor completion).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Context {
     TopLevel,
     Enterprise,
     Space,
@@ -54,7 +55,7 @@ impl Context {
     }
 
     /// The keywords that start a statement in this context.
-    pub(super) fn keywords(self) -> &'static [&'static str] {
+    pub fn keywords(self) -> &'static [&'static str] {
         match self {
             Context::TopLevel => &["enterprise", "space", "test"],
             Context::Enterprise => &["admins", "permissions"],
