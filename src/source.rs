@@ -634,6 +634,10 @@ pub struct LineIndex {
     /// start), so that a column in a very long line costs at most that many characters to
     /// count, not the line's length (thousands of diagnostics on one 10 MB line).
     checkpoints: Vec<(u32, u32)>,
+    /// Byte offsets of the characters outside the Basic Multilingual Plane (two UTF-16 code
+    /// units each; an editor's columns count those), so that a UTF-16 column costs what a
+    /// character column does. Empty for almost every policy.
+    astral: Vec<u32>,
 }
 
 /// Bytes between column checkpoints.
@@ -643,8 +647,12 @@ impl LineIndex {
     pub fn new(text: &str) -> LineIndex {
         let mut starts = vec![0];
         let mut checkpoints = Vec::new();
+        let mut astral = Vec::new();
         let (mut line_start, mut column, mut next) = (0usize, 0u32, CHECKPOINT);
         for (i, c) in text.char_indices() {
+            if c.len_utf16() == 2 {
+                astral.push(i as u32);
+            }
             if i >= next {
                 if i > line_start {
                     checkpoints.push((i as u32, column));
@@ -662,7 +670,17 @@ impl LineIndex {
         LineIndex {
             starts,
             checkpoints,
+            astral,
         }
+    }
+
+    /// The 0-based column of a byte offset in UTF-16 code units (the Language Server
+    /// Protocol's default), at the cost of [`LineIndex::line_col`].
+    pub fn utf16_column(&self, text: &str, offset: u32) -> usize {
+        let (line, column) = self.line_col(text, offset);
+        let start = self.starts[line - 1];
+        let before = |at: u32| self.astral.partition_point(|&a| a < at);
+        column - 1 + before(offset) - before(start)
     }
 
     /// The 0-based line holding byte `offset`.
@@ -724,6 +742,17 @@ mod tests {
                 text[line_start..offset].chars().count() + 1,
             );
             assert_eq!(idx.line_col(&text, offset as u32), expected, "{offset}");
+        }
+    }
+
+    #[test]
+    fn utf16_columns_count_characters_outside_the_bmp_twice() {
+        let text = "a😀b\n😀😀c";
+        let idx = LineIndex::new(text);
+        for offset in (0..=text.len()).filter(|&o| text.is_char_boundary(o)) {
+            let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+            let expected: usize = text[line_start..offset].chars().map(char::len_utf16).sum();
+            assert_eq!(idx.utf16_column(text, offset as u32), expected, "{offset}");
         }
     }
 

@@ -180,3 +180,35 @@ fn every_quick_fix_removes_its_diagnostic() {
     // The ui cases hold many "did you mean" helps: the test must have tried them.
     assert!(fixes_tried >= 10, "only {fixes_tried} quick fixes found");
 }
+
+#[test]
+fn an_undecodable_file_and_a_file_not_yet_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    std::fs::write(root.join("a.charter"), b"space a {\xff}").unwrap();
+    let mut ws = Workspace::load(&root).unwrap();
+    let (_, checked) = charter::load_and_compile(&root).unwrap();
+    assert_eq!(ws.analysis().compiled.diagnostics, checked.diagnostics);
+    assert_eq!(checked.diagnostics[0].code.as_str(), "E0004");
+    // A new file the editor has not saved is compiled with the others, and dropped on close.
+    let new = root.join("b.charter");
+    assert!(ws.set_text(&new, "space b {\n  upstream nowhere\n}\n"));
+    let codes: Vec<&str> = ws
+        .analysis()
+        .compiled
+        .diagnostics
+        .iter()
+        .map(|d| d.code.as_str())
+        .collect();
+    // As `check` does with an undecodable file: its unknown names are not reported.
+    assert_eq!(codes, ["E0004"]);
+    assert_eq!(ws.analysis().sources.len(), 2);
+    ws.close(&new).unwrap();
+    assert_eq!(ws.analysis().compiled.diagnostics, checked.diagnostics);
+    // Not a policy file: refused.
+    assert!(!ws.set_text(&root.join("notes.txt"), "hello"));
+    // An empty directory.
+    let empty = tempfile::tempdir().unwrap();
+    let mut ws = Workspace::load(empty.path()).unwrap();
+    assert!(ws.analysis().compiled.diagnostics.is_empty());
+}

@@ -946,10 +946,7 @@ fn position_of(text: &str, lines: &LineIndex, offset: usize, utf8: bool) -> Posi
     let character = if utf8 {
         before.len()
     } else {
-        // The line/column index counts characters with checkpoints in long lines; only
-        // characters outside the BMP count twice in UTF-16.
-        let (_, column) = lines.line_col(text, offset as u32);
-        column - 1 + before.chars().filter(|c| c.len_utf16() == 2).count()
+        lines.utf16_column(text, offset as u32)
     };
     Position::new(line as u32, character as u32)
 }
