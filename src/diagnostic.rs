@@ -240,6 +240,14 @@ pub mod suggest {
         LEFT.with(|l| l.set(BUDGET));
     }
 
+    /// Starts one file's budget, for its parse and its own declarations (`crate::parse_file`):
+    /// proportional to the file, so that a policy's suggestions stay linear in its size however
+    /// it is split into files, and capped at a run's. Files are parsed on several threads; a
+    /// budget of their own keeps their diagnostics the same whichever thread parses them.
+    pub fn start_file(bytes: usize) {
+        LEFT.with(|l| l.set(BUDGET.min(64usize.saturating_mul(bytes).saturating_add(4096))));
+    }
+
     /// Whether the run's budget is spent.
     pub fn exhausted() -> bool {
         LEFT.with(|l| l.get() == 0)

@@ -5,7 +5,7 @@
 //! A [`Workspace`] is one policy directory: its files as the loader reads them, with the texts
 //! of the files open in the editor in their place. It keeps each file's parse and, after an
 //! edit, parses again only the file that changed; resolution and the checks run on the whole
-//! policy through [`crate::compile_parsed`], the path `check` takes, so the editor shows what
+//! policy through [`crate::compile_declared`], the path `check` takes, so the editor shows what
 //! `check` prints. An [`Analysis`] is one version of the policy: its sources, diagnostics and
 //! IR, and on first use its symbol table ([`symbols`]) and query index.
 //!
@@ -30,11 +30,13 @@ use crate::diagnostic::{self, Diagnostic};
 use crate::query::Index;
 use crate::source::{self, LineIndex, LoadError, SourceFile, SourceId, SourceSet, Undecodable};
 
-/// One file's parse: what [`crate::compile_parsed`] takes for it.
+/// One file's parse, and its own declarations resolved from it: what
+/// [`crate::compile_declared`] takes for it (the tree stays for the symbol table).
 #[derive(Debug)]
 pub struct Parsed {
     pub ast: ast::File,
     pub diagnostics: Vec<Diagnostic>,
+    pub declarations: crate::resolve::FileDeclarations,
 }
 
 /// A file of the workspace: as read from disk, or as the editor holds it.
@@ -233,8 +235,13 @@ impl Workspace {
             let p = match &e.parsed {
                 Some((at, p)) if *at == id => p.clone(),
                 _ => {
-                    let (ast, diagnostics) = crate::syntax::parse(id, &e.file.text);
-                    let p = Arc::new(Parsed { ast, diagnostics });
+                    let (ast, diagnostics) = crate::parse_file(id, &e.file.text);
+                    let declarations = crate::resolve::declare(ast.clone());
+                    let p = Arc::new(Parsed {
+                        ast,
+                        diagnostics,
+                        declarations,
+                    });
                     e.parsed = Some((id, p.clone()));
                     p
                 }
@@ -243,12 +250,12 @@ impl Workspace {
         }
         let mut diagnostics: Vec<Diagnostic> =
             undecodable.into_iter().map(Diagnostic::from).collect();
-        let mut compiled = crate::compile_parsed(
+        let mut compiled = crate::compile_declared(
             &sources,
             parsed
                 .iter()
                 .flatten()
-                .map(|p| (p.ast.clone(), p.diagnostics.clone())),
+                .map(|p| (p.declarations.clone(), p.diagnostics.clone())),
         );
         diagnostics.append(&mut compiled.diagnostics);
         diagnostic::sort(&mut diagnostics);

@@ -78,7 +78,7 @@ pub enum MemberKind {
     MobileWorker,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Enterprise {
     pub id: String,
     pub name: Option<String>,
@@ -93,7 +93,7 @@ pub struct Enterprise {
 /// Enterprise Permissions (HQ's `EnterprisePermissions`): every member of `source` is a member
 /// of each of `spaces` with its source role. Resolved: every space is a space of the
 /// enterprise, on the source's server, and none is the source.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct EnterprisePermissions {
     /// The `permissions` keyword.
     pub span: Span,
@@ -114,7 +114,7 @@ pub struct Registry {
 
 /// `grant REGISTRY to [SPACES]` (HQ's `RegistryGrant(from_domain, to_domains)`): the listed
 /// spaces may read the granting space's data of the registry's case types.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Grant {
     /// The `grant` keyword.
     pub span: Span,
@@ -132,14 +132,14 @@ pub struct Named {
     pub span: Span,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct LocationType {
     pub id: String,
     pub span: Span,
     pub parent: Option<(LocTypeId, Span)>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Location {
     pub id: String,
     pub name: Option<String>,
@@ -161,7 +161,7 @@ pub enum RoleOrigin {
     Declared { redefines_builtin: bool },
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Role {
     pub id: String,
     pub name: String,
@@ -197,7 +197,7 @@ pub struct RoleRef {
     pub role: RoleId,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Member {
     pub kind: MemberKind,
     pub name: String,
@@ -218,7 +218,7 @@ pub struct Member {
     pub login_as_default: Option<Span>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Space {
     pub id: String,
     pub name: Option<String>,
@@ -261,7 +261,7 @@ pub struct Space {
 }
 
 /// Hash lookups by name; spaces hold up to hundreds of thousands of locations and members.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct NameLookup {
     pub locations: std::collections::HashMap<String, LocId>,
     pub groups: std::collections::HashMap<String, GroupId>,

@@ -57,20 +57,20 @@ struct Scope {
 
 impl Scope {
     /// Records `id`; returns false (after reporting) when it was already declared.
-    fn declare(&mut self, r: &mut Resolver, what: &str, id: &Ident) -> bool {
-        if let Some(first) = self.seen.get(&id.name) {
+    fn declare(&mut self, r: &mut Resolver, what: &str, name: &str, span: Span) -> bool {
+        if let Some(first) = self.seen.get(name) {
             r.push(
                 Diagnostic::new(
                     Code::Duplicate,
-                    format!("{what} `{}` is declared twice", id.name),
+                    format!("{what} `{name}` is declared twice"),
                 )
-                .with_label(id.span, "declared again here")
+                .with_label(span, "declared again here")
                 .with_label(*first, "first declared here")
                 .with_help(format!("rename one of them or remove the repeated {what}")),
             );
             return false;
         }
-        self.seen.insert(id.name.clone(), id.span);
+        self.seen.insert(name.to_owned(), span);
         true
     }
 }
@@ -178,7 +178,72 @@ pub fn unknown_name<'a>(
         .with_help(help)
 }
 
+/// One file's declarations, resolved without looking at any other file: its enterprises and
+/// spaces with their own tables and what they report of themselves, and its `test` blocks as
+/// parsed. A pure function of the file ([`declare`]), so files are resolved on all cores and
+/// the editor keeps a file's declarations while another file is edited.
+#[derive(Clone, Debug)]
+pub struct FileDeclarations {
+    items: Vec<Declared>,
+}
+
+#[derive(Clone, Debug)]
+enum Declared {
+    Enterprise {
+        enterprise: Enterprise,
+        /// Its first `permissions` block, resolved once every space is known.
+        permissions: Option<ast::EnterprisePermissionsDecl>,
+        diagnostics: Vec<Diagnostic>,
+    },
+    Space {
+        space: Box<Space>,
+        pending: PendingSpace,
+        diagnostics: Vec<Diagnostic>,
+    },
+    Test(ast::TestDecl),
+}
+
+/// Resolves one file's declarations: enterprises, and each space's own tables (locations,
+/// roles, members' own fields); tests are kept as parsed. Names that cross files (a space's
+/// enterprise and upstream, members' roles, tests) wait for [`Resolver::finish`]. Suggestions
+/// spend the budget of the file's thread ([`crate::parse_file`] starts it).
+pub fn declare(file: ast::File) -> FileDeclarations {
+    let mut r = Resolver::default();
+    let mut items = Vec::with_capacity(file.items.len());
+    for item in file.items {
+        items.push(match item {
+            ast::Item::Enterprise(e) => {
+                let admins = r.enterprise_admins(&e);
+                r.pend_enterprise_permissions(&e.id.name, e.permissions);
+                Declared::Enterprise {
+                    permissions: r.enterprise_permissions.pop().map(|(_, p)| p),
+                    enterprise: Enterprise {
+                        id: e.id.name,
+                        name: e.name.map(|n| n.value),
+                        span: e.span,
+                        id_span: e.id.span,
+                        admins,
+                        permissions: None,
+                    },
+                    diagnostics: std::mem::take(&mut r.diagnostics),
+                }
+            }
+            ast::Item::Space(decl) => {
+                let (space, pending) = r.space(decl);
+                Declared::Space {
+                    space: Box::new(space),
+                    pending,
+                    diagnostics: std::mem::take(&mut r.diagnostics),
+                }
+            }
+            ast::Item::Test(t) => Declared::Test(t),
+        });
+    }
+    FileDeclarations { items }
+}
+
 /// Everything a space declaration holds, gathered before members are resolved.
+#[derive(Clone, Debug)]
 struct PendingSpace {
     /// `upstream ID [remote]`: the id, and the span of `remote` if written.
     upstream: Option<(Ident, Option<Span>)>,
@@ -196,36 +261,47 @@ impl Resolver {
         self.diagnostics.push(d);
     }
 
-    /// Resolves one file's declarations: enterprises, tests, and each space's own tables.
+    /// Resolves one file's declarations and merges them ([`declare`], then
+    /// [`Resolver::add_declarations`]).
     pub fn add_file(&mut self, file: ast::File) {
+        self.add_declarations(declare(file));
+    }
+
+    /// Merges one file's declarations, in source order: an enterprise, space or test declared
+    /// by an earlier file is reported, and the repeated declaration (with what it reported of
+    /// itself) dropped.
+    pub fn add_declarations(&mut self, file: FileDeclarations) {
         for item in file.items {
             match item {
-                ast::Item::Enterprise(e) => {
+                Declared::Enterprise {
+                    enterprise,
+                    permissions,
+                    mut diagnostics,
+                } => {
                     let mut scope = std::mem::take(&mut self.enterprise_scope);
-                    if scope.declare(self, "enterprise", &e.id) {
-                        let admins = self.enterprise_admins(&e);
-                        self.pend_enterprise_permissions(&e.id.name, e.permissions);
-                        self.ir.enterprises.push(Enterprise {
-                            id: e.id.name,
-                            name: e.name.map(|n| n.value),
-                            span: e.span,
-                            id_span: e.id.span,
-                            admins,
-                            permissions: None,
-                        });
+                    if scope.declare(self, "enterprise", &enterprise.id, enterprise.id_span) {
+                        self.diagnostics.append(&mut diagnostics);
+                        if let Some(p) = permissions {
+                            self.enterprise_permissions.push((enterprise.id.clone(), p));
+                        }
+                        self.ir.enterprises.push(enterprise);
                     }
                     self.enterprise_scope = scope;
                 }
-                ast::Item::Space(decl) => {
+                Declared::Space {
+                    space,
+                    pending,
+                    mut diagnostics,
+                } => {
                     let mut scope = std::mem::take(&mut self.space_scope);
-                    if scope.declare(self, "space", &decl.id) {
-                        let (space, pending) = self.space(decl);
-                        self.ir.spaces.push(space);
+                    if scope.declare(self, "space", &space.id, space.id_span) {
+                        self.diagnostics.append(&mut diagnostics);
+                        self.ir.spaces.push(*space);
                         self.pending.push(pending);
                     }
                     self.space_scope = scope;
                 }
-                ast::Item::Test(t) => {
+                Declared::Test(t) => {
                     if let Some(first) = self.test_scope.get(&t.name.value) {
                         self.push(
                             Diagnostic::new(
@@ -501,12 +577,12 @@ impl Resolver {
                     }
                 }
                 SpaceStmt::Group { id, name } => {
-                    if groups.declare(self, "group", id) {
+                    if groups.declare(self, "group", &id.name, id.span) {
                         space.groups.push(named(id, name));
                     }
                 }
                 SpaceStmt::Report { id, name } => {
-                    if reports.declare(self, "report", id) {
+                    if reports.declare(self, "report", &id.name, id.span) {
                         space.reports.push(named(id, name));
                     }
                 }
@@ -522,17 +598,17 @@ impl Resolver {
                     }
                 }
                 SpaceStmt::Application { id, name } => {
-                    if applications.declare(self, "application", id) {
+                    if applications.declare(self, "application", &id.name, id.span) {
                         space.applications.push(named(id, name));
                     }
                 }
                 SpaceStmt::Profile { id, name } => {
-                    if profiles.declare(self, "profile", id) {
+                    if profiles.declare(self, "profile", &id.name, id.span) {
                         space.profiles.push(named(id, name));
                     }
                 }
                 SpaceStmt::Registry(r) => {
-                    if registries.declare(self, "registry", &r.id) {
+                    if registries.declare(self, "registry", &r.id.name, r.id.span) {
                         let registry = self.registry(r);
                         space.registries.push(registry);
                     }
@@ -588,7 +664,7 @@ impl Resolver {
         let mut keys = Scope::default();
         let mut two_factor = None;
         for s in settings {
-            if !keys.declare(self, "security setting", &s.key) {
+            if !keys.declare(self, "security setting", &s.key.name, s.key.span) {
                 continue;
             }
             if s.key.name != "two_factor" {
@@ -629,7 +705,7 @@ impl Resolver {
         let mut scope = Scope::default();
         let mut kept: Vec<&ast::LocationTypeDecl> = Vec::new();
         for d in decls {
-            if scope.declare(self, "location type", &d.id) {
+            if scope.declare(self, "location type", &d.id.name, d.id.span) {
                 kept.push(d);
             }
         }
@@ -754,7 +830,7 @@ impl Resolver {
                 );
                 continue;
             }
-            if !scope.declare(self, "role", &d.id) {
+            if !scope.declare(self, "role", &d.id.name, d.id.span) {
                 continue;
             }
             let (declared, explicit, list_items) = self.role_values(d);
@@ -794,7 +870,7 @@ impl Resolver {
                 self.push(unknown_permission(&s.key, Permission::keys()));
                 continue;
             };
-            if !keys.declare(self, "permission", &s.key) {
+            if !keys.declare(self, "permission", &s.key.name, s.key.span) {
                 continue;
             }
             let parsed = match &s.value {
