@@ -49,6 +49,37 @@ impl std::io::Seek for Sink {
     }
 }
 
+/// Keystrokes in `file` of the policy directory `dir` as `charter lsp` handles them: the new
+/// text given to the workspace, then the policy analysed again (diagnostics of every file).
+/// One untimed keystroke first (the cold analysis), then `n` timed ones.
+fn keystrokes(dir: &std::path::Path, file: &std::path::Path, n: usize) -> Vec<Duration> {
+    let mut ws = charter::ide::Workspace::load(dir).expect("workspace");
+    let text = std::fs::read_to_string(file).expect("policy file");
+    let _ = ws.analysis();
+    (0..=n)
+        .map(|i| {
+            let edited = format!("{text}\n# keystroke {i}\n");
+            let t = Instant::now();
+            ws.set_text(file, &edited);
+            let a = ws.analysis();
+            let took = t.elapsed();
+            assert!(
+                !a.compiled.has_errors(),
+                "an edit in a comment breaks nothing"
+            );
+            took
+        })
+        .skip(1)
+        .collect()
+}
+
+fn range(v: &[Duration]) -> (Duration, Duration) {
+    (
+        v.iter().min().copied().unwrap_or_default(),
+        v.iter().max().copied().unwrap_or_default(),
+    )
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -78,6 +109,17 @@ fn main() {
         }
     }
     let files = charter::synth::generate(&p);
+    // The same files on disk, for the editor's workspace (last section).
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut largest = (0, dir.path().to_path_buf());
+    for (name, text) in &files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().expect("a file's directory")).expect("mkdir");
+        std::fs::write(&path, text).expect("write policy file");
+        if text.len() > largest.0 {
+            largest = (text.len(), path);
+        }
+    }
     let mut sources = SourceSet::default();
     let mut bytes = 0usize;
     for (name, text) in files {
@@ -226,6 +268,14 @@ fn main() {
     );
     let batch_median = median(batch_runs);
 
+    // The editor: a keystroke's diagnostics (`Workspace::set_text`, then `analysis()`), in the
+    // largest file of the generated policy and in the bundled national-health policy.
+    let big = keystrokes(dir.path(), &largest.1, 5);
+    let national =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/national-health");
+    let national_file = national.join("kenya.charter");
+    let small = keystrokes(&national, &national_file, 5);
+
     let mb = bytes as f64 / 1e6;
     println!(
         "policy: {} spaces x {} locations, {} roles, {} members per space; {mb:.1} MB of source",
@@ -294,5 +344,20 @@ fn main() {
         "| `who` over {} members, median of 20 | {:.2} ms | < 5 ms |",
         members.len(),
         median(who).as_secs_f64() * 1e3
+    );
+    let (lo, hi) = range(&small);
+    println!(
+        "| editor: a keystroke's diagnostics in policies/national-health, median of 5 | {:.1} ms [{:.1}–{:.1}] | <= 50 ms |",
+        median(small).as_secs_f64() * 1e3,
+        lo.as_secs_f64() * 1e3,
+        hi.as_secs_f64() * 1e3
+    );
+    let (lo, hi) = range(&big);
+    println!(
+        "| editor: a keystroke's diagnostics in the {:.1} MB file of this policy, median of 5 | {:.2} s [{:.2}–{:.2}] | <= 1 s |",
+        largest.0 as f64 / 1e6,
+        median(big).as_secs_f64(),
+        lo.as_secs_f64(),
+        hi.as_secs_f64()
     );
 }
