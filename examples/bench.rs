@@ -133,23 +133,28 @@ fn main() {
     let t = Instant::now();
     let compiled = charter::compile(&sources);
     assert!(!compiled.has_errors(), "generated policy has errors");
-    let mut snapshot = charter::emit::emit(&compiled.ir, &sources);
-    charter::output::write_atomic_with(&path, |f| format::write(&mut snapshot, Format::Json, f))
-        .expect("write snapshot");
+    charter::output::write_atomic_with(&path, |f| {
+        charter::pipeline::write_snapshot(&sources, &compiled, Format::Json, f, format::Sign::No)
+    })
+    .expect("write snapshot");
     let build_to_disk = t.elapsed();
     let peak_kib = vm_hwm_kib().unwrap_or(0);
     drop(compiled);
-    drop(snapshot);
 
     // The same build with the snapshot serialised into a discarding sink: the compiler's own
     // work, without the disk (writing and fsyncing 100+ MB depends on the machine's storage).
     let t = Instant::now();
     let compiled = charter::compile(&sources);
-    let mut snapshot = charter::emit::emit(&compiled.ir, &sources);
-    format::write(&mut snapshot, Format::Json, &mut Sink(0)).expect("serialise");
+    charter::pipeline::write_snapshot(
+        &sources,
+        &compiled,
+        Format::Json,
+        &mut Sink(0),
+        format::Sign::No,
+    )
+    .expect("serialise");
     let build = t.elapsed();
     drop(compiled);
-    drop(snapshot);
 
     // The bare pest parse of the same files, for the ratio.
     let t = Instant::now();

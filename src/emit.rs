@@ -13,6 +13,13 @@ use crate::source::SourceSet;
 /// Builds the snapshot of a checked policy. Its `content_digest` is empty until it is written
 /// (`snapshot::format::write` signs it).
 pub fn emit(ir: &Ir, sources: &SourceSet) -> Snapshot {
+    let mut snapshot = head(ir, sources);
+    snapshot.spaces = spaces(ir).collect();
+    snapshot
+}
+
+/// The snapshot without its spaces: versions, source digest, enterprises.
+pub fn head(ir: &Ir, sources: &SourceSet) -> Snapshot {
     Snapshot {
         format_version: FORMAT_VERSION,
         compiler_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -46,10 +53,14 @@ pub fn emit(ir: &Ir, sources: &SourceSet) -> Snapshot {
                     }),
             })
             .collect(),
-        spaces: (0..ir.spaces.len())
-            .map(|i| space(ir, SpaceId(i as u32)))
-            .collect(),
+        spaces: Vec::new(),
     }
+}
+
+/// Each space's snapshot entry, made when asked for: [`emit`] collects them, a build streams
+/// them to the file one by one (`pipeline::write_snapshot`).
+pub fn spaces(ir: &Ir) -> impl ExactSizeIterator<Item = SpaceEntry> + '_ {
+    (0..ir.spaces.len()).map(|i| space(ir, SpaceId(i as u32)))
 }
 
 /// Digest of every file's relative path and contents, in path order, so that it does not

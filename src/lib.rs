@@ -108,26 +108,7 @@ fn compile_on(sources: &SourceSet, pool: Option<&rayon::ThreadPool>) -> Compiled
         Some(pool) => pool.install(|| files.into_par_iter().map(declare).collect()),
         None => files.into_iter().map(declare).collect(),
     };
-    release_freed_memory();
     compile_declared(sources, declared.into_iter())
-}
-
-/// Returns the memory the files' syntax trees held to the system. The trees were freed on the
-/// pool's threads, in allocator arenas the rest of the build (on this thread) does not draw
-/// from: without this the build's peak grew by their size (57 MB, 1.5x the source, on the
-/// benchmark policy of docs/performance.md).
-fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        unsafe extern "C" {
-            fn malloc_trim(pad: usize) -> std::ffi::c_int;
-        }
-        // SAFETY: glibc's malloc_trim takes no pointer and may be called at any time; it only
-        // returns free pages of every arena to the kernel.
-        unsafe {
-            malloc_trim(0);
-        }
-    }
 }
 
 /// The threads files are compiled on: one per core (or `RAYON_NUM_THREADS`), each with the
@@ -252,6 +233,27 @@ mod tests {
                 sources.add(format!("{i:02}-{name}"), text.as_str());
             }
             prop_assert_eq!(compiled(&sources, Some(&threads(n))), compiled(&sources, None));
+        }
+
+        /// A build streams its snapshot space by space: the bytes of writing it whole, in
+        /// both formats, signed or not.
+        #[test]
+        fn streamed_snapshots_are_whole_ones(seed in 0u64..1000, spaces in 1usize..4, yaml: bool, signed: bool) {
+            let p = synth::Params { spaces, locations: 30, roles: 5, members: 20, seed };
+            let mut sources = SourceSet::default();
+            for (name, text) in synth::generate(&p) {
+                sources.add(name, text);
+            }
+            let c = compile(&sources);
+            let format = if yaml { snapshot::format::Format::Yaml } else { snapshot::format::Format::Json };
+            let key = snapshot::sign::SecretKey::generate().unwrap();
+            let sign = || if signed { snapshot::format::Sign::With(&key) } else { snapshot::format::Sign::No };
+            let mut whole = std::io::Cursor::new(Vec::new());
+            snapshot::format::write_with(&mut build(&sources, &c), format, &mut whole, sign()).unwrap();
+            let mut streamed = std::io::Cursor::new(Vec::new());
+            pipeline::write_snapshot(&sources, &c, format, &mut streamed, sign()).unwrap();
+            // Ed25519 signatures are deterministic: the same digest gives the same signature.
+            prop_assert!(whole.get_ref() == streamed.get_ref());
         }
 
         /// Generated valid policies (one file per space).

@@ -48,6 +48,22 @@ pub fn build(sources: &SourceSet, compiled: &Compiled) -> Snapshot {
     crate::emit::emit(&compiled.ir, sources)
 }
 
+/// Writes the snapshot of a compiled policy ([`build`], then `snapshot::format::write_with`)
+/// without holding it whole: each space's entry is emitted as it is written and dropped after,
+/// so a build's peak memory is the IR's plus one space's entry. The bytes are those of
+/// writing [`build`]'s snapshot.
+pub fn write_snapshot<W: std::io::Write + std::io::Seek>(
+    sources: &SourceSet,
+    compiled: &Compiled,
+    format: Format,
+    out: &mut W,
+    sign: crate::snapshot::format::Sign<'_>,
+) -> std::io::Result<()> {
+    let mut head = crate::emit::head(&compiled.ir, sources);
+    let spaces = crate::snapshot::format::Streamed::new(crate::emit::spaces(&compiled.ir));
+    crate::snapshot::format::write_streamed(&mut head, spaces, format, out, sign)
+}
+
 /// Whether a path names a snapshot: by its extension, whatever the file is (a pipe named
 /// `s.json` is refused as a snapshot, unopened, not compiled as a policy); a directory is a
 /// policy.

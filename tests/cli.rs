@@ -794,8 +794,7 @@ fn progress_only_when_asked_or_on_a_terminal() {
         stages,
         [
             "progress: compiling `policies/acme`",
-            "progress: emitting the snapshot",
-            &format!("progress: writing `{}`", snap.display()),
+            &format!("progress: emitting the snapshot to `{}`", snap.display()),
         ],
         "{err}"
     );

@@ -41,15 +41,14 @@ pub(crate) fn run(args: &CheckArgs, output: Option<&Path>, sign: Option<&Path>) 
 
     let mut written = None;
     if let (Some(path), Some(fmt), false) = (output, out_format, failed) {
-        progress.stage("emitting the snapshot");
-        let mut snapshot = charter::build(&sources, &compiled);
-        progress.stage(&format!("writing `{}`", path.display()));
+        // Each space is emitted as it is written: one stage.
+        progress.stage(&format!("emitting the snapshot to `{}`", path.display()));
         let how = match &key {
             Some(k) => format::Sign::With(k),
             None => format::Sign::No,
         };
         let result = charter::output::write_atomic_with(path, |f| {
-            format::write_with(&mut snapshot, fmt, f, how)
+            charter::pipeline::write_snapshot(&sources, &compiled, fmt, f, how)
         });
         if let Err(e) = result {
             return fail(format_args!("cannot write `{}`: {e}", path.display()));
