@@ -212,3 +212,86 @@ fn an_undecodable_file_and_a_file_not_yet_saved() {
     let mut ws = Workspace::load(empty.path()).unwrap();
     assert!(ws.analysis().compiled.diagnostics.is_empty());
 }
+
+/// Completion inside `assert` lines, word by word through the query grammar: the names offered
+/// are those of the space the line asks about (`in SPACE`, written later on the line too).
+#[test]
+fn completion_follows_an_assertion() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/national-health");
+    let mut ws = Workspace::load(&root).unwrap();
+    let analysis = ws.analysis();
+    let file = root.join("tests.charter");
+    let original = std::fs::read_to_string(&file).unwrap();
+    let block = "test \"enterprise admins see aggregates, not data\" {\n";
+    let at = original.find(block).unwrap() + block.len();
+    // The labels offered at the end of `before`, with `after` written after the cursor.
+    let labels = |before: &str, after: &str| -> Vec<String> {
+        let text = format!("{}  {before}{after}\n{}", &original[..at], &original[at..]);
+        let offset = at + 2 + before.len();
+        charter::ide::complete::complete(&analysis, &text, offset)
+            .into_iter()
+            .map(|c| c.label)
+            .collect()
+    };
+    let has = |got: &[String], want: &[&str]| {
+        for w in want {
+            assert!(
+                got.iter().any(|g| g == w),
+                "`{w}` not offered among {got:?}"
+            );
+        }
+    };
+    let george = "\"george.sup@nhp-ke.org\"";
+
+    let got = labels("assert ", "");
+    has(&got, &["who", "what", "why", george]);
+    has(
+        &labels(&format!("assert {george} "), ""),
+        &["can", "cannot"],
+    );
+    has(
+        &labels(&format!("assert {george} can "), ""),
+        &["view", "edit"],
+    );
+    let got = labels(&format!("assert {george} can edit "), "");
+    has(&got, &["data", "report", "roles_and_permissions"]);
+    assert!(
+        !got.iter().any(|g| g == "who"),
+        "no query keyword among permissions"
+    );
+
+    // `at`: the locations of the space named later on the line, and only those.
+    let got = labels(&format!("assert {george} can edit data at "), " in nhp-ke");
+    has(&got, &["ke-nairobi-1-f01"]);
+    assert!(
+        !got.iter().any(|g| g == "ug" || g.starts_with("ug-")),
+        "locations of another space offered: {got:?}"
+    );
+    has(
+        &labels(
+            &format!("assert {george} can edit data at ke-nairobi-1-f01 "),
+            "",
+        ),
+        &["in", "via"],
+    );
+    has(
+        &labels(
+            &format!("assert {george} can edit data at ke-nairobi-1-f01 in "),
+            "",
+        ),
+        &["nhp-ke", "nhp-ug"],
+    );
+    has(
+        &labels(&format!("assert {george} can view report "), " in nhp-ug"),
+        &["anc", "stock"],
+    );
+    has(
+        &labels(&format!("assert {george} can use access_apis via "), ""),
+        &["web", "api"],
+    );
+    // `who ... == [`: the members of the space asked about.
+    let got = labels("assert who can view data in nhp-ke == [", "");
+    has(&got, &[george]);
+    // Inside a string nothing is offered: it is a member's name being typed.
+    assert!(labels("assert \"geo", "").is_empty());
+}
