@@ -59,9 +59,40 @@ pub fn write_snapshot<W: std::io::Write + std::io::Seek>(
     out: &mut W,
     sign: crate::snapshot::format::Sign<'_>,
 ) -> std::io::Result<()> {
-    let mut head = crate::emit::head(&compiled.ir, sources);
-    let spaces = crate::snapshot::format::Streamed::new(crate::emit::spaces(&compiled.ir));
-    crate::snapshot::format::write_streamed(&mut head, spaces, format, out, sign)
+    use crate::snapshot::format::{Streamed, write_streamed};
+    let ir = &compiled.ir;
+    let mut head = crate::emit::head(ir, sources);
+    // The next space is emitted on a second thread while this one is written; at most two
+    // entries wait, and a write that fails stops the emitting (the channel closes).
+    std::thread::scope(|scope| {
+        let (entries, received) = std::sync::mpsc::sync_channel(1);
+        let emitter = std::thread::Builder::new()
+            .name("charter-emit".to_owned())
+            .stack_size(64 * 1024 * 1024)
+            .spawn_scoped(scope, move || {
+                for entry in crate::emit::spaces(ir) {
+                    if entries.send(entry).is_err() {
+                        break;
+                    }
+                }
+            });
+        match emitter {
+            Ok(_) => write_streamed(
+                &mut head,
+                Streamed::new(received.into_iter()),
+                format,
+                out,
+                sign,
+            ),
+            Err(_) => write_streamed(
+                &mut head,
+                Streamed::new(crate::emit::spaces(ir)),
+                format,
+                out,
+                sign,
+            ),
+        }
+    })
 }
 
 /// Whether a path names a snapshot: by its extension, whatever the file is (a pipe named
