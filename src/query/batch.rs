@@ -30,6 +30,40 @@ pub enum BatchError {
 /// line was a query (answered) rather than an error.
 pub type General<'a> = dyn FnMut(&str, usize) -> (serde_json::Value, bool) + 'a;
 
+/// `{"allowed":A,"line":N}` (with `"holds":!A` before the line for `cannot`) and a newline,
+/// as `serde_json` writes it, without the formatting machinery: most of a quick line's time
+/// went there.
+fn quick_answer(allowed: bool, negated: bool, number: usize) -> Vec<u8> {
+    let mut line = Vec::with_capacity(64);
+    line.extend_from_slice(if allowed {
+        b"{\"allowed\":true"
+    } else {
+        b"{\"allowed\":false"
+    });
+    if negated {
+        line.extend_from_slice(if allowed {
+            b",\"holds\":false"
+        } else {
+            b",\"holds\":true"
+        });
+    }
+    line.extend_from_slice(b",\"line\":");
+    let mut digits = [0u8; 20];
+    let mut n = number;
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    line.extend_from_slice(&digits[at..]);
+    line.extend_from_slice(b"}\n");
+    line
+}
+
 /// Answers every line of `input` on `out`; returns whether every query line was answered.
 pub fn run(
     index: &Index,
@@ -85,19 +119,11 @@ pub fn run(
         }) = &quick
         {
             let allowed = index.decide(member, request).allowed();
-            if *negated {
-                writeln!(
-                    out,
-                    "{{\"allowed\":{allowed},\"holds\":{},\"line\":{number}}}",
-                    !allowed
-                )
-            } else {
-                writeln!(out, "{{\"allowed\":{allowed},\"line\":{number}}}")
-            }
-            .map_err(|error| BatchError::Write {
-                error,
-                all_answered,
-            })?;
+            out.write_all(&quick_answer(allowed, *negated, number))
+                .map_err(|error| BatchError::Write {
+                    error,
+                    all_answered,
+                })?;
             continue;
         }
         let (v, answered) = general(line, number);
@@ -112,4 +138,27 @@ pub fn run(
         all_answered,
     })?;
     Ok(all_answered)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The quick answer is the JSON the general path writes for the same fields.
+    #[test]
+    fn quick_answers_are_json_lines() {
+        for allowed in [false, true] {
+            for negated in [false, true] {
+                for number in [0usize, 1, 9, 10, 99, 12_345, usize::MAX] {
+                    let expected = if negated {
+                        serde_json::json!({"allowed": allowed, "holds": !allowed, "line": number})
+                    } else {
+                        serde_json::json!({"allowed": allowed, "line": number})
+                    };
+                    assert_eq!(
+                        String::from_utf8(super::quick_answer(allowed, negated, number)).unwrap(),
+                        format!("{expected}\n")
+                    );
+                }
+            }
+        }
+    }
 }

@@ -102,8 +102,9 @@ impl RoleIx {
 #[derive(Debug)]
 pub struct SpaceIx {
     pub locations: Vec<Loc>,
-    pub location_ids: HashMap<String, u32>,
-    pub report_ids: HashMap<String, u32>,
+    /// FxHash, like `member_ids`: looked up on most `can` lines.
+    pub location_ids: rustc_hash::FxHashMap<String, u32>,
+    pub report_ids: rustc_hash::FxHashMap<String, u32>,
     pub roles: Vec<RoleIx>,
     pub members: Vec<MemberIx>,
     /// Keyed by the ASCII-lower-cased name: member names compare ignoring ASCII case (SPEC §1);
@@ -155,7 +156,7 @@ impl SpaceIx {
 pub struct Index {
     pub snapshot: Snapshot,
     pub spaces: Vec<SpaceIx>,
-    pub space_ids: HashMap<String, u32>,
+    pub space_ids: rustc_hash::FxHashMap<String, u32>,
     pub console_groups: Vec<ConsoleGroup>,
 }
 
@@ -166,7 +167,11 @@ fn bit(p: Permission) -> u64 {
     1 << (p as u64)
 }
 
-fn role_ix(role: &RoleEntry, report_ids: &HashMap<String, u32>, report_count: usize) -> RoleIx {
+fn role_ix(
+    role: &RoleEntry,
+    report_ids: &rustc_hash::FxHashMap<String, u32>,
+    report_count: usize,
+) -> RoleIx {
     let mut ix = RoleIx {
         view: 0,
         edit: 0,
@@ -220,7 +225,7 @@ impl Index {
         debug_assert_eq!(crate::snapshot::validate::validate(&snapshot), Ok(()));
         // The queries asked of this index share one budget of suggestions (`--batch`).
         crate::diagnostic::suggest::reset_budget();
-        let space_ids: HashMap<String, u32> = snapshot
+        let space_ids: rustc_hash::FxHashMap<String, u32> = snapshot
             .spaces
             .iter()
             .enumerate()
@@ -232,7 +237,7 @@ impl Index {
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                let location_ids: HashMap<String, u32> = s
+                let location_ids: rustc_hash::FxHashMap<String, u32> = s
                     .locations
                     .iter()
                     .enumerate()
@@ -247,7 +252,7 @@ impl Index {
                         parent: l.parent.as_ref().and_then(|p| location_ids.get(p).copied()),
                     })
                     .collect();
-                let report_ids: HashMap<String, u32> = s
+                let report_ids: rustc_hash::FxHashMap<String, u32> = s
                     .reports
                     .iter()
                     .enumerate()
