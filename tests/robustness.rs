@@ -156,3 +156,92 @@ fn mutated_queries_never_panic() {
         let _ = charter::syntax::parse_query(charter::source::SourceId(0), &q);
     }
 }
+
+/// The deepest file the nesting limit lets through, in each shape the grammar recurses on
+/// (nested locations, a skipped unknown block, either left open), on a thread with Rust's
+/// default 2 MiB stack: the parse, the lowering and `fmt` stay within it. pest's own stack
+/// probe is off (Cargo.toml), so this limit is the only guard; one level more is refused.
+#[test]
+fn the_deepest_accepted_nesting_fits_a_default_thread_stack() {
+    let depth = charter::syntax::MAX_NESTING;
+    // `space s {` and `locations {` are two of the levels.
+    let locations = |levels: usize, closed: bool| {
+        let mut text = String::from("space s {\n  plan advanced\n  locations {\n");
+        text.push_str(&"r x {\n".repeat(levels));
+        if closed {
+            text.push_str(&"}\n".repeat(levels));
+            text.push_str("  }\n}\n");
+        }
+        text
+    };
+    // An unknown statement's block is skipped by `skip_block`, which recurses on each `{`.
+    let unknown = |levels: usize, closed: bool| {
+        let mut text = String::from("space s {\n  foo ");
+        text.push_str(&"{ ".repeat(levels));
+        if closed {
+            text.push_str(&"} ".repeat(levels));
+            text.push_str("\n}\n");
+        }
+        text
+    };
+    // (name, text, pest accepts it, `fmt` accepts it, refused as too deep)
+    let cases = [
+        ("locations", locations(depth - 2, true), true, true, false),
+        (
+            "open locations",
+            locations(depth - 2, false),
+            false,
+            false,
+            false,
+        ),
+        (
+            "unknown block",
+            unknown(depth - 1, true),
+            true,
+            false,
+            false,
+        ),
+        (
+            "open unknown block",
+            unknown(depth - 1, false),
+            false,
+            false,
+            false,
+        ),
+        (
+            "too deep locations",
+            locations(depth - 1, true),
+            false,
+            false,
+            true,
+        ),
+        (
+            "too deep unknown block",
+            unknown(depth, true),
+            false,
+            false,
+            true,
+        ),
+    ];
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            for (name, text, parses, formats, too_deep) in cases {
+                let mut sources = SourceSet::default();
+                sources.add(format!("{name}.charter"), text.clone());
+                let compiled = charter::compile(&sources);
+                let codes: Vec<&str> = compiled
+                    .diagnostics
+                    .iter()
+                    .map(|d| d.code.as_str())
+                    .collect();
+                assert_eq!(codes.contains(&"E0003"), too_deep, "{name}: {codes:?}");
+                assert_eq!(charter::syntax::bare_parse(&text), parses, "{name}");
+                let formatted = charter::syntax::format(charter::source::SourceId(0), &text);
+                assert_eq!(formatted.is_ok(), formats, "{name}");
+            }
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
