@@ -230,6 +230,7 @@ pub fn declare(file: ast::File) -> FileDeclarations {
             }
             ast::Item::Space(decl) => {
                 let (space, pending) = r.space(decl);
+                r.duplicate_members(&space);
                 Declared::Space {
                     space: Box::new(space),
                     pending,
@@ -1202,40 +1203,65 @@ impl Resolver {
     }
 
     /// Duplicate members, across web users and mobile workers of one space (both are named by a
-    /// string in queries, so they share one namespace); then the `test` blocks, lowered once:
-    /// each assertion's names resolved (or reported), and members no space declares reported.
+    /// string in queries, so they share one namespace). Names compare ignoring ASCII case:
+    /// `Neema@x.org` and `neema@x.org` are one person.
+    fn duplicate_members(&mut self, space: &Space) {
+        let mut seen: HashMap<Folded<'_>, (&str, Span)> =
+            HashMap::with_capacity(space.members.len());
+        for m in &space.members {
+            if let Some((first_name, first)) = seen.get(&Folded(&m.name)) {
+                let same_case = *first_name == m.name;
+                self.push(
+                    Diagnostic::new(
+                        Code::Duplicate,
+                        if same_case {
+                            format!("member `{}` is declared twice in `{}`", m.name, space.id)
+                        } else {
+                            format!(
+                                "member `{}` is declared twice in `{}` (as `{first_name}`: names compare ignoring case)",
+                                m.name, space.id
+                            )
+                        },
+                    )
+                    .with_label(m.name_span, "declared again here")
+                    .with_label(*first, "first declared here")
+                    .with_help("a person holds one role in a space: merge the two declarations"),
+                );
+            } else {
+                seen.insert(Folded(&m.name), (&m.name, m.name_span));
+            }
+        }
+    }
+
+    /// The `test` blocks, lowered once: each assertion's names resolved (or reported), and
+    /// members no space declares reported.
     fn tests(&mut self, ir: &Ir) -> Vec<Test> {
-        // Names compare ignoring ASCII case: `Neema@x.org` and `neema@x.org` are one person.
-        let mut everyone: HashMap<String, &str> = HashMap::new();
-        for space in &ir.spaces {
-            let mut seen: HashMap<String, (&str, Span)> = HashMap::new();
-            for m in &space.members {
-                let key = m.name.to_ascii_lowercase();
-                if let Some((first_name, first)) = seen.get(&key) {
-                    let same_case = *first_name == m.name;
-                    self.push(
-                        Diagnostic::new(
-                            Code::Duplicate,
-                            if same_case {
-                                format!("member `{}` is declared twice in `{}`", m.name, space.id)
-                            } else {
-                                format!(
-                                    "member `{}` is declared twice in `{}` (as `{first_name}`: names compare ignoring case)",
-                                    m.name, space.id
-                                )
-                            },
-                        )
-                        .with_label(m.name_span, "declared again here")
-                        .with_label(*first, "first declared here")
-                        .with_help(
-                            "a person holds one role in a space: merge the two declarations",
-                        ),
-                    );
-                } else {
-                    everyone.entry(key.clone()).or_insert(&m.name);
-                    seen.insert(key, (&m.name, m.name_span));
+        // The members the assertions name, found in one pass over every member (no string is
+        // built per member: a policy holds hundreds of thousands, an assertion a few).
+        let mut named: HashMap<Folded<'_>, bool> = HashMap::new();
+        for a in self.tests.iter().flat_map(|t| &t.assertions) {
+            for member in asserted_members(a) {
+                named.insert(Folded(&member.value), false);
+            }
+        }
+        if !named.is_empty() {
+            for m in ir.spaces.iter().flat_map(|s| &s.members) {
+                if let Some(found) = named.get_mut(&Folded(&m.name)) {
+                    *found = true;
                 }
             }
+        }
+        let declared = |name: &str| named.get(&Folded(name)).copied().unwrap_or(false);
+        let mut undeclared = Vec::new();
+        for a in self.tests.iter().flat_map(|t| &t.assertions) {
+            for member in asserted_members(a) {
+                if !declared(&member.value) {
+                    undeclared.push(member.clone());
+                }
+            }
+        }
+        for member in undeclared {
+            self.undeclared_member(ir, &member);
         }
         let tests = std::mem::take(&mut self.tests);
         tests
@@ -1244,13 +1270,10 @@ impl Resolver {
                 let assertions = test
                     .assertions
                     .into_iter()
-                    .map(|a| {
-                        self.undeclared_members(&everyone, &a);
-                        Assertion {
-                            query: self.query(ir, &a.query),
-                            expected: a.expected.into_iter().flatten().map(|s| s.value).collect(),
-                            span: a.span,
-                        }
+                    .map(|a| Assertion {
+                        query: self.query(ir, &a.query),
+                        expected: a.expected.into_iter().flatten().map(|s| s.value).collect(),
+                        span: a.span,
                     })
                     .collect();
                 Test {
@@ -1264,29 +1287,24 @@ impl Resolver {
 
     /// An assertion about a member no space declares tests nothing (a `cannot` passes, and so
     /// does a typo): a warning with the nearest declared name.
-    fn undeclared_members(&mut self, everyone: &HashMap<String, &str>, a: &ast::Assertion) {
-        let named: Vec<&ast::Str> = match &a.query {
-            ast::Query::Can { member, .. } | ast::Query::Why { member, .. } => vec![member],
-            ast::Query::What { member, .. } => vec![member],
-            ast::Query::Who { .. } => a.expected.iter().flatten().collect(),
+    fn undeclared_member(&mut self, ir: &Ir, member: &ast::Str) {
+        let everyone = ir
+            .spaces
+            .iter()
+            .flat_map(|s| &s.members)
+            .map(|m| m.name.as_str());
+        let help = match nearest(&member.value, everyone) {
+            Some(n) => format!("did you mean `{n}`?"),
+            None => "declare the member in a space, or fix the name".to_owned(),
         };
-        for member in named {
-            if everyone.contains_key(&member.value.to_ascii_lowercase()) {
-                continue;
-            }
-            let help = match nearest(&member.value, everyone.values().copied()) {
-                Some(n) => format!("did you mean `{n}`?"),
-                None => "declare the member in a space, or fix the name".to_owned(),
-            };
-            self.push(
-                Diagnostic::new(
-                    Code::UndeclaredMember,
-                    format!("no space declares a member named `{}`", member.value),
-                )
-                .with_label(member.span, "not a member of any space")
-                .with_help(help),
-            );
-        }
+        self.push(
+            Diagnostic::new(
+                Code::UndeclaredMember,
+                format!("no space declares a member named `{}`", member.value),
+            )
+            .with_label(member.span, "not a member of any space")
+            .with_help(help),
+        );
     }
 
     /// Resolves a query's names (space, permission, level, location, report); `None` after
@@ -1299,6 +1317,41 @@ impl Resolver {
                 None
             }
         }
+    }
+}
+
+/// The members an assertion names: its subject, or a `who` answer's list.
+fn asserted_members(a: &ast::Assertion) -> Vec<&ast::Str> {
+    match &a.query {
+        ast::Query::Can { member, .. } | ast::Query::Why { member, .. } => vec![member],
+        ast::Query::What { member, .. } => vec![member],
+        ast::Query::Who { .. } => a.expected.iter().flatten().collect(),
+    }
+}
+
+/// A name compared and hashed ignoring ASCII case (member names), without building the
+/// lower-cased string.
+#[derive(Clone, Copy, Debug)]
+struct Folded<'a>(&'a str);
+
+impl PartialEq for Folded<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.eq_ignore_ascii_case(other.0)
+    }
+}
+
+impl Eq for Folded<'_> {}
+
+impl std::hash::Hash for Folded<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let mut folded = [0u8; 32];
+        for chunk in self.0.as_bytes().chunks(folded.len()) {
+            for (f, b) in folded.iter_mut().zip(chunk) {
+                *f = b.to_ascii_lowercase();
+            }
+            state.write(&folded[..chunk.len()]);
+        }
+        state.write_u8(0xff);
     }
 }
 
