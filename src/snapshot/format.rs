@@ -171,12 +171,16 @@ pub fn write_streamed<W: std::io::Write + std::io::Seek, S: serde::Serialize>(
         }
     };
     let (hasher, head) = {
-        let buffered = std::io::BufWriter::with_capacity(1 << 20, &mut *out);
-        let mut tee = Tee {
-            inner: buffered,
-            hasher: Sha256::new(),
-            head: Vec::new(),
-        };
+        // Buffered before the hasher: the serialisers write token by token, and SHA-256 takes
+        // megabyte chunks far faster than a few bytes at a time.
+        let mut tee = std::io::BufWriter::with_capacity(
+            1 << 20,
+            Tee {
+                inner: &mut *out,
+                hasher: Sha256::new(),
+                head: Vec::new(),
+            },
+        );
         let written = Written {
             format_version: snapshot.format_version,
             compiler_version: &snapshot.compiler_version,
@@ -195,7 +199,8 @@ pub fn write_streamed<W: std::io::Write + std::io::Seek, S: serde::Serialize>(
                 serde_yaml::to_writer(&mut tee, &written).map_err(std::io::Error::other)?
             }
         }
-        tee.flush()?;
+        let tee = tee.into_inner().map_err(|e| e.into_error())?;
+        tee.inner.flush()?;
         (tee.hasher, tee.head)
     };
     // INVARIANT: `content_digest` is the fourth field, well inside the first 4 KiB.
