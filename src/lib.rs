@@ -114,7 +114,7 @@ fn compile_on(sources: &SourceSet, pool: Option<&rayon::ThreadPool>) -> Compiled
 /// The threads files are compiled on: one per core (or `RAYON_NUM_THREADS`), each with the
 /// binary's large stack (recursion is bounded by the nesting limit; the stack is the second
 /// line of defence). `None` if no thread could be started: the files are then compiled here.
-fn pool() -> Option<&'static rayon::ThreadPool> {
+pub(crate) fn pool() -> Option<&'static rayon::ThreadPool> {
     static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
     POOL.get_or_init(|| {
         rayon::ThreadPoolBuilder::new()

@@ -62,8 +62,18 @@ pub fn write_snapshot<W: std::io::Write + std::io::Seek>(
     use crate::snapshot::format::{Streamed, write_streamed};
     let ir = &compiled.ir;
     let mut head = crate::emit::head(ir, sources);
-    // The next space is emitted on a second thread while this one is written; at most two
-    // entries wait, and a write that fails stops the emitting (the channel closes).
+    // With more than one thread to compile on (`RAYON_NUM_THREADS`), the next space is emitted
+    // on a second thread while this one is written; at most two entries wait, and a write that
+    // fails stops the emitting (the channel closes).
+    if crate::pool().is_none_or(|p| p.current_num_threads() <= 1) {
+        return write_streamed(
+            &mut head,
+            Streamed::new(crate::emit::spaces(ir)),
+            format,
+            out,
+            sign,
+        );
+    }
     std::thread::scope(|scope| {
         let (entries, received) = std::sync::mpsc::sync_channel(1);
         let emitter = std::thread::Builder::new()
