@@ -11,7 +11,7 @@ mod quick;
 
 pub use format::format;
 pub use lower::Context as StatementContext;
-pub use quick::parse_can as parse_can_quick;
+pub use quick::{parse_can as parse_can_quick, parse_can_into as parse_can_quick_into};
 
 use crate::ast;
 use crate::diagnostic::{Code, Diagnostic};

@@ -134,6 +134,26 @@ proptest! {
             }
         }
     }
+
+    /// A batch reads each line into the last quick line's query (its strings reused): what it
+    /// holds after each line is what a fresh reading gives, whatever the lines before were.
+    #[test]
+    fn a_reused_query_reads_as_a_fresh_one(seed in any::<u64>()) {
+        let mut rng = Rng::new(seed);
+        let mut slot = None;
+        for _ in 0..20 {
+            let text = line(&mut rng);
+            let fresh = charter::syntax::parse_can_quick(SourceId(0), &text);
+            let before = format!("{slot:?}");
+            let read = charter::syntax::parse_can_quick_into(SourceId(0), &text, &mut slot);
+            prop_assert_eq!(read, fresh.is_some(), "{:?}", text);
+            if read {
+                prop_assert_eq!(format!("{slot:?}"), format!("{fresh:?}"), "{:?}", text);
+            } else {
+                prop_assert_eq!(format!("{slot:?}"), before, "{:?}", text);
+            }
+        }
+    }
 }
 
 /// Some lines do take the quick path (the test above would pass vacuously otherwise).

@@ -8,7 +8,7 @@
 
 use std::io::{BufRead, Write};
 
-use crate::question::ResolvedQuery;
+use crate::ast;
 use crate::source::SourceId;
 
 use super::Index;
@@ -74,6 +74,8 @@ pub fn run(
     let mut all_answered = true;
     let mut buf: Vec<u8> = Vec::with_capacity(256);
     let mut number = 0usize;
+    // The last quick line's query, its strings reused by the next (no allocation per line).
+    let mut quick: Option<ast::Query> = None;
     loop {
         buf.clear();
         match input.read_until(b'\n', &mut buf) {
@@ -110,15 +112,15 @@ pub fn run(
         if text.is_empty() || text.starts_with('#') {
             continue;
         }
-        let quick = crate::syntax::parse_can_quick(SourceId(0), line)
-            .and_then(|ast| index.resolve(&ast).ok());
-        if let Some(ResolvedQuery::Can {
-            member,
-            negated,
-            request,
-        }) = &quick
+        if crate::syntax::parse_can_quick_into(SourceId(0), line, &mut quick)
+            && let Some(ast::Query::Can {
+                member,
+                negated,
+                question,
+            }) = &quick
+            && let Some(request) = crate::resolve::question::resolve_request(index, question)
         {
-            let allowed = index.decide(member, request).allowed();
+            let allowed = index.decide(&member.value, &request).allowed();
             out.write_all(&quick_answer(allowed, *negated, number))
                 .map_err(|error| BatchError::Write {
                     error,

@@ -124,13 +124,21 @@ fn space_of(names: &impl Names, id: &ast::Ident, problems: &mut Vec<Diagnostic>)
     space
 }
 
+/// The request of a question, if every name in it resolves (the diagnostics are
+/// [`resolve_query`]'s business): `query --batch`'s quick path.
+pub fn resolve_request(names: &impl Names, q: &ast::Question) -> Option<Request> {
+    let mut problems = Vec::new();
+    request_of(names, q, &mut problems).filter(|_| problems.is_empty())
+}
+
 fn request_of(
     names: &impl Names,
     q: &ast::Question,
     problems: &mut Vec<Diagnostic>,
 ) -> Option<Request> {
     let space = space_of(names, &q.space, problems)?;
-    let in_space = format!("in `{}`", names.space_id(space));
+    // Only a report needs the words (a batch resolves hundreds of thousands of questions).
+    let in_space = || format!("in `{}`", names.space_id(space));
     const LEVELS: [&str; 3] = ["view", "edit", "use"];
     let want = match q.level.name.as_str() {
         "view" | "use" => Some(Want::View),
@@ -171,7 +179,7 @@ fn request_of(
                 problems.push(unknown_name(
                     "report",
                     id,
-                    &in_space,
+                    &in_space(),
                     candidates(|| names.report_ids(space)),
                 ));
             }
@@ -210,7 +218,7 @@ fn request_of(
                 problems.push(unknown_name(
                     "location",
                     at,
-                    &in_space,
+                    &in_space(),
                     candidates(|| names.location_ids(space)),
                 ));
             }

@@ -16,6 +16,97 @@ fn is_ident(word: &str) -> bool {
 
 /// The `can` query of `text`, if it has the common form.
 pub fn parse_can(source: SourceId, text: &str) -> Option<Query> {
+    let mut slot = None;
+    parse_can_into(source, text, &mut slot)
+        .then_some(slot)
+        .flatten()
+}
+
+/// [`parse_can`] into `slot`, reusing the strings of the query it holds (a batch reads
+/// hundreds of thousands of lines: no allocation per line once the slot is filled). Returns
+/// whether the line has the common form; `slot` is left as it was when it has not.
+pub fn parse_can_into(source: SourceId, text: &str, slot: &mut Option<Query>) -> bool {
+    let Some(words) = read_can(text) else {
+        return false;
+    };
+    let ident = |(s, w): (usize, &str), into: &mut Ident| {
+        into.name.clear();
+        into.name.push_str(w);
+        into.span = Span::new(source, s, s + w.len());
+    };
+    let fresh = || Ident {
+        name: String::new(),
+        span: Span::new(source, 0, 0),
+    };
+    if !matches!(
+        slot,
+        Some(Query::Can {
+            question: Question {
+                permission: PermissionRef::Key(_),
+                ..
+            },
+            ..
+        })
+    ) {
+        *slot = Some(Query::Can {
+            member: Str {
+                value: String::new(),
+                span: Span::new(source, 0, 0),
+            },
+            negated: false,
+            question: Question {
+                level: fresh(),
+                permission: PermissionRef::Key(fresh()),
+                at: None,
+                via: None,
+                space: fresh(),
+            },
+        });
+    }
+    let Some(Query::Can {
+        member,
+        negated,
+        question:
+            Question {
+                level,
+                permission: PermissionRef::Key(permission),
+                at,
+                via,
+                space,
+            },
+    }) = slot
+    else {
+        return false;
+    };
+    member.value.clear();
+    member.value.push_str(words.member.1);
+    member.span = Span::new(source, words.member.0.0, words.member.0.1);
+    *negated = words.negated;
+    ident(words.level, level);
+    ident(words.permission, permission);
+    ident(words.space, space);
+    for (word, into) in [(words.at, at), (words.via, via)] {
+        match word {
+            Some(w) => ident(w, into.get_or_insert_with(fresh)),
+            None => *into = None,
+        }
+    }
+    true
+}
+
+/// The words of a common `can` line, each checked as the grammar would: the member's name
+/// (its span, then its value), and each word at its offset.
+struct CanWords<'t> {
+    member: ((usize, usize), &'t str),
+    negated: bool,
+    level: (usize, &'t str),
+    permission: (usize, &'t str),
+    at: Option<(usize, &'t str)>,
+    via: Option<(usize, &'t str)>,
+    space: (usize, &'t str),
+}
+
+fn read_can(text: &str) -> Option<CanWords<'_>> {
     let bytes = text.as_bytes();
     // A comment, a byte-order mark or a line break: the grammar's business.
     if bytes.iter().any(|&b| b == b'#' || b == b'\n') || text.contains('\u{FEFF}') {
@@ -36,14 +127,13 @@ pub fn parse_can(source: SourceId, text: &str) -> Option<Query> {
     if value.contains('\\') {
         return None;
     }
-    let member = Str {
-        value: value.to_owned(),
-        span: Span::new(source, start, close + 1),
-    };
+    let member = ((start, close + 1), value);
     i = close + 1;
     // The words after it, each followed by a space or the end (a keyword must not run into
     // the next word: `"u"can` is the grammar's to judge).
-    let mut words: Vec<(usize, &str)> = Vec::with_capacity(9);
+    // At most nine words follow the name: `can LEVEL PERM at LOC via CH in SPACE`.
+    let mut words: [(usize, &str); 9] = [(0, ""); 9];
+    let mut count = 0;
     if i < bytes.len() && !is_space(bytes[i]) {
         return None;
     }
@@ -56,16 +146,14 @@ pub fn parse_can(source: SourceId, text: &str) -> Option<Query> {
             i += 1;
         }
         if s < i {
-            words.push((s, &text[s..i]));
+            *words.get_mut(count)? = (s, &text[s..i]);
+            count += 1;
         }
     }
-    let ident = |(s, w): (usize, &str)| -> Option<Ident> {
-        is_ident(w).then(|| Ident {
-            name: w.to_owned(),
-            span: Span::new(source, s, s + w.len()),
-        })
-    };
-    let mut w = words.into_iter();
+    fn ident((s, w): (usize, &str)) -> Option<(usize, &str)> {
+        is_ident(w).then_some((s, w))
+    }
+    let mut w = words[..count].iter().copied();
     let negated = match w.next()?.1 {
         "can" => false,
         "cannot" => true,
@@ -73,11 +161,11 @@ pub fn parse_can(source: SourceId, text: &str) -> Option<Query> {
     };
     let level = ident(w.next()?)?;
     let permission = ident(w.next()?)?;
-    if permission.name == "report" {
+    if permission.1 == "report" {
         return None;
     }
-    let rest: Vec<(usize, &str)> = w.collect();
-    let (at, rest) = match rest.as_slice() {
+    let rest = &words[..count][count - w.len()..];
+    let (at, rest) = match rest {
         [(_, "at"), loc, tail @ ..] => (Some(ident(*loc)?), tail),
         tail => (None, tail),
     };
@@ -88,15 +176,13 @@ pub fn parse_can(source: SourceId, text: &str) -> Option<Query> {
         }
         _ => return None,
     };
-    Some(Query::Can {
+    Some(CanWords {
         member,
         negated,
-        question: Question {
-            level,
-            permission: PermissionRef::Key(permission),
-            at,
-            via,
-            space: ident(space)?,
-        },
+        level,
+        permission,
+        at,
+        via,
+        space: ident(space)?,
     })
 }
