@@ -219,14 +219,16 @@ fn space(ir: &Ir, id: SpaceId) -> SpaceEntry {
         .filter(|m| !replaced.contains(&m.name.to_ascii_lowercase()))
         .filter_map(|m| member_entry(ir, s, id, m, |r| held.get(r)))
         .collect();
-    let mut received: Vec<RoleRef> = Vec::new();
+    // Each role received once, in the members' order; found again through a map (an
+    // enterprise may give a space many members and roles).
+    let mut received: std::collections::HashMap<RoleRef, usize> = std::collections::HashMap::new();
     let held_here: Vec<(RoleRef, Effective)> = enterprise
         .iter()
         .filter_map(|(_, r)| {
-            if received.contains(r) {
+            if received.contains_key(r) {
                 return None;
             }
-            received.push(*r);
+            received.insert(*r, received.len());
             Some((*r, ir.effective(id, *r)))
         })
         .collect();
@@ -240,7 +242,7 @@ fn space(ir: &Ir, id: SpaceId) -> SpaceEntry {
     }
     for (m, r) in &enterprise {
         let source_space = ir.space(r.space);
-        let at = held_here.iter().position(|(h, _)| h == r);
+        let at = received.get(r).copied();
         let Some(mut entry) = member_entry(ir, source_space, r.space, m, |_| {
             at.map(|i| &held_here[i].1)
         }) else {

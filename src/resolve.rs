@@ -337,10 +337,16 @@ impl Resolver {
         ir.spaces = sorted;
 
         // Cross-space references.
+        let enterprise_ids: HashMap<String, u32> = ir
+            .enterprises
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.id.clone(), i as u32))
+            .collect();
         for (i, p) in pending.iter().enumerate() {
             if let Some(id) = &p.enterprise {
-                match ir.enterprises.iter().position(|e| e.id == id.name) {
-                    Some(e) => ir.spaces[i].enterprise = Some((EnterpriseId(e as u32), id.span)),
+                match enterprise_ids.get(&id.name).copied() {
+                    Some(e) => ir.spaces[i].enterprise = Some((EnterpriseId(e), id.span)),
                     None => self.push(unknown_name(
                         "enterprise",
                         id,
@@ -400,10 +406,13 @@ impl Resolver {
                 ));
                 continue;
             }
+            // Repeats found through a map: a list may be long.
+            let mut first: HashMap<&str, Span> = HashMap::with_capacity(list.len());
             for admin in list {
-                if let Some((_, first)) = out.iter().find(|(a, _)| *a == admin.value) {
-                    self.push(listed_twice("admin", &admin.value, admin.span, *first));
+                if let Some(at) = first.get(admin.value.as_str()) {
+                    self.push(listed_twice("admin", &admin.value, admin.span, *at));
                 } else {
+                    first.insert(&admin.value, admin.span);
                     out.push((admin.value.clone(), admin.span));
                 }
             }
@@ -1023,11 +1032,11 @@ impl Resolver {
                 ));
                 continue;
             }
+            // Repeats dropped through a set: a list may name every location of the space.
+            let mut listed = HashSet::with_capacity(list.len());
             for l in list {
                 match s.find_location(&l.name) {
-                    Some(id) if !locations.iter().any(|(x, _)| *x == id) => {
-                        locations.push((id, l.span))
-                    }
+                    Some(id) if listed.insert(id) => locations.push((id, l.span)),
                     Some(_) => {}
                     None => self.push(unknown_name(
                         "location",

@@ -439,3 +439,49 @@ fn import_hq_of_many_roles_reports_locations_and_workers() {
         ],
     );
 }
+
+/// One member listing every one of n locations: repeats found through a set, not the list.
+fn long_location_list(dir: &Path, n: usize) {
+    let mut text = String::from(
+        "space s {\n  plan advanced\n  location_types { c\n r in c }\n  locations { c c {\n",
+    );
+    for i in 0..n {
+        text.push_str(&format!("    r r{i}\n"));
+    }
+    text.push_str("  } }\n  role field { data = edit }\n");
+    let all: Vec<String> = (0..n).map(|i| format!("r{i}")).collect();
+    text.push_str(&format!(
+        "  web_user \"a@b.org\" {{ role field locations [{}] }}\n}}\n",
+        all.join(", ")
+    ));
+    std::fs::write(dir.join("p.charter"), text).unwrap();
+}
+
+/// An enterprise listing n admins (and n spaces naming one of n enterprises): repeats and
+/// references found through maps.
+fn long_admin_list(dir: &Path, n: usize) {
+    let admins: Vec<String> = (0..n).map(|i| format!("\"a{i}@x.org\"")).collect();
+    let mut text = format!("enterprise big {{ admins [{}] }}\n", admins.join(", "));
+    for i in 0..n / 10 {
+        text.push_str(&format!(
+            "enterprise e{i} {{ }}\nspace t{i} {{ enterprise e{i} }}\n"
+        ));
+    }
+    std::fs::write(dir.join("p.charter"), text).unwrap();
+}
+
+#[test]
+fn long_location_and_admin_lists() {
+    assert_near_linear(
+        "a member listing every one of n locations",
+        10_000,
+        &long_location_list,
+        &["check", "p.charter", "--format", "json"],
+    );
+    assert_near_linear(
+        "an enterprise listing n admins",
+        10_000,
+        &long_admin_list,
+        &["check", "p.charter", "--format", "json"],
+    );
+}
