@@ -1283,6 +1283,17 @@ impl Importer<'_> {
         // `web_user` cells: HQ's upload invites (or updates) that web user with the worker's
         // role and primary location.
         let mut invited: Vec<(String, String, Option<String>, Place)> = Vec::new();
+        // Roles without Full Organization Access, found once (a sheet may hold many workers).
+        let restricted_roles: std::collections::HashSet<String> = self
+            .space
+            .roles
+            .iter()
+            .filter(|x| {
+                x.permissions.get(Permission::FullOrganizationAccess.key())
+                    == Some(&PermissionValue::Word("off".into()))
+            })
+            .map(|x| x.id.clone())
+            .collect();
         for (r, row) in rows {
             let Some(name) = cell(row, username) else {
                 self.problems.warning(
@@ -1402,11 +1413,7 @@ impl Importer<'_> {
             if bad {
                 continue;
             }
-            let restricted_role = self.space.roles.iter().any(|x| {
-                x.id == role
-                    && x.permissions.get(Permission::FullOrganizationAccess.key())
-                        == Some(&PermissionValue::Word("off".into()))
-            });
+            let restricted_role = restricted_roles.contains(role.as_str());
             if restricted_role && locations.is_empty() {
                 self.problems.warning(
                     cols.at(*r, username.unwrap_or(0)),
