@@ -329,7 +329,13 @@ impl Permission {
     }
 
     pub fn from_key(key: &str) -> Option<Permission> {
-        Permission::ALL.iter().copied().find(|p| p.key() == key)
+        // A map, not a scan of the catalogue: every role's keys and every query line ask.
+        static BY_KEY: std::sync::OnceLock<rustc_hash::FxHashMap<&'static str, Permission>> =
+            std::sync::OnceLock::new();
+        BY_KEY
+            .get_or_init(|| Permission::ALL.iter().map(|p| (p.key(), *p)).collect())
+            .get(key)
+            .copied()
     }
 
     pub fn keys() -> impl Iterator<Item = &'static str> {
