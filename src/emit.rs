@@ -60,7 +60,7 @@ pub fn head(ir: &Ir, sources: &SourceSet) -> Snapshot {
 /// Each space's snapshot entry, made when asked for: [`emit`] collects them, a build streams
 /// them to the file one by one (`pipeline::write_snapshot`).
 pub fn spaces(ir: &Ir) -> impl ExactSizeIterator<Item = SpaceEntry> + '_ {
-    (0..ir.spaces.len()).map(|i| space(ir, SpaceId(i as u32)))
+    (0..ir.spaces.len()).map(|i| space_entry(ir, SpaceId(i as u32)))
 }
 
 /// Digest of every file's relative path and contents, in path order, so that it does not
@@ -197,7 +197,8 @@ fn member_entry<'a>(
     })
 }
 
-fn space(ir: &Ir, id: SpaceId) -> SpaceEntry {
+/// One space's snapshot entry.
+pub fn space_entry(ir: &Ir, id: SpaceId) -> SpaceEntry {
     let s = ir.space(id);
     let held = ir.held_roles(id);
     let mut roles: Vec<RoleEntry> = held

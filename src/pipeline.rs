@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::Compiled;
 use crate::diagnostic::{self, Diagnostic};
+use crate::ir::SpaceId;
 use crate::snapshot::Snapshot;
 use crate::snapshot::format::{self, Format};
 use crate::snapshot::sign::{self, PublicKey, Unsigned};
@@ -74,6 +75,9 @@ pub fn write_snapshot<W: std::io::Write + std::io::Seek>(
             sign,
         );
     }
+    if format == Format::Json {
+        return write_json_rendered(ir, &mut head, out, sign);
+    }
     std::thread::scope(|scope| {
         let (entries, received) = std::sync::mpsc::sync_channel(1);
         let emitter = std::thread::Builder::new()
@@ -102,6 +106,61 @@ pub fn write_snapshot<W: std::io::Write + std::io::Seek>(
                 sign,
             ),
         }
+    })
+}
+
+/// A JSON snapshot from two threads rendering alternate spaces (each space emitted and
+/// serialised into a buffer of its thread's, reused once written) while this one writes and
+/// hashes them in order.
+pub(crate) fn write_json_rendered<W: std::io::Write + std::io::Seek>(
+    ir: &crate::ir::Ir,
+    head: &mut Snapshot,
+    out: &mut W,
+    sign: crate::snapshot::format::Sign<'_>,
+) -> std::io::Result<()> {
+    use crate::snapshot::format::{render_space_entry, write_rendered_json};
+    use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+    const RENDERERS: usize = 2;
+    let n = ir.spaces.len();
+    std::thread::scope(|scope| {
+        let mut rendered: Vec<Receiver<std::io::Result<Vec<u8>>>> = Vec::new();
+        let mut returns: Vec<SyncSender<Vec<u8>>> = Vec::new();
+        for k in 0..RENDERERS {
+            let (entries, received) = sync_channel(1);
+            let (give_back, buffers) = sync_channel::<Vec<u8>>(2);
+            let renderer = std::thread::Builder::new()
+                .name("charter-emit".to_owned())
+                .stack_size(64 * 1024 * 1024)
+                .spawn_scoped(scope, move || {
+                    for i in (k..n).step_by(RENDERERS) {
+                        let mut buf = buffers.try_recv().unwrap_or_default();
+                        let entry = crate::emit::space_entry(ir, SpaceId(i as u32));
+                        let result = render_space_entry(&entry, &mut buf).map(|()| buf);
+                        drop(entry);
+                        if entries.send(result).is_err() {
+                            return;
+                        }
+                    }
+                });
+            if renderer.is_err() {
+                return Err(std::io::Error::other(
+                    "cannot start a thread to render the snapshot",
+                ));
+            }
+            rendered.push(received);
+            returns.push(give_back);
+        }
+        let in_order = (0..n).map(|i| {
+            rendered[i % RENDERERS]
+                .recv()
+                .unwrap_or_else(|_| Err(std::io::Error::other("a snapshot renderer stopped")))
+        });
+        let mut next_back = 0usize;
+        let give_back = |buf: Vec<u8>| {
+            let _ = returns[next_back % RENDERERS].try_send(buf);
+            next_back += 1;
+        };
+        write_rendered_json(head, in_order, give_back, out, sign)
     })
 }
 

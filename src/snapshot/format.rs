@@ -141,6 +141,20 @@ struct Written<'a, S> {
     spaces: S,
 }
 
+impl<'a> Written<'a, ()> {
+    fn with<S>(self, spaces: S) -> Written<'a, S> {
+        Written {
+            format_version: self.format_version,
+            compiler_version: self.compiler_version,
+            source_digest: self.source_digest,
+            content_digest: self.content_digest,
+            signature: self.signature,
+            enterprises: self.enterprises,
+            spaces,
+        }
+    }
+}
+
 /// [`write_with`] of `head` (a snapshot whose own `spaces` are not written) with `spaces` in
 /// their place: the same bytes as a snapshot holding them.
 pub fn write_streamed<W: std::io::Write + std::io::Seek, S: serde::Serialize>(
@@ -150,7 +164,151 @@ pub fn write_streamed<W: std::io::Write + std::io::Seek, S: serde::Serialize>(
     out: &mut W,
     sign: Sign<'_>,
 ) -> std::io::Result<()> {
-    use std::io::{SeekFrom, Write};
+    write_body(head, out, sign, |out, written| match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &written.with(spaces))
+                .map_err(std::io::Error::other)?;
+            out.write_all(b"\n")
+        }
+        Format::Yaml => {
+            serde_yaml::to_writer(out, &written.with(spaces)).map_err(std::io::Error::other)
+        }
+    })
+}
+
+/// serde_json's pretty layout (two spaces a level) started `depth` levels in: a space's entry
+/// rendered alone is then byte for byte what it is inside the snapshot's `spaces` list.
+pub struct Indented {
+    depth: usize,
+    has_value: bool,
+}
+
+impl Indented {
+    /// At the depth of an entry of the snapshot's `spaces` list.
+    pub fn space_entry() -> Indented {
+        Indented {
+            depth: 2,
+            has_value: false,
+        }
+    }
+
+    fn indent<W: ?Sized + std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
+        const SPACES: &[u8] = b"                                                                ";
+        let mut left = self.depth * 2;
+        while left > 0 {
+            let n = left.min(SPACES.len());
+            w.write_all(&SPACES[..n])?;
+            left -= n;
+        }
+        Ok(())
+    }
+}
+
+impl serde_json::ser::Formatter for Indented {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b"[")
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            w.write_all(b"\n")?;
+            self.indent(w)?;
+        }
+        w.write_all(b"]")
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        w.write_all(if first { b"\n" } else { b",\n" })?;
+        self.indent(w)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b"{")
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            w.write_all(b"\n")?;
+            self.indent(w)?;
+        }
+        w.write_all(b"}")
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        w.write_all(if first { b"\n" } else { b",\n" })?;
+        self.indent(w)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b": ")
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
+/// Renders a space's entry into `buf` (cleared first) as it appears in a JSON snapshot.
+pub fn render_space_entry<T: serde::Serialize>(
+    entry: &T,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    buf.clear();
+    let mut ser = serde_json::Serializer::with_formatter(&mut *buf, Indented::space_entry());
+    entry.serialize(&mut ser).map_err(std::io::Error::other)
+}
+
+/// [`write_streamed`] in JSON of spaces already rendered ([`render_space_entry`]), in order:
+/// the same bytes. `entries` gets each buffer back once it is written (for reuse).
+pub fn write_rendered_json<W: std::io::Write + std::io::Seek>(
+    head: &mut Snapshot,
+    entries: impl Iterator<Item = std::io::Result<Vec<u8>>>,
+    mut written_back: impl FnMut(Vec<u8>),
+    out: &mut W,
+    sign: Sign<'_>,
+) -> std::io::Result<()> {
+    write_body(head, out, sign, |out, written| {
+        let empty: [(); 0] = [];
+        let text =
+            serde_json::to_vec_pretty(&written.with(empty)).map_err(std::io::Error::other)?;
+        // INVARIANT: `spaces` is the last field: the text ends with its empty list.
+        let open = text.strip_suffix(b"[]\n}").ok_or_else(|| {
+            std::io::Error::other("the snapshot head does not end with its spaces")
+        })?;
+        out.write_all(open)?;
+        let mut any = false;
+        for entry in entries {
+            let entry = entry?;
+            out.write_all(if any { b",\n    " } else { b"[\n    " })?;
+            out.write_all(&entry)?;
+            written_back(entry);
+            any = true;
+        }
+        out.write_all(if any { b"\n  ]\n}\n" } else { b"[]\n}\n" })
+    })
+}
+
+/// Writes a snapshot through `body` (given the head's fields, with the placeholders), hashing
+/// what it writes, then puts the digest and the signature in place (see [`write_with`]).
+fn write_body<W: std::io::Write + std::io::Seek>(
+    head: &mut Snapshot,
+    out: &mut W,
+    sign: Sign<'_>,
+    body: impl FnOnce(&mut dyn std::io::Write, Written<'_, ()>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    use std::io::SeekFrom;
     let snapshot = head;
     let start = out.stream_position()?;
     snapshot.content_digest = PLACEHOLDER.to_owned();
@@ -188,17 +346,9 @@ pub fn write_streamed<W: std::io::Write + std::io::Seek, S: serde::Serialize>(
             content_digest: &snapshot.content_digest,
             signature: snapshot.signature.as_ref(),
             enterprises: &snapshot.enterprises,
-            spaces,
+            spaces: (),
         };
-        match format {
-            Format::Json => {
-                serde_json::to_writer_pretty(&mut tee, &written).map_err(std::io::Error::other)?;
-                tee.write_all(b"\n")?;
-            }
-            Format::Yaml => {
-                serde_yaml::to_writer(&mut tee, &written).map_err(std::io::Error::other)?
-            }
-        }
+        body(&mut tee, written)?;
         let tee = tee.into_inner().map_err(|e| e.into_error())?;
         tee.inner.flush()?;
         (tee.hasher, tee.head)
