@@ -63,50 +63,18 @@ pub fn write_snapshot<W: std::io::Write + std::io::Seek>(
     use crate::snapshot::format::{Streamed, write_streamed};
     let ir = &compiled.ir;
     let mut head = crate::emit::head(ir, sources);
-    // With more than one thread to compile on (`RAYON_NUM_THREADS`), the next space is emitted
-    // on a second thread while this one is written; at most two entries wait, and a write that
-    // fails stops the emitting (the channel closes).
-    if crate::pool().is_none_or(|p| p.current_num_threads() <= 1) {
-        return write_streamed(
-            &mut head,
-            Streamed::new(crate::emit::spaces(ir)),
-            format,
-            out,
-            sign,
-        );
-    }
-    if format == Format::Json {
+    // With more than one thread to compile on (`RAYON_NUM_THREADS`), a JSON snapshot's
+    // spaces are rendered beside this thread; YAML (not the build's hot path) streams here.
+    if format == Format::Json && crate::pool().is_some_and(|p| p.current_num_threads() > 1) {
         return write_json_rendered(ir, &mut head, out, sign);
     }
-    std::thread::scope(|scope| {
-        let (entries, received) = std::sync::mpsc::sync_channel(1);
-        let emitter = std::thread::Builder::new()
-            .name("charter-emit".to_owned())
-            .stack_size(64 * 1024 * 1024)
-            .spawn_scoped(scope, move || {
-                for entry in crate::emit::spaces(ir) {
-                    if entries.send(entry).is_err() {
-                        break;
-                    }
-                }
-            });
-        match emitter {
-            Ok(_) => write_streamed(
-                &mut head,
-                Streamed::new(received.into_iter()),
-                format,
-                out,
-                sign,
-            ),
-            Err(_) => write_streamed(
-                &mut head,
-                Streamed::new(crate::emit::spaces(ir)),
-                format,
-                out,
-                sign,
-            ),
-        }
-    })
+    write_streamed(
+        &mut head,
+        Streamed::new(crate::emit::spaces(ir)),
+        format,
+        out,
+        sign,
+    )
 }
 
 /// A JSON snapshot from two threads rendering alternate spaces (each space emitted and

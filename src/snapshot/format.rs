@@ -176,97 +176,19 @@ pub fn write_streamed<W: std::io::Write + std::io::Seek, S: serde::Serialize>(
     })
 }
 
-/// serde_json's pretty layout (two spaces a level) started `depth` levels in: a space's entry
-/// rendered alone is then byte for byte what it is inside the snapshot's `spaces` list.
-pub struct Indented {
-    depth: usize,
-    has_value: bool,
-}
-
-impl Indented {
-    /// At the depth of an entry of the snapshot's `spaces` list.
-    pub fn space_entry() -> Indented {
-        Indented {
-            depth: 2,
-            has_value: false,
-        }
-    }
-
-    fn indent<W: ?Sized + std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
-        const SPACES: &[u8] = b"                                                                ";
-        let mut left = self.depth * 2;
-        while left > 0 {
-            let n = left.min(SPACES.len());
-            w.write_all(&SPACES[..n])?;
-            left -= n;
-        }
-        Ok(())
-    }
-}
-
-impl serde_json::ser::Formatter for Indented {
-    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.depth += 1;
-        self.has_value = false;
-        w.write_all(b"[")
-    }
-    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.depth -= 1;
-        if self.has_value {
-            w.write_all(b"\n")?;
-            self.indent(w)?;
-        }
-        w.write_all(b"]")
-    }
-    fn begin_array_value<W: ?Sized + std::io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
-        w.write_all(if first { b"\n" } else { b",\n" })?;
-        self.indent(w)
-    }
-    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
-        self.has_value = true;
-        Ok(())
-    }
-    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.depth += 1;
-        self.has_value = false;
-        w.write_all(b"{")
-    }
-    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.depth -= 1;
-        if self.has_value {
-            w.write_all(b"\n")?;
-            self.indent(w)?;
-        }
-        w.write_all(b"}")
-    }
-    fn begin_object_key<W: ?Sized + std::io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
-        w.write_all(if first { b"\n" } else { b",\n" })?;
-        self.indent(w)
-    }
-    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        w.write_all(b": ")
-    }
-    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
-        self.has_value = true;
-        Ok(())
-    }
-}
-
-/// Renders a space's entry into `buf` (cleared first) as it appears in a JSON snapshot.
+/// Renders a space's entry into `buf` (cleared first) as it appears in a JSON snapshot:
+/// serde_json's own pretty formatter, opened two levels in (the snapshot object, its `spaces`
+/// list) on a sink, so the entry rendered alone has its bytes in the file.
 pub fn render_space_entry<T: serde::Serialize>(
     entry: &T,
     buf: &mut Vec<u8>,
 ) -> std::io::Result<()> {
+    use serde_json::ser::Formatter;
+    let mut pretty = serde_json::ser::PrettyFormatter::new();
+    pretty.begin_object(&mut std::io::sink())?;
+    pretty.begin_array(&mut std::io::sink())?;
     buf.clear();
-    let mut ser = serde_json::Serializer::with_formatter(&mut *buf, Indented::space_entry());
+    let mut ser = serde_json::Serializer::with_formatter(&mut *buf, pretty);
     entry.serialize(&mut ser).map_err(std::io::Error::other)
 }
 
