@@ -54,6 +54,7 @@ pub fn head(ir: &Ir, sources: &SourceSet) -> Snapshot {
             })
             .collect(),
         spaces: Vec::new(),
+        index: None,
     }
 }
 

@@ -60,7 +60,7 @@ pub fn write_snapshot<W: std::io::Write + std::io::Seek>(
     out: &mut W,
     sign: crate::snapshot::format::Sign<'_>,
 ) -> std::io::Result<()> {
-    use crate::snapshot::format::{Streamed, write_streamed};
+    use crate::snapshot::format::write_streamed;
     let ir = &compiled.ir;
     let mut head = crate::emit::head(ir, sources);
     // With more than one thread to compile on (`RAYON_NUM_THREADS`), a JSON snapshot's
@@ -68,13 +68,7 @@ pub fn write_snapshot<W: std::io::Write + std::io::Seek>(
     if format == Format::Json && crate::pool().is_some_and(|p| p.current_num_threads() > 1) {
         return write_json_rendered(ir, &mut head, out, sign);
     }
-    write_streamed(
-        &mut head,
-        Streamed::new(crate::emit::spaces(ir)),
-        format,
-        out,
-        sign,
-    )
+    write_streamed(&mut head, crate::emit::spaces(ir), format, out, sign)
 }
 
 /// A JSON snapshot from two threads rendering alternate spaces (each space emitted and
@@ -86,12 +80,13 @@ pub(crate) fn write_json_rendered<W: std::io::Write + std::io::Seek>(
     out: &mut W,
     sign: crate::snapshot::format::Sign<'_>,
 ) -> std::io::Result<()> {
+    use crate::snapshot::IndexedSpace;
     use crate::snapshot::format::{render_space_entry, write_rendered_json};
     use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
     const RENDERERS: usize = 2;
     let n = ir.spaces.len();
     std::thread::scope(|scope| {
-        let mut rendered: Vec<Receiver<std::io::Result<Vec<u8>>>> = Vec::new();
+        let mut rendered: Vec<Receiver<std::io::Result<(Vec<u8>, IndexedSpace)>>> = Vec::new();
         let mut returns: Vec<SyncSender<Vec<u8>>> = Vec::new();
         for k in 0..RENDERERS {
             let (entries, received) = sync_channel(1);
@@ -103,7 +98,8 @@ pub(crate) fn write_json_rendered<W: std::io::Write + std::io::Seek>(
                     for i in (k..n).step_by(RENDERERS) {
                         let mut buf = buffers.try_recv().unwrap_or_default();
                         let entry = crate::emit::space_entry(ir, SpaceId(i as u32));
-                        let result = render_space_entry(&entry, &mut buf).map(|()| buf);
+                        let result = render_space_entry(&entry, &mut buf)
+                            .map(|()| (buf, IndexedSpace::of(&entry, [0, 0])));
                         drop(entry);
                         if entries.send(result).is_err() {
                             return;

@@ -43,20 +43,20 @@ impl Names for Index {
         &self.snapshot.spaces[space as usize].id
     }
     fn location(&self, space: u32, id: &str) -> Option<u32> {
-        self.spaces[space as usize].location_ids.get(id).copied()
+        self.space(space).location_ids.get(id).copied()
     }
     fn location_ids(&self, space: u32) -> Vec<&str> {
-        self.snapshot.spaces[space as usize]
+        self.entry(space)
             .locations
             .iter()
             .map(|l| l.id.as_str())
             .collect()
     }
     fn report(&self, space: u32, id: &str) -> Option<u32> {
-        self.spaces[space as usize].report_ids.get(id).copied()
+        self.space(space).report_ids.get(id).copied()
     }
     fn report_ids(&self, space: u32) -> Vec<&str> {
-        self.snapshot.spaces[space as usize]
+        self.entry(space)
             .reports
             .iter()
             .map(|r| r.id.as_str())

@@ -39,6 +39,92 @@ pub struct Snapshot {
     pub signature: Option<SignatureEntry>,
     pub enterprises: Vec<EnterpriseEntry>,
     pub spaces: Vec<SpaceEntry>,
+    /// Where each space's entry lies in the written JSON file, with what crosses spaces: a
+    /// query reads the spaces it asks about, not the whole file (`snapshot::lazy`). Written by
+    /// `build` in JSON only; covered by the content digest and any signature like the rest.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub index: Option<SnapshotIndex>,
+}
+
+/// The `index` of a JSON snapshot: one entry per space, in the order of `spaces`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SnapshotIndex {
+    pub spaces: Vec<IndexedSpace>,
+}
+
+/// A space's place in the file and its shell: its entry's fields that other spaces' checks and
+/// answers read (links, enterprise, server, grants), the same as in the entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct IndexedSpace {
+    /// The byte range of the space's entry in the file: `[start, end)`, from `{` to `}`.
+    pub at: [u64; 2],
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub enterprise: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub server: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub upstream: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub upstream_remote: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub downstream: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub grants: Vec<GrantEntry>,
+}
+
+impl IndexedSpace {
+    /// The index entry of `entry`, written at `at`.
+    pub fn of(entry: &SpaceEntry, at: [u64; 2]) -> IndexedSpace {
+        IndexedSpace {
+            at,
+            id: entry.id.clone(),
+            enterprise: entry.enterprise.clone(),
+            server: entry.server.clone(),
+            upstream: entry.upstream.clone(),
+            upstream_remote: entry.upstream_remote,
+            downstream: entry.downstream.clone(),
+            grants: entry.grants.clone(),
+        }
+    }
+
+    /// Whether this is `entry`'s shell.
+    pub fn describes(&self, entry: &SpaceEntry) -> bool {
+        self.id == entry.id
+            && self.enterprise == entry.enterprise
+            && self.server == entry.server
+            && self.upstream == entry.upstream
+            && self.upstream_remote == entry.upstream_remote
+            && self.downstream == entry.downstream
+            && self.grants == entry.grants
+    }
+
+    /// The space as far as the index knows it: its shell, with no contents.
+    pub fn shell(&self) -> SpaceEntry {
+        SpaceEntry {
+            id: self.id.clone(),
+            name: None,
+            enterprise: self.enterprise.clone(),
+            plan: String::new(),
+            server: self.server.clone(),
+            upstream: self.upstream.clone(),
+            upstream_remote: self.upstream_remote,
+            downstream: self.downstream.clone(),
+            environment: None,
+            two_factor: None,
+            features: Vec::new(),
+            location_types: Vec::new(),
+            locations: Vec::new(),
+            groups: Vec::new(),
+            reports: Vec::new(),
+            applications: Vec::new(),
+            registries: Vec::new(),
+            profiles: Vec::new(),
+            grants: self.grants.clone(),
+            roles: Vec::new(),
+            members: Vec::new(),
+        }
+    }
 }
 
 /// Who signed a snapshot, and the signature.

@@ -68,8 +68,8 @@ impl<'q> Answer<'q> {
                     .into_iter()
                     .map(|(m, k)| (m.to_owned(), k.map(str::to_owned)))
                     .collect();
-                let space = &index.spaces[question.space as usize];
-                let entry = &index.snapshot.spaces[question.space as usize];
+                let space = index.space(question.space);
+                let entry = index.entry(question.space);
                 let scopes = members
                     .iter()
                     .filter_map(|(m, _)| {
@@ -153,7 +153,7 @@ impl<'q> Answer<'q> {
                 Some(w) => what_json(w),
                 None => json!({
                     "permissions": {}, "scope": [],
-                    "reasons": [format!("`{member}` is not a member of `{}`", index.snapshot.spaces[*space as usize].id)],
+                    "reasons": [format!("`{member}` is not a member of `{}`", index.entry(*space).id)],
                 }),
             },
         }
@@ -219,7 +219,7 @@ impl<'q> Answer<'q> {
                 answer: None,
             } => out.push_str(&format!(
                 "denied: `{member}` is not a member of `{}`\n",
-                index.snapshot.spaces[*space as usize].id
+                index.entry(*space).id
             )),
             Answer::What {
                 member,

@@ -76,7 +76,7 @@ impl Decision {
 impl Index {
     /// Decides whether `member` holds what `q` asks. No strings are built on this path.
     pub fn decide(&self, member: &str, q: &Request) -> Decision {
-        let s = &self.spaces[q.space as usize];
+        let s = self.space(q.space);
         if q.asked == Asked::EnterpriseReports {
             return if self.console_viewer(q.space, member) {
                 Decision::Console
@@ -109,7 +109,7 @@ impl Index {
     /// Through the API (SPEC §3): `access_apis` reaches `data` at the role's level, at every
     /// location; nothing else.
     fn decide_api(&self, q: &Request, m: u32) -> Decision {
-        let s = &self.spaces[q.space as usize];
+        let s = self.space(q.space);
         let role = &s.roles[s.members[m as usize].role as usize];
         let why = if q.asked != Asked::Key(Permission::Data) {
             ApiDenial::NotData
@@ -126,7 +126,7 @@ impl Index {
     /// Whether `q` asks at a location outside restricted member `m`'s locations, about a
     /// location-scoped permission (so the role's values alone do not decide it).
     pub(super) fn outside_scope(&self, q: &Request, m: u32) -> bool {
-        let s = &self.spaces[q.space as usize];
+        let s = self.space(q.space);
         let scoped = q.is_location_scoped();
         match (&s.members[m as usize].scope, q.at) {
             (LocationScope::Locations(assigned), Some(at)) if scoped => {
@@ -155,11 +155,7 @@ impl Index {
 
     /// Whom member `m` may log in as in `q`'s space, and what that gives (`None`: nobody).
     pub fn login_as_reach(&self, space: u32, m: u32) -> Option<&LoginAsReach> {
-        login_as::reach(
-            &self.snapshot.spaces[space as usize],
-            &self.spaces[space as usize],
-            m,
-        )
+        login_as::reach(self.entry(space), self.space(space), m)
     }
 
     /// Through which worker Login-As gives member `m` what `q` asks in Web Apps.
@@ -167,14 +163,14 @@ impl Index {
         if q.channel == Channel::Api || !login_as::gives_in_web_apps(q.asked) {
             return None;
         }
-        let s = &self.spaces[q.space as usize];
+        let s = self.space(q.space);
         self.login_as_reach(q.space, m)?
             .through(s, q.asked, q.want, q.at, q.is_location_scoped())
     }
 
     /// Through the web interface by the member's own role: its values within its locations.
     pub fn decide_own(&self, q: &Request, m: u32) -> Decision {
-        let s = &self.spaces[q.space as usize];
+        let s = self.space(q.space);
         let member = &s.members[m as usize];
         let role = &s.roles[member.role as usize];
         let granted = role.grants(q.asked, q.want);
@@ -202,8 +198,8 @@ impl Index {
     /// Members who hold what `q` asks, sorted by name, each with the mobile worker it acts as
     /// when only Login-As gives it.
     pub fn who_through(&self, q: &Request) -> Vec<(&str, Option<&str>)> {
-        let s = &self.spaces[q.space as usize];
-        let names = &self.snapshot.spaces[q.space as usize].members;
+        let s = self.space(q.space);
+        let names = &self.entry(q.space).members;
         if q.asked == Asked::EnterpriseReports {
             return self
                 .console_viewers(q.space)
@@ -226,8 +222,8 @@ impl Index {
 
     /// Members who hold what `q` asks, sorted by name.
     pub fn who(&self, q: &Request) -> Vec<&str> {
-        let s = &self.spaces[q.space as usize];
-        let names = &self.snapshot.spaces[q.space as usize].members;
+        let s = self.space(q.space);
+        let names = &self.entry(q.space).members;
         if q.asked == Asked::EnterpriseReports {
             return self
                 .console_viewers(q.space)
@@ -244,12 +240,11 @@ impl Index {
 
     /// `what can "u" do in S`: every effective permission and the member's scope.
     pub fn what(&self, member: &str, space: u32) -> Option<WhatAnswer> {
-        let entry = &self.snapshot.spaces[space as usize];
-        let m = self.spaces[space as usize].member(member)?;
+        let entry = self.entry(space);
+        let m = self.space(space).member(member)?;
         let me = &entry.members[m as usize];
-        let role = &entry.roles[self.spaces[space as usize].members[m as usize].role as usize];
-        let ix = &self.spaces[space as usize].roles
-            [self.spaces[space as usize].members[m as usize].role as usize];
+        let role = &entry.roles[self.space(space).members[m as usize].role as usize];
+        let ix = &self.space(space).roles[self.space(space).members[m as usize].role as usize];
         let api = ix.holds(Permission::AccessApis, Want::View).then(|| {
             let data = if ix.holds(Permission::Data, Want::Edit) {
                 Level::Edit

@@ -41,8 +41,8 @@ impl Index {
     /// The first role of the space (in declaration order, `admin` last) that grants `q` to an
     /// unrestricted holder: a member just added has no locations.
     fn role_granting(&self, q: &Request) -> &str {
-        let s = &self.spaces[q.space as usize];
-        let entry = &self.snapshot.spaces[q.space as usize];
+        let s = self.space(q.space);
+        let entry = self.entry(q.space);
         let grants = |r: &RoleIx| {
             r.full_access
                 && match q.channel {
@@ -61,8 +61,8 @@ impl Index {
 
     /// Location ids from the root down to `loc`, as `india > up > lko`.
     fn path(&self, space: u32, loc: u32) -> String {
-        let s = &self.spaces[space as usize];
-        let entry = &self.snapshot.spaces[space as usize];
+        let s = self.space(space);
+        let entry = self.entry(space);
         let mut ids = Vec::new();
         let mut cur = Some(loc);
         while let Some(l) = cur {
@@ -75,7 +75,7 @@ impl Index {
 
     /// The question in words: "view data at `lko-01` in `acme-prod`".
     pub fn describe(&self, q: &Request) -> String {
-        let entry = &self.snapshot.spaces[q.space as usize];
+        let entry = self.entry(q.space);
         let what = match q.asked {
             Asked::Key(p) if p.kind().is_switch_like() => format!("use `{p}`"),
             Asked::Key(p) => format!(
@@ -94,7 +94,7 @@ impl Index {
     /// Why a decision came out as it did, and for a denial the smallest change that would
     /// allow it, in the domain's words.
     pub fn explain(&self, member: &str, q: &Request, d: &Decision) -> Explanation {
-        let entry = &self.snapshot.spaces[q.space as usize];
+        let entry = self.entry(q.space);
         let mut reasons = Vec::new();
         let mut change = None;
         let mut fix = Vec::new();
@@ -112,10 +112,10 @@ impl Index {
                 entry.id,
                 me.role
             ));
-            let r = self.spaces[q.space as usize].members[m as usize].role as usize;
+            let r = self.space(q.space).members[m as usize].role as usize;
             Held {
                 entry: &entry.roles[r],
-                values: &self.spaces[q.space as usize].roles[r],
+                values: &self.space(q.space).roles[r],
             }
         };
         match d {
@@ -133,12 +133,10 @@ impl Index {
                         None => format!("`{}` belongs to no enterprise, so has no Enterprise Console aggregates", entry.id),
                     });
                     let mobile = !member.contains('@')
-                        || self.spaces[q.space as usize]
-                            .member(member)
-                            .is_some_and(|m| {
-                                entry.members[m as usize].kind
-                                    == crate::snapshot::MemberKindEntry::MobileWorker
-                            });
+                        || self.space(q.space).member(member).is_some_and(|m| {
+                            entry.members[m as usize].kind
+                                == crate::snapshot::MemberKindEntry::MobileWorker
+                        });
                     if mobile {
                         reasons.push(format!(
                             "`{member}` is a mobile worker's name: the Enterprise Console is for web users"
@@ -152,7 +150,7 @@ impl Index {
                                 enterprise: e.clone(),
                                 member: member.to_owned(),
                             },
-                            match self.spaces[q.space as usize].member(member) {
+                            match self.space(q.space).member(member) {
                                 Some(_) => Step::AssignRole {
                                     space: entry.id.clone(),
                                     member: member.to_owned(),
@@ -171,7 +169,7 @@ impl Index {
                         "`{member}` is not a member of `{}`: spaces are isolated",
                         entry.id
                     ));
-                    if !self.snapshot.spaces.iter().any(|s| {
+                    if !self.entries().any(|s| {
                         s.members
                             .iter()
                             .any(|m| m.name.eq_ignore_ascii_case(member))
@@ -244,7 +242,7 @@ impl Index {
                 let role = role_line(*m, &mut reasons);
                 let worker = &entry.members[*k as usize];
                 reasons.push(self.login_as_line(q.space, *m, role, worker));
-                let s = &self.spaces[q.space as usize];
+                let s = self.space(q.space);
                 let r = s.members[*k as usize].role as usize;
                 let held = Held {
                     entry: &entry.roles[r],
@@ -348,7 +346,7 @@ impl Index {
                             self.lack_line(member, &apis, role, from);
                         reasons.push(format!("{line}: the member has no API access"));
                         // The API reaches data at the role's level: that may be lacking too.
-                        let ix = &self.spaces[q.space as usize];
+                        let ix = self.space(q.space);
                         let bits = &ix.roles[ix.members[*m as usize].role as usize];
                         if !bits.holds(Permission::Data, q.want) {
                             let (line, more, more_steps) = self.lack_line(member, q, role, from);
@@ -376,7 +374,7 @@ impl Index {
                 let assigned = match &entry.members[*m as usize].scope {
                     ScopeEntry::Locations(ids) => ids
                         .iter()
-                        .filter_map(|id| self.spaces[q.space as usize].location_ids.get(id))
+                        .filter_map(|id| self.space(q.space).location_ids.get(id))
                         .map(|&l| {
                             format!(
                                 "`{}` ({})",
@@ -423,7 +421,7 @@ impl Index {
         held: Held<'_>,
         worker: &crate::snapshot::MemberEntry,
     ) -> String {
-        let entry = &self.snapshot.spaces[space as usize];
+        let entry = self.entry(space);
         let me = &entry.members[m as usize];
         let value = held.values.value(Permission::LoginAs).to_source();
         let restricted = matches!(me.scope, ScopeEntry::Locations(_));
@@ -456,7 +454,7 @@ impl Index {
         } = held;
         match q.asked {
             Asked::Report(r) => {
-                let id = &self.snapshot.spaces[q.space as usize].reports[r as usize].id;
+                let id = &self.entry(q.space).reports[r as usize].id;
                 match values.value(Permission::Reports) {
                     Value::Items(Items::All) => format!(
                         "role `{}` has `reports = all`, which reaches `{id}`",
@@ -507,7 +505,7 @@ impl Index {
             .as_ref()
             .map(|u| format!(" in upstream space `{u}`"))
             .unwrap_or_default();
-        let entry = &self.snapshot.spaces[q.space as usize];
+        let entry = self.entry(q.space);
         // A received role is changed where it is declared.
         let home = from.clone().unwrap_or_else(|| entry.id.clone());
         let set = |key: &str, value: &str| Step::Set {
@@ -527,21 +525,14 @@ impl Index {
                 }];
                 // The space declaring the role, and every space receiving it, must declare the
                 // report it lists (E0102, E0212).
-                let home_entry = self
-                    .space_ids
-                    .get(&home)
-                    .map(|&h| &self.snapshot.spaces[h as usize]);
+                let home_entry = self.space_ids.get(&home).map(|&h| self.entry(h));
                 let lacking: Vec<&str> = home_entry
                     .into_iter()
                     .chain(
                         home_entry
                             .into_iter()
                             .flat_map(|h| &h.downstream)
-                            .filter_map(|d| {
-                                self.space_ids
-                                    .get(d)
-                                    .map(|&i| &self.snapshot.spaces[i as usize])
-                            }),
+                            .filter_map(|d| self.space_ids.get(d).map(|&i| self.entry(i))),
                     )
                     .filter(|d| !d.reports.iter().any(|r| &r.id == id))
                     .map(|d| d.id.as_str())
@@ -772,10 +763,7 @@ impl Index {
                 });
             }
         }
-        let entry = self
-            .space_ids
-            .get(&space)
-            .map(|&s| &self.snapshot.spaces[s as usize]);
+        let entry = self.space_ids.get(&space).map(|&s| self.entry(s));
         if let Some(entry) = entry
             && crate::model::Plan::parse(&entry.plan)
                 .is_some_and(|p| p < crate::model::Plan::Standard)

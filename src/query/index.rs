@@ -124,6 +124,8 @@ pub struct SpaceIx {
 /// The enterprise admins who reach the Enterprise Console of one enterprise on one server.
 #[derive(Debug, Default)]
 pub struct ConsoleGroup {
+    /// The enterprise's spaces on that server: whose members the group is made of.
+    spaces: Vec<u32>,
     /// Sorted, as declared.
     pub viewers: Vec<String>,
     /// Lower-cased: names compare ignoring ASCII case.
@@ -152,12 +154,23 @@ impl SpaceIx {
 }
 
 /// A snapshot ready for queries.
+///
+/// It may hold only some spaces in full (`snapshot::lazy`: a query reads the spaces it asks
+/// about, not all of them): the others are shells (their links and grants, no contents). Query
+/// code reads spaces through [`Index::entry`] and [`Index::space`], which note a shell asked
+/// about, so that the caller reads it and asks again ([`Index::asked_unread`]); an answer given
+/// with nothing asked unread is the answer of the whole snapshot.
 #[derive(Debug)]
 pub struct Index {
+    /// Every space's entry; on an index read in part, a shell for the spaces not read.
     pub snapshot: Snapshot,
     pub spaces: Vec<SpaceIx>,
     pub space_ids: rustc_hash::FxHashMap<String, u32>,
     pub console_groups: Vec<ConsoleGroup>,
+    /// Which spaces are held in full; empty when all are.
+    read: Vec<bool>,
+    /// Spaces asked about that are not held in full, in the order asked.
+    asked_unread: std::sync::Mutex<Vec<u32>>,
 }
 
 // One bit per permission.
@@ -222,7 +235,17 @@ impl Index {
     /// `snapshot::format::load`, which refuses anything `snapshot::validate` does not accept
     /// (the index relies on every reference resolving and on the location tree being a tree).
     pub fn new(snapshot: Snapshot) -> Index {
-        debug_assert_eq!(crate::snapshot::validate::validate(&snapshot), Ok(()));
+        Index::new_partial(snapshot, Vec::new())
+    }
+
+    /// The index of a snapshot of which only the spaces `read` marks are held in full (empty:
+    /// all are), valid as [`crate::snapshot::validate::validate_partial`] says.
+    pub fn new_partial(snapshot: Snapshot, read: Vec<bool>) -> Index {
+        let is_read = |i: usize| read.is_empty() || read.get(i).copied().unwrap_or(false);
+        debug_assert_eq!(
+            crate::snapshot::validate::validate_partial(&snapshot, is_read),
+            Ok(())
+        );
         // The queries asked of this index share one budget of suggestions (`--batch`).
         crate::diagnostic::suggest::reset_budget();
         let space_ids: rustc_hash::FxHashMap<String, u32> = snapshot
@@ -237,6 +260,9 @@ impl Index {
             .iter()
             .enumerate()
             .map(|(i, s)| {
+                if !is_read(i) {
+                    return SpaceIx::unread();
+                }
                 let location_ids: rustc_hash::FxHashMap<String, u32> = s
                     .locations
                     .iter()
@@ -317,6 +343,75 @@ impl Index {
             spaces,
             space_ids,
             console_groups,
+            read,
+            asked_unread: Default::default(),
+        }
+    }
+
+    /// Space `s`'s entry (a shell, noted as asked, when it is not held in full).
+    pub fn entry(&self, s: u32) -> &crate::snapshot::SpaceEntry {
+        self.touch(s);
+        &self.snapshot.spaces[s as usize]
+    }
+
+    /// Space `s`'s index (empty, noted as asked, when it is not held in full).
+    pub fn space(&self, s: u32) -> &SpaceIx {
+        self.touch(s);
+        &self.spaces[s as usize]
+    }
+
+    /// Every space's entry, all noted as asked.
+    pub fn entries(&self) -> impl Iterator<Item = &crate::snapshot::SpaceEntry> {
+        (0..self.snapshot.spaces.len() as u32).map(|s| self.entry(s))
+    }
+
+    fn touch(&self, s: u32) {
+        if !self.read.is_empty() && !self.read.get(s as usize).copied().unwrap_or(true) {
+            let mut asked = self
+                .asked_unread
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if !asked.contains(&s) {
+                asked.push(s);
+            }
+        }
+    }
+
+    /// The spaces asked about since the last call that this index does not hold in full: an
+    /// answer is the whole snapshot's only when there were none.
+    pub fn asked_unread(&self) -> Vec<u32> {
+        std::mem::take(
+            &mut *self
+                .asked_unread
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// Which spaces are held in full (every one, for an index of a whole snapshot).
+    pub fn is_read(&self, s: u32) -> bool {
+        self.read.is_empty() || self.read.get(s as usize).copied().unwrap_or(false)
+    }
+
+    /// The snapshot back, with which of its spaces are held in full (empty: all).
+    pub fn into_parts(self) -> (Snapshot, Vec<bool>) {
+        (self.snapshot, self.read)
+    }
+}
+
+impl SpaceIx {
+    /// The index of a space not read: nothing in it.
+    fn unread() -> SpaceIx {
+        SpaceIx {
+            locations: Vec::new(),
+            location_ids: Default::default(),
+            report_ids: Default::default(),
+            roles: Vec::new(),
+            members: Vec::new(),
+            member_ids: Default::default(),
+            by_name: Vec::new(),
+            console: None,
+            login_as: Default::default(),
         }
     }
 }
@@ -356,11 +451,12 @@ fn console_groups(snapshot: &Snapshot) -> (Vec<Option<u32>>, Vec<ConsoleGroup>) 
     let of_space = snapshot
         .spaces
         .iter()
-        .map(|space| {
+        .enumerate()
+        .map(|(i, space)| {
             let enterprise = space.enterprise.as_deref()?;
             let ent = enterprises.get(enterprise)?;
             let key = (enterprise, space.server.as_deref());
-            Some(*ids.entry(key).or_insert_with(|| {
+            let group = *ids.entry(key).or_insert_with(|| {
                 let mut viewers: Vec<String> = ent
                     .admins
                     .iter()
@@ -370,9 +466,15 @@ fn console_groups(snapshot: &Snapshot) -> (Vec<Option<u32>>, Vec<ConsoleGroup>) 
                 viewers.sort();
                 viewers.dedup();
                 let keys = viewers.iter().map(|v| v.to_ascii_lowercase()).collect();
-                groups.push(ConsoleGroup { viewers, keys });
+                groups.push(ConsoleGroup {
+                    spaces: Vec::new(),
+                    viewers,
+                    keys,
+                });
                 groups.len() as u32 - 1
-            }))
+            });
+            groups[group as usize].spaces.push(i as u32);
+            Some(group)
         })
         .collect();
     (of_space, groups)
@@ -381,19 +483,27 @@ fn console_groups(snapshot: &Snapshot) -> (Vec<Option<u32>>, Vec<ConsoleGroup>) 
 impl Index {
     /// Who reaches the console's aggregates of `space`, sorted.
     pub fn console_viewers(&self, space: u32) -> &[String] {
-        match self.spaces[space as usize].console {
-            Some(g) => &self.console_groups[g as usize].viewers,
+        match self.console_group(space) {
+            Some(g) => &g.viewers,
             None => &[],
         }
     }
 
     /// Whether `name` reaches the console's aggregates of `space`.
     pub fn console_viewer(&self, space: u32, name: &str) -> bool {
-        self.spaces[space as usize].console.is_some_and(|g| {
-            self.console_groups[g as usize]
-                .keys
-                .contains(&name.to_ascii_lowercase())
-        })
+        self.console_group(space)
+            .is_some_and(|g| g.keys.contains(&name.to_ascii_lowercase()))
+    }
+
+    /// The console group of `space`, made of its enterprise's spaces on its server, each noted
+    /// as asked about.
+    fn console_group(&self, space: u32) -> Option<&ConsoleGroup> {
+        // A shell has no enterprise admins' memberships: its group is unknown until read.
+        let g = &self.console_groups[self.space(space).console? as usize];
+        if !self.read.is_empty() {
+            g.spaces.iter().for_each(|&s| self.touch(s));
+        }
+        Some(g)
     }
 }
 

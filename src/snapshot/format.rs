@@ -97,7 +97,7 @@ pub fn write_with<W: std::io::Write + std::io::Seek>(
     sign: Sign<'_>,
 ) -> std::io::Result<()> {
     let spaces = std::mem::take(&mut snapshot.spaces);
-    let written = write_streamed(snapshot, &spaces, format, out, sign);
+    let written = write_streamed(snapshot, spaces.iter(), format, out, sign);
     snapshot.spaces = spaces;
     written
 }
@@ -156,24 +156,45 @@ impl<'a> Written<'a, ()> {
 }
 
 /// [`write_with`] of `head` (a snapshot whose own `spaces` are not written) with `spaces` in
-/// their place: the same bytes as a snapshot holding them.
-pub fn write_streamed<W: std::io::Write + std::io::Seek, S: serde::Serialize>(
+/// their place, each written and dropped in turn: the same bytes as a snapshot holding them.
+/// Sets `head.index` (JSON).
+pub fn write_streamed<W, T>(
     head: &mut Snapshot,
-    spaces: S,
+    spaces: impl Iterator<Item = T>,
     format: Format,
     out: &mut W,
     sign: Sign<'_>,
-) -> std::io::Result<()> {
-    write_body(head, out, sign, |out, written| match format {
+) -> std::io::Result<()>
+where
+    W: std::io::Write + std::io::Seek,
+    T: std::borrow::Borrow<super::SpaceEntry>,
+{
+    match format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, &written.with(spaces))
-                .map_err(std::io::Error::other)?;
-            out.write_all(b"\n")
+            // One buffer, rendered into and given back in turn.
+            let spare = std::cell::Cell::new(Vec::new());
+            let rendered = spaces.map(|space| {
+                let space = space.borrow();
+                let mut buf = spare.take();
+                render_space_entry(space, &mut buf)?;
+                Ok((buf, super::IndexedSpace::of(space, [0, 0])))
+            });
+            write_rendered_json(head, rendered, |buf| spare.set(buf), out, sign)
         }
-        Format::Yaml => {
+        Format::Yaml => write_body(head, out, sign, |out, written| {
+            let spaces = Streamed::new(spaces.map(|s| StreamedEntry(s)));
             serde_yaml::to_writer(out, &written.with(spaces)).map_err(std::io::Error::other)
-        }
-    })
+        }),
+    }
+}
+
+/// A space entry, owned or borrowed, serialised as itself.
+struct StreamedEntry<T>(T);
+
+impl<T: std::borrow::Borrow<super::SpaceEntry>> serde::Serialize for StreamedEntry<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.borrow().serialize(serializer)
+    }
 }
 
 /// Renders a space's entry into `buf` (cleared first) as it appears in a JSON snapshot:
@@ -183,43 +204,78 @@ pub fn render_space_entry<T: serde::Serialize>(
     entry: &T,
     buf: &mut Vec<u8>,
 ) -> std::io::Result<()> {
-    use serde_json::ser::Formatter;
-    let mut pretty = serde_json::ser::PrettyFormatter::new();
-    pretty.begin_object(&mut std::io::sink())?;
-    pretty.begin_array(&mut std::io::sink())?;
-    buf.clear();
-    let mut ser = serde_json::Serializer::with_formatter(&mut *buf, pretty);
-    entry.serialize(&mut ser).map_err(std::io::Error::other)
+    render_at_depth(entry, 2, buf)
 }
 
-/// [`write_streamed`] in JSON of spaces already rendered ([`render_space_entry`]), in order:
-/// the same bytes. `entries` gets each buffer back once it is written (for reuse).
+/// `value` in serde_json's pretty layout as it appears `depth` levels into a document.
+fn render_at_depth<T: serde::Serialize>(
+    value: &T,
+    depth: usize,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    use serde_json::ser::Formatter;
+    let mut pretty = serde_json::ser::PrettyFormatter::new();
+    for _ in 0..depth {
+        pretty.begin_object(&mut std::io::sink())?;
+    }
+    buf.clear();
+    let mut ser = serde_json::Serializer::with_formatter(&mut *buf, pretty);
+    value.serialize(&mut ser).map_err(std::io::Error::other)
+}
+
+/// [`write_streamed`] in JSON of spaces already rendered ([`render_space_entry`]), in order,
+/// each with its index entry (its place is filled in here): the same bytes. `entries` gets
+/// each buffer back once it is written (for reuse). Sets `head.index`.
 pub fn write_rendered_json<W: std::io::Write + std::io::Seek>(
     head: &mut Snapshot,
-    entries: impl Iterator<Item = std::io::Result<Vec<u8>>>,
+    entries: impl Iterator<Item = std::io::Result<(Vec<u8>, super::IndexedSpace)>>,
     mut written_back: impl FnMut(Vec<u8>),
     out: &mut W,
     sign: Sign<'_>,
 ) -> std::io::Result<()> {
+    let mut index = Vec::new();
     write_body(head, out, sign, |out, written| {
         let empty: [(); 0] = [];
         let text =
             serde_json::to_vec_pretty(&written.with(empty)).map_err(std::io::Error::other)?;
-        // INVARIANT: `spaces` is the last field: the text ends with its empty list.
+        // INVARIANT: `spaces` is the last field written so far: the text ends with its empty
+        // list.
         let open = text.strip_suffix(b"[]\n}").ok_or_else(|| {
             std::io::Error::other("the snapshot head does not end with its spaces")
         })?;
         out.write_all(open)?;
-        let mut any = false;
+        let mut at = open.len() as u64;
         for entry in entries {
-            let entry = entry?;
-            out.write_all(if any { b",\n    " } else { b"[\n    " })?;
+            let (entry, mut indexed) = entry?;
+            let sep: &[u8] = if index.is_empty() {
+                b"[\n    "
+            } else {
+                b",\n    "
+            };
+            out.write_all(sep)?;
             out.write_all(&entry)?;
+            at += sep.len() as u64;
+            indexed.at = [at, at + entry.len() as u64];
+            at += entry.len() as u64;
+            index.push(indexed);
             written_back(entry);
-            any = true;
         }
-        out.write_all(if any { b"\n  ]\n}\n" } else { b"[]\n}\n" })
-    })
+        out.write_all(if index.is_empty() {
+            b"[],\n  \"index\": "
+        } else {
+            b"\n  ],\n  \"index\": "
+        })?;
+        let whole = super::SnapshotIndex {
+            spaces: std::mem::take(&mut index),
+        };
+        let mut buf = Vec::new();
+        render_at_depth(&whole, 1, &mut buf)?;
+        index = whole.spaces;
+        out.write_all(&buf)?;
+        out.write_all(b"\n}\n")
+    })?;
+    head.index = Some(super::SnapshotIndex { spaces: index });
+    Ok(())
 }
 
 /// Writes a snapshot through `body` (given the head's fields, with the placeholders), hashing
