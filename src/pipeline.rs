@@ -71,6 +71,9 @@ pub fn write_snapshot<W: std::io::Write + std::io::Seek>(
     write_streamed(&mut head, crate::emit::spaces(ir), format, out, sign)
 }
 
+/// A space's entry rendered, with its index entry.
+type Rendered = (Vec<u8>, crate::snapshot::IndexedSpace);
+
 /// A JSON snapshot from two threads rendering alternate spaces (each space emitted and
 /// serialised into a buffer of its thread's, reused once written) while this one writes and
 /// hashes them in order.
@@ -86,7 +89,7 @@ pub(crate) fn write_json_rendered<W: std::io::Write + std::io::Seek>(
     const RENDERERS: usize = 2;
     let n = ir.spaces.len();
     std::thread::scope(|scope| {
-        let mut rendered: Vec<Receiver<std::io::Result<(Vec<u8>, IndexedSpace)>>> = Vec::new();
+        let mut rendered: Vec<Receiver<std::io::Result<Rendered>>> = Vec::new();
         let mut returns: Vec<SyncSender<Vec<u8>>> = Vec::new();
         for k in 0..RENDERERS {
             let (entries, received) = sync_channel(1);
@@ -238,6 +241,85 @@ pub fn load_snapshot(path: &Path, verify_key: Option<&Path>) -> Result<Snapshot,
         signed_by(path, &snapshot, &public, key).map_err(OpenError::NotSigned)?;
     }
     Ok(snapshot)
+}
+
+/// `ask` answered on the index of `path` ([`crate::query::Index::from_path`]). Of a JSON
+/// snapshot only what the answer needs is read ([`crate::snapshot::lazy`]): its head and
+/// index, then the spaces `ask` looked at, asked again with each until it looks at none it does
+/// not have, while the whole file is hashed beside it (the answer is returned only once the
+/// digest matches). Any other path, or a snapshot that is not as `build` writes it, is read
+/// whole. `ask` may run more than once: it should only compute its answer.
+pub fn with_index<R>(
+    path: &Path,
+    verify_key: Option<&Path>,
+    mut ask: impl FnMut(&crate::query::Index) -> R,
+) -> Result<R, OpenError> {
+    if is_snapshot_path(path) && Format::from_path(path) == Some(Format::Json) {
+        let public = verify_key
+            .map(sign::load_public)
+            .transpose()
+            .map_err(OpenError::Key)?;
+        let opened = crate::snapshot::lazy::open(path, format::MAX_SNAPSHOT_BYTES)
+            .map_err(OpenError::Snapshot)?;
+        if let Ok(mut partial) = opened {
+            let signed = match (&public, verify_key) {
+                (Some(public), Some(key)) => signed_by(path, &partial.snapshot, public, key),
+                _ => Ok(()),
+            };
+            let answer = signed
+                .map_err(OpenError::NotSigned)
+                .and_then(|()| answer_in_part(path, &mut partial, &mut ask));
+            // The digest decides first, as it does for a whole read.
+            partial.verified().map_err(OpenError::Snapshot)?;
+            match answer {
+                Ok(Some(answer)) => return Ok(answer),
+                Ok(None) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    let index = crate::query::Index::from_path(path, verify_key)?;
+    Ok(ask(&index))
+}
+
+/// [`with_index`] on a snapshot read in part; `None` when it is to be read whole.
+fn answer_in_part<R>(
+    path: &Path,
+    partial: &mut crate::snapshot::lazy::Partial,
+    ask: &mut impl FnMut(&crate::query::Index) -> R,
+) -> Result<Option<R>, OpenError> {
+    // A few rounds (a space, its upstream, the enterprise's spaces), then all the rest: a
+    // chain of links read one by one would rebuild the index once per space.
+    const ROUNDS: usize = 4;
+    for round in 0.. {
+        let snapshot = std::mem::take(&mut partial.snapshot);
+        let read = partial.read.clone();
+        if let Err(e) = crate::snapshot::validate::validate_partial(&snapshot, |i| read[i]) {
+            return Err(OpenError::Snapshot(format::LoadError::Invalid(
+                path.to_path_buf(),
+                e,
+            )));
+        }
+        let index = crate::query::Index::new_partial(snapshot, read);
+        let answer = ask(&index);
+        let mut asked = index.asked_unread();
+        partial.snapshot = index.into_parts().0;
+        if asked.is_empty() {
+            return Ok(Some(answer));
+        }
+        if round == 0 {
+            // The first space looked at is the one the question names; what the answer made of
+            // its shell looked at next (everywhere, for a member it did not find) is not worth
+            // reading until the answer has the space itself.
+            asked.truncate(1);
+        } else if round + 1 >= ROUNDS {
+            asked = (0..partial.read.len() as u32).collect();
+        }
+        if partial.read(&asked).is_err() {
+            return Ok(None);
+        }
+    }
+    Ok(None)
 }
 
 /// What a query runs on: the snapshot at `path` ([`load_snapshot`]), or the policy there

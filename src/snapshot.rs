@@ -10,6 +10,7 @@
 //! diff and report code compares those typed values, never words.
 
 pub mod format;
+pub mod lazy;
 pub mod sign;
 pub mod validate;
 
@@ -24,7 +25,7 @@ use crate::model::{FeatureFlag, Permission, Plan, Value};
 /// Bumped whenever the snapshot's shape or meaning changes.
 pub const FORMAT_VERSION: u32 = 1;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Snapshot {
     pub format_version: u32,
     pub compiler_version: String,

@@ -18,17 +18,29 @@ pub(crate) fn compile_path(path: &Path) -> Result<(SourceSet, charter::Compiled)
 /// compiled to one in memory. A policy's errors are shown before the line saying it cannot be
 /// queried.
 pub(crate) fn load_index(path: &Path, key: Option<&Path>) -> Result<Index, u8> {
-    Index::from_path(path, key).map_err(|e| {
-        if let charter::OpenError::Errors {
-            sources,
-            diagnostics,
-            ..
-        } = &e
-        {
-            print_errors(sources, diagnostics);
-        }
-        fail(e)
-    })
+    Index::from_path(path, key).map_err(refused)
+}
+
+/// `ask` answered on the index of `path`, reading of a snapshot only what the answer needs
+/// ([`charter::pipeline::with_index`]); failures as [`load_index`]'s.
+pub(crate) fn with_index<R>(
+    path: &Path,
+    key: Option<&Path>,
+    ask: impl FnMut(&Index) -> R,
+) -> Result<R, u8> {
+    charter::pipeline::with_index(path, key, ask).map_err(refused)
+}
+
+fn refused(e: charter::OpenError) -> u8 {
+    if let charter::OpenError::Errors {
+        sources,
+        diagnostics,
+        ..
+    } = &e
+    {
+        print_errors(sources, diagnostics);
+    }
+    fail(e)
 }
 
 /// The space `id` of an index, or exit 2 with the nearest spelling and the spaces there are.

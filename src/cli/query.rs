@@ -11,8 +11,8 @@ use charter::question::ResolvedQuery;
 use charter::source::SourceSet;
 use serde_json::json;
 
-use super::load::load_index;
-use super::output::{OutputFormat, USAGE, fail, out, outln, print_human, print_json, stdout};
+use super::load::{load_index, with_index};
+use super::output::{OutputFormat, USAGE, fail, out, outln, pretty_json, print_human, stdout};
 
 /// One answer, computed once and rendered as JSON or text.
 enum Answer<'q> {
@@ -282,26 +282,38 @@ pub(crate) fn run(
         );
     }
     let format = format.unwrap_or(OutputFormat::Human);
-    let index = match load_index(path, key) {
-        Ok(i) => i,
-        Err(code) => return code,
-    };
     if let Some(batch) = batch {
-        return run_batch(&index, batch);
+        return match load_index(path, key) {
+            Ok(index) => run_batch(&index, batch),
+            Err(code) => code,
+        };
     }
     let text = text.unwrap_or_default();
     let mut sources = SourceSet::default();
     let id = sources.add("<query>", text.to_owned());
-    let q = match charter::query::parse(&index, id, text) {
-        Ok(q) => q,
-        Err(problems) => return query_error(&sources, &problems, format),
-    };
-    let answer = Answer::new(&index, &q, false);
-    match format {
-        OutputFormat::Json => print_json(&answer.json(&index)),
-        OutputFormat::Human => out!("{}", answer.human(&index)),
+    // Of a snapshot, only the spaces the answer looks at are read (`pipeline::with_index`):
+    // the reply is made, not printed, until it is final.
+    let reply = with_index(path, key, |index| {
+        match charter::query::parse(index, id, text) {
+            Ok(q) => {
+                let answer = Answer::new(index, &q, false);
+                let text = match format {
+                    OutputFormat::Json => pretty_json(&answer.json(index)) + "\n",
+                    OutputFormat::Human => answer.human(index),
+                };
+                Ok((text, answer.holds()))
+            }
+            Err(problems) => Err(problems),
+        }
+    });
+    match reply {
+        Ok(Ok((text, holds))) => {
+            out!("{text}");
+            u8::from(!holds)
+        }
+        Ok(Err(problems)) => query_error(&sources, &problems, format),
+        Err(code) => code,
     }
-    u8::from(!answer.holds())
 }
 
 fn query_error(sources: &SourceSet, problems: &[Diagnostic], format: OutputFormat) -> u8 {

@@ -371,30 +371,42 @@ fn find(haystack: &[u8], needle: &str, from: usize) -> Option<usize> {
 /// the digest's value, and the signature's when `signature` is given, are put back to their
 /// placeholders and the text hashed.
 pub fn verify(text: &str, content_digest: &str, signature: Option<&str>) -> bool {
+    hash_head(text.as_bytes(), content_digest, signature)
+        .is_some_and(|hasher| hex(&hasher.finalize()) == content_digest)
+}
+
+/// A hasher fed the first bytes of a snapshot (at least through its head's digest and
+/// signature), the digest's value and the signature's put back to their placeholders; `None`
+/// when they are not there, as no snapshot `build` wrote.
+pub(super) fn hash_head(
+    head: &[u8],
+    content_digest: &str,
+    signature: Option<&str>,
+) -> Option<Sha256> {
     if content_digest.len() != PLACEHOLDER.len() || !content_digest.starts_with("sha256:") {
-        return false;
+        return None;
     }
-    let Some(at) = text.find(content_digest) else {
-        return false;
-    };
-    let bytes = text.as_bytes();
+    let at = find(head, content_digest, 0)?;
     let mut hasher = Sha256::new();
-    hasher.update(&bytes[..at]);
+    hasher.update(&head[..at]);
     hasher.update(PLACEHOLDER.as_bytes());
     let mut rest = at + content_digest.len();
     if let Some(sig) = signature {
         if sig.len() != SIGNATURE_PLACEHOLDER.len() {
-            return false;
+            return None;
         }
-        let Some(s) = text[rest..].find(sig).map(|s| s + rest) else {
-            return false;
-        };
-        hasher.update(&bytes[rest..s]);
+        let s = find(head, sig, rest)?;
+        hasher.update(&head[rest..s]);
         hasher.update(SIGNATURE_PLACEHOLDER.as_bytes());
         rest = s + sig.len();
     }
-    hasher.update(&bytes[rest..]);
-    hex(&hasher.finalize()) == content_digest
+    hasher.update(&head[rest..]);
+    Some(hasher)
+}
+
+/// `sha256:<hex>` of what a hasher was fed.
+pub(super) fn finish(hasher: Sha256) -> String {
+    hex(&hasher.finalize())
 }
 
 /// Renders a snapshot with its digest to a string (tests and small outputs; `build` streams to
