@@ -176,6 +176,53 @@ fn main() {
     assert!(format::nesting_ok(&text, format::Format::Json));
     let prescan = t.elapsed();
     drop(text);
+    // One query on the snapshot as `charter query` asks it: only the spaces its answer looks
+    // at are read, the whole file hashed beside (`pipeline::with_index`).
+    let first_member = index.snapshot.spaces[0].members[3].name.clone();
+    let first_space = index.snapshot.spaces[0].id.clone();
+    let one_query = format!("\"{first_member}\" can view data in {first_space}");
+    let mut lazy = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        let allowed = charter::pipeline::with_index(&path, None, |ix| {
+            let mut sources = charter::source::SourceSet::default();
+            let id = sources.add("<query>", one_query.clone());
+            match charter::query::parse(ix, id, &one_query) {
+                Ok(charter::question::ResolvedQuery::Can {
+                    member, request, ..
+                }) => {
+                    let d = ix.decide(&member, &request);
+                    std::hint::black_box(ix.explain(&member, &request, &d));
+                    d.allowed()
+                }
+                _ => false,
+            }
+        })
+        .expect("query the snapshot");
+        std::hint::black_box(allowed);
+        lazy.push(t.elapsed());
+    }
+    // The same as a process, when the release binary sits beside this example.
+    let charter_bin = std::env::current_exe()
+        .ok()
+        .and_then(|e| Some(e.parent()?.parent()?.join("charter")))
+        .filter(|b| b.is_file());
+    let mut process: Vec<Duration> = Vec::new();
+    if let Some(bin) = &charter_bin {
+        for _ in 0..5 {
+            let t = Instant::now();
+            let status = std::process::Command::new(bin)
+                .args(["query".as_ref(), path.as_os_str(), one_query.as_ref()])
+                .stdout(std::process::Stdio::null())
+                .status()
+                .expect("run charter");
+            assert!(
+                status.code().is_some_and(|c| c <= 1),
+                "charter query failed"
+            );
+            process.push(t.elapsed());
+        }
+    }
     let _ = std::fs::remove_file(&path);
 
     // Queries: `can` at a location (restricted and full-access members alike), `who` over a space.
@@ -326,6 +373,26 @@ fn main() {
         prescan.as_secs_f64(),
         100.0 * prescan.as_secs_f64() / load.as_secs_f64()
     );
+    let (lazy_lo, lazy_hi) = range(&lazy);
+    println!(
+        "| one `can` query on the snapshot, reading the spaces it needs (`with_index`), median of 5 | {:.3} s [{:.3}–{:.3}] | |",
+        median(lazy).as_secs_f64(),
+        lazy_lo.as_secs_f64(),
+        lazy_hi.as_secs_f64()
+    );
+    if process.is_empty() {
+        println!(
+            "| the same as a process | (no `charter` binary beside this example: `cargo build --release` first) | <= 0.2 s |"
+        );
+    } else {
+        let (process_lo, process_hi) = range(&process);
+        println!(
+            "| the same as a process (`charter query SNAPSHOT '...'`), median of 5 | {:.3} s [{:.3}–{:.3}] | <= 0.2 s |",
+            median(process).as_secs_f64(),
+            process_lo.as_secs_f64(),
+            process_hi.as_secs_f64()
+        );
+    }
     println!(
         "| rebuild (to disk) / load | {:.1}x | >= 5x |",
         build_to_disk.as_secs_f64() / load.as_secs_f64()
