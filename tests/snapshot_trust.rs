@@ -325,6 +325,13 @@ fn every_reference_and_range_is_checked() {
                 .unwrap();
             r["permissions"]["web_users"] = json!("edit");
         }),
+        (
+            "the index entry of space `acme-global` does not match",
+            |v| v["index"]["spaces"][0]["server"] = json!("mars"),
+        ),
+        ("the index lists 1 spaces", |v| {
+            v["index"]["spaces"].as_array_mut().unwrap().pop();
+        }),
         ("is received from `ghost`", |v| {
             space(v, "acme-prod")["roles"][0]["from_upstream"] = json!("ghost")
         }),

@@ -135,25 +135,6 @@ pub fn validate_partial(snapshot: &Snapshot, read: impl Fn(usize) -> bool) -> Re
         }
     }
 
-    if let Some(index) = &snapshot.index {
-        // The index repeats what crosses spaces: a query reading only some spaces goes by it.
-        if index.spaces.len() != snapshot.spaces.len() {
-            bail!(
-                "the index lists {} spaces, but the snapshot has {}",
-                index.spaces.len(),
-                snapshot.spaces.len()
-            );
-        }
-        for (indexed, s) in index.spaces.iter().zip(&snapshot.spaces) {
-            if !indexed.describes(s) {
-                bail!(
-                    "the index entry of space `{}` does not match its entry (`{}`)",
-                    s.id,
-                    indexed.id
-                );
-            }
-        }
-    }
     upstreams(snapshot, &spaces)?;
     // Registries other spaces grant to each space, which its roles may name too.
     let mut granted: HashMap<&str, Vec<&str>> = HashMap::new();
@@ -170,6 +151,26 @@ pub fn validate_partial(snapshot: &Snapshot, read: impl Fn(usize) -> bool) -> Re
     for (i, s) in snapshot.spaces.iter().enumerate() {
         if read(i) {
             space(s, granted.get(s.id.as_str()).map_or(&[], Vec::as_slice))?;
+        }
+    }
+    if let Some(index) = &snapshot.index {
+        // The index repeats what crosses spaces (a query reading only some spaces goes by
+        // it); checked last, so that an edited entry is named for what is wrong in it.
+        if index.spaces.len() != snapshot.spaces.len() {
+            bail!(
+                "the index lists {} spaces, but the snapshot has {}",
+                index.spaces.len(),
+                snapshot.spaces.len()
+            );
+        }
+        for (indexed, s) in index.spaces.iter().zip(&snapshot.spaces) {
+            if !indexed.describes(s) {
+                bail!(
+                    "the index entry of space `{}` does not match its entry (`{}`)",
+                    s.id,
+                    indexed.id
+                );
+            }
         }
     }
     Ok(())
