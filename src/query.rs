@@ -19,6 +19,7 @@ pub mod decide;
 pub mod explain;
 pub mod index;
 pub mod login_as;
+pub mod names;
 
 pub use decide::{ApiDenial, ApiReach, Decision, LoginAsGrant, LoginAsWhat, WhatAnswer};
 pub use explain::{Explanation, Step};

@@ -33,8 +33,8 @@ pub type General<'a> = dyn FnMut(&str, usize) -> (serde_json::Value, bool) + 'a;
 /// `{"allowed":A,"line":N}` (with `"holds":!A` before the line for `cannot`) and a newline,
 /// as `serde_json` writes it, without the formatting machinery: most of a quick line's time
 /// went there.
-fn quick_answer(allowed: bool, negated: bool, number: usize) -> Vec<u8> {
-    let mut line = Vec::with_capacity(64);
+fn quick_answer(allowed: bool, negated: bool, number: usize, line: &mut Vec<u8>) {
+    line.clear();
     line.extend_from_slice(if allowed {
         b"{\"allowed\":true"
     } else {
@@ -61,7 +61,6 @@ fn quick_answer(allowed: bool, negated: bool, number: usize) -> Vec<u8> {
     }
     line.extend_from_slice(&digits[at..]);
     line.extend_from_slice(b"}\n");
-    line
 }
 
 /// Answers every line of `input` on `out`; returns whether every query line was answered.
@@ -76,6 +75,7 @@ pub fn run(
     let mut number = 0usize;
     // The last quick line's query, its strings reused by the next (no allocation per line).
     let mut quick: Option<ast::Query> = None;
+    let mut answer: Vec<u8> = Vec::with_capacity(64);
     loop {
         buf.clear();
         match input.read_until(b'\n', &mut buf) {
@@ -121,11 +121,11 @@ pub fn run(
             && let Some(request) = crate::resolve::question::resolve_request(index, question)
         {
             let allowed = index.decide(&member.value, &request).allowed();
-            out.write_all(&quick_answer(allowed, *negated, number))
-                .map_err(|error| BatchError::Write {
-                    error,
-                    all_answered,
-                })?;
+            quick_answer(allowed, *negated, number, &mut answer);
+            out.write_all(&answer).map_err(|error| BatchError::Write {
+                error,
+                all_answered,
+            })?;
             continue;
         }
         let (v, answered) = general(line, number);
@@ -155,10 +155,9 @@ mod tests {
                     } else {
                         serde_json::json!({"allowed": allowed, "line": number})
                     };
-                    assert_eq!(
-                        String::from_utf8(super::quick_answer(allowed, negated, number)).unwrap(),
-                        format!("{expected}\n")
-                    );
+                    let mut line = b"left over".to_vec();
+                    super::quick_answer(allowed, negated, number, &mut line);
+                    assert_eq!(String::from_utf8(line).unwrap(), format!("{expected}\n"));
                 }
             }
         }

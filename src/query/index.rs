@@ -8,6 +8,8 @@ use crate::model::{Items, Level, LoginAs, Permission, Value};
 use crate::question::{Asked, Want};
 use crate::snapshot::{RoleEntry, ScopeEntry, Snapshot, ValueReason};
 
+use super::names::NameMap;
+
 /// A location with its DFS interval: `enter <= x.enter < exit` means x is at or below it.
 #[derive(Debug, Clone)]
 pub struct Loc {
@@ -103,14 +105,14 @@ impl RoleIx {
 pub struct SpaceIx {
     pub locations: Vec<Loc>,
     /// FxHash, like `member_ids`: looked up on most `can` lines.
-    pub location_ids: rustc_hash::FxHashMap<String, u32>,
-    pub report_ids: rustc_hash::FxHashMap<String, u32>,
+    pub location_ids: NameMap,
+    pub report_ids: NameMap,
     pub roles: Vec<RoleIx>,
     pub members: Vec<MemberIx>,
     /// Keyed by the ASCII-lower-cased name: member names compare ignoring ASCII case (SPEC §1);
     /// look up with [`SpaceIx::member`]. FxHash: hashed on every `can`; flood resistance buys
     /// nothing for names read from one's own snapshot, and SipHash was half of a name lookup.
-    pub member_ids: rustc_hash::FxHashMap<String, u32>,
+    pub member_ids: NameMap,
     /// Member indexes sorted by name, so `who` answers come out sorted.
     pub by_name: Vec<u32>,
     /// Who reaches the console for this space's aggregates: an index into
@@ -165,7 +167,7 @@ pub struct Index {
     /// Every space's entry; on an index read in part, a shell for the spaces not read.
     pub snapshot: Snapshot,
     pub spaces: Vec<SpaceIx>,
-    pub space_ids: rustc_hash::FxHashMap<String, u32>,
+    pub space_ids: NameMap,
     pub console_groups: Vec<ConsoleGroup>,
     /// Which spaces are held in full; empty when all are.
     read: Vec<bool>,
@@ -180,11 +182,7 @@ fn bit(p: Permission) -> u64 {
     1 << (p as u64)
 }
 
-fn role_ix(
-    role: &RoleEntry,
-    report_ids: &rustc_hash::FxHashMap<String, u32>,
-    report_count: usize,
-) -> RoleIx {
+fn role_ix(role: &RoleEntry, report_ids: &NameMap, report_count: usize) -> RoleIx {
     let mut ix = RoleIx {
         view: 0,
         edit: 0,
@@ -248,7 +246,7 @@ impl Index {
         );
         // The queries asked of this index share one budget of suggestions (`--batch`).
         crate::diagnostic::suggest::reset_budget();
-        let space_ids: rustc_hash::FxHashMap<String, u32> = snapshot
+        let space_ids: NameMap = snapshot
             .spaces
             .iter()
             .enumerate()
@@ -263,7 +261,7 @@ impl Index {
                 if !is_read(i) {
                     return SpaceIx::unread();
                 }
-                let location_ids: rustc_hash::FxHashMap<String, u32> = s
+                let location_ids: NameMap = s
                     .locations
                     .iter()
                     .enumerate()
@@ -278,7 +276,7 @@ impl Index {
                         parent: l.parent.as_ref().and_then(|p| location_ids.get(p).copied()),
                     })
                     .collect();
-                let report_ids: rustc_hash::FxHashMap<String, u32> = s
+                let report_ids: NameMap = s
                     .reports
                     .iter()
                     .enumerate()
