@@ -236,7 +236,10 @@ pub fn load_snapshot(path: &Path, verify_key: Option<&Path>) -> Result<Snapshot,
         .map(sign::load_public)
         .transpose()
         .map_err(OpenError::Key)?;
-    let snapshot = format::load(path).map_err(OpenError::Snapshot)?;
+    let snapshot = match read_by_index(path).map_err(OpenError::Snapshot)? {
+        Some(snapshot) => snapshot,
+        None => format::load(path).map_err(OpenError::Snapshot)?,
+    };
     if let (Some(public), Some(key)) = (public, verify_key) {
         signed_by(path, &snapshot, &public, key).map_err(OpenError::NotSigned)?;
     }
@@ -320,6 +323,29 @@ fn answer_in_part<R>(
         }
     }
     Ok(None)
+}
+
+/// A JSON snapshot read whole through its index ([`crate::snapshot::lazy`]): its spaces parsed
+/// on the compile pool's threads while another hashes the file, then validated; `None` when it
+/// is not as `build` writes it (read it as text then, [`format::load`]).
+pub fn read_by_index(path: &Path) -> Result<Option<Snapshot>, format::LoadError> {
+    if Format::from_path(path) != Some(Format::Json) {
+        return Ok(None);
+    }
+    let Ok(mut partial) = crate::snapshot::lazy::open(path, format::MAX_SNAPSHOT_BYTES)? else {
+        return Ok(None);
+    };
+    let all: Vec<u32> = (0..partial.read.len() as u32).collect();
+    let read = partial.read(&all);
+    // The digest decides first, as it does for a read of the text.
+    partial.verified()?;
+    if read.is_err() {
+        return Ok(None);
+    }
+    let snapshot = partial.into_snapshot();
+    crate::snapshot::validate::validate(&snapshot)
+        .map_err(|e| format::LoadError::Invalid(path.to_path_buf(), e))?;
+    Ok(Some(snapshot))
 }
 
 /// What a query runs on: the snapshot at `path` ([`load_snapshot`]), or the policy there

@@ -191,3 +191,15 @@ fn a_snapshot_without_an_index_is_read_whole() {
         assert_eq!(got, answer(whole, &q), "{q}");
     }
 }
+
+/// Read whole through its index (every space parsed on the pool, `pipeline::load_snapshot`),
+/// a snapshot is the one read as text.
+#[test]
+fn a_snapshot_read_by_its_index_is_the_one_read_as_text() {
+    for (path, whole) in snapshots() {
+        let by_index = charter::pipeline::read_by_index(path).unwrap().unwrap();
+        assert_eq!(&by_index, &whole.snapshot, "{}", path.display());
+        let loaded = charter::pipeline::load_snapshot(path, None).unwrap();
+        assert_eq!(&loaded, &whole.snapshot, "{}", path.display());
+    }
+}

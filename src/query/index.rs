@@ -253,89 +253,92 @@ impl Index {
             .map(|(i, s)| (s.id.clone(), i as u32))
             .collect();
         let (console, console_groups) = console_groups(&snapshot);
-        let spaces = snapshot
-            .spaces
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                if !is_read(i) {
-                    return SpaceIx::unread();
-                }
-                let location_ids: NameMap = s
-                    .locations
-                    .iter()
-                    .enumerate()
-                    .map(|(i, l)| (l.id.clone(), i as u32))
-                    .collect();
-                let locations = s
-                    .locations
-                    .iter()
-                    .map(|l| Loc {
-                        enter: l.enter,
-                        exit: l.exit,
-                        parent: l.parent.as_ref().and_then(|p| location_ids.get(p).copied()),
-                    })
-                    .collect();
-                let report_ids: NameMap = s
-                    .reports
-                    .iter()
-                    .enumerate()
-                    .map(|(i, r)| (r.id.clone(), i as u32))
-                    .collect();
-                let roles: Vec<RoleIx> = s
-                    .roles
-                    .iter()
-                    .map(|r| role_ix(r, &report_ids, s.reports.len()))
-                    .collect();
-                let role_ids: HashMap<&str, u32> = s
-                    .roles
-                    .iter()
-                    .enumerate()
-                    .map(|(i, r)| (r.id.as_str(), i as u32))
-                    .collect();
-                let members: Vec<MemberIx> = s
-                    .members
-                    .iter()
-                    .map(|m| MemberIx {
-                        // Never 0 in a valid snapshot: every member's role resolves.
-                        role: role_ids.get(m.role.as_str()).copied().unwrap_or(0),
-                        scope: match &m.scope {
-                            ScopeEntry::All(_) => LocationScope::All,
-                            ScopeEntry::Locations(ids) => LocationScope::Locations(
-                                ids.iter()
-                                    .filter_map(|id| location_ids.get(id).copied())
-                                    .collect(),
-                            ),
-                        },
-                    })
-                    .collect();
-                let member_ids = s
-                    .members
-                    .iter()
-                    .enumerate()
-                    .map(|(i, m)| (m.name.to_ascii_lowercase(), i as u32))
-                    .collect();
-                let mut by_name: Vec<u32> = (0..s.members.len() as u32).collect();
-                by_name.sort_by(|a, b| {
-                    s.members[*a as usize]
-                        .name
-                        .cmp(&s.members[*b as usize].name)
-                });
-                let mut ix = SpaceIx {
-                    locations,
-                    location_ids,
-                    report_ids,
-                    roles,
-                    members,
-                    member_ids,
-                    by_name,
-                    console: console.get(i).copied().flatten(),
-                    login_as: Default::default(),
-                };
-                ix.login_as = super::login_as::LoginAsSpace::new(s, &ix);
-                ix
-            })
-            .collect();
+        // Each space's index is its own: built on the compile pool's threads.
+        let build = |(i, s): (usize, &crate::snapshot::SpaceEntry)| {
+            if !is_read(i) {
+                return SpaceIx::unread();
+            }
+            let location_ids: NameMap = s
+                .locations
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (l.id.clone(), i as u32))
+                .collect();
+            let locations = s
+                .locations
+                .iter()
+                .map(|l| Loc {
+                    enter: l.enter,
+                    exit: l.exit,
+                    parent: l.parent.as_ref().and_then(|p| location_ids.get(p).copied()),
+                })
+                .collect();
+            let report_ids: NameMap = s
+                .reports
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.id.clone(), i as u32))
+                .collect();
+            let roles: Vec<RoleIx> = s
+                .roles
+                .iter()
+                .map(|r| role_ix(r, &report_ids, s.reports.len()))
+                .collect();
+            let role_ids: HashMap<&str, u32> = s
+                .roles
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.id.as_str(), i as u32))
+                .collect();
+            let members: Vec<MemberIx> = s
+                .members
+                .iter()
+                .map(|m| MemberIx {
+                    // Never 0 in a valid snapshot: every member's role resolves.
+                    role: role_ids.get(m.role.as_str()).copied().unwrap_or(0),
+                    scope: match &m.scope {
+                        ScopeEntry::All(_) => LocationScope::All,
+                        ScopeEntry::Locations(ids) => LocationScope::Locations(
+                            ids.iter()
+                                .filter_map(|id| location_ids.get(id).copied())
+                                .collect(),
+                        ),
+                    },
+                })
+                .collect();
+            let member_ids = s
+                .members
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (m.name.to_ascii_lowercase(), i as u32))
+                .collect();
+            let mut by_name: Vec<u32> = (0..s.members.len() as u32).collect();
+            by_name.sort_by(|a, b| {
+                s.members[*a as usize]
+                    .name
+                    .cmp(&s.members[*b as usize].name)
+            });
+            let mut ix = SpaceIx {
+                locations,
+                location_ids,
+                report_ids,
+                roles,
+                members,
+                member_ids,
+                by_name,
+                console: console.get(i).copied().flatten(),
+                login_as: Default::default(),
+            };
+            ix.login_as = super::login_as::LoginAsSpace::new(s, &ix);
+            ix
+        };
+        let spaces: Vec<SpaceIx> = match crate::pool() {
+            Some(pool) if snapshot.spaces.len() > 1 => {
+                use rayon::prelude::*;
+                pool.install(|| snapshot.spaces.par_iter().enumerate().map(build).collect())
+            }
+            _ => snapshot.spaces.iter().enumerate().map(build).collect(),
+        };
         Index {
             snapshot,
             spaces,

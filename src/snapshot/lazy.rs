@@ -103,27 +103,39 @@ pub fn open(path: &Path, limit: u64) -> Result<Result<Partial, ReadWhole>, LoadE
 }
 
 impl Partial {
-    /// Reads spaces `spaces` in place of their shells.
+    /// Reads spaces `spaces` in place of their shells, on the compile pool's threads when there
+    /// are several.
     pub fn read(&mut self, spaces: &[u32]) -> Result<(), ReadWhole> {
-        for &s in spaces {
-            let s = s as usize;
-            if self.read.get(s).copied().unwrap_or(true) {
-                continue;
+        let mut todo: Vec<usize> = spaces
+            .iter()
+            .map(|&s| s as usize)
+            .filter(|&s| !self.read.get(s).copied().unwrap_or(true))
+            .collect();
+        todo.sort_unstable();
+        todo.dedup();
+        let (file, index) = (&*self.file, &self.index);
+        let parse = |&s: &usize| parse_space(file, &index[s]);
+        let parsed: Vec<Result<SpaceEntry, ReadWhole>> = match crate::pool() {
+            Some(pool) if todo.len() > 1 => {
+                use rayon::prelude::*;
+                pool.install(|| todo.par_iter().map(parse).collect())
             }
-            let at = self.index[s].at;
-            let bytes = read_at(&self.file, at[0], at[1]).map_err(|_| ReadWhole)?;
-            let text = std::str::from_utf8(&bytes).map_err(|_| ReadWhole)?;
-            if !nesting_ok(text, super::format::Format::Json) {
-                return Err(ReadWhole);
-            }
-            let entry: SpaceEntry = serde_json::from_str(text).map_err(|_| ReadWhole)?;
-            if !self.index[s].describes(&entry) {
-                return Err(ReadWhole);
-            }
-            self.snapshot.spaces[s] = entry;
+            _ => todo.iter().map(parse).collect(),
+        };
+        for (s, entry) in todo.into_iter().zip(parsed) {
+            self.snapshot.spaces[s] = entry?;
             self.read[s] = true;
         }
         Ok(())
+    }
+
+    /// The whole snapshot, once every space is read, its index in place as a whole read has it.
+    pub fn into_snapshot(mut self) -> Snapshot {
+        let mut snapshot = std::mem::take(&mut self.snapshot);
+        snapshot.index = Some(SnapshotIndex {
+            spaces: std::mem::take(&mut self.index),
+        });
+        snapshot
     }
 
     /// Waits for the digest check: the file's bytes are what `build` wrote, or an error.
@@ -145,6 +157,20 @@ impl Drop for Partial {
         // The digest thread ends on its own; nothing waits for an answer nobody will read.
         drop(self.verified.take());
     }
+}
+
+/// A space's entry read from its range, if it is the one its index entry describes.
+fn parse_space(file: &std::fs::File, indexed: &IndexedSpace) -> Result<SpaceEntry, ReadWhole> {
+    let bytes = read_at(file, indexed.at[0], indexed.at[1]).map_err(|_| ReadWhole)?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| ReadWhole)?;
+    if !nesting_ok(text, super::format::Format::Json) {
+        return Err(ReadWhole);
+    }
+    let entry: SpaceEntry = serde_json::from_str(text).map_err(|_| ReadWhole)?;
+    if !indexed.describes(&entry) {
+        return Err(ReadWhole);
+    }
+    Ok(entry)
 }
 
 fn read_at(file: &std::fs::File, start: u64, end: u64) -> std::io::Result<Vec<u8>> {
