@@ -10,7 +10,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+/// Maps and sets over a workbook's names, hashed with a seed drawn per process: the workbook is
+/// untrusted, and names crafted to collide under a fixed hash would make them quadratic.
+/// Nothing here is iterated into the output, so the seed changes none of it.
+type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type Set<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 
 use super::headers::{self, Header};
 use super::policy::is_slug;
@@ -219,13 +223,13 @@ pub fn import(req: &Request<'_>, files: &Files, mut problems: Problems) -> Impor
         },
         problems: &mut problems,
         role_names: Vec::new(),
-        site_codes: FxHashMap::default(),
-        group_names: FxHashMap::default(),
+        site_codes: Map::default(),
+        group_names: Map::default(),
         has_meta: false,
-        member_names: FxHashSet::default(),
-        items: FxHashMap::default(),
-        role_exact: FxHashMap::default(),
-        role_lower: FxHashMap::default(),
+        member_names: Set::default(),
+        items: Map::default(),
+        role_exact: Map::default(),
+        role_lower: Map::default(),
     };
     let role_file = files.roles.as_ref().and_then(|(file, text)| {
         i.problems.file = file.clone();
@@ -290,19 +294,19 @@ struct Importer<'p> {
     /// HQ role name → charter role id, every role members may hold.
     role_names: Vec<(String, String)>,
     /// Lower-cased site code → location id.
-    site_codes: FxHashMap<String, String>,
+    site_codes: Map<String, String>,
     /// HQ group name → group id.
-    group_names: FxHashMap<String, String>,
+    group_names: Map<String, String>,
     /// Whether the role file carried charter's own object.
     has_meta: bool,
     /// Lower-cased member names seen.
-    member_names: FxHashSet<String>,
+    member_names: Set<String>,
     /// The items roles may name, by id and by name → id: the declared ones, and those
     /// declared on the way.
-    items: FxHashMap<(ItemKind, String), String>,
+    items: Map<(ItemKind, String), String>,
     /// Role name → id, exactly and lower-cased (built from `role_names` on first use).
-    role_exact: FxHashMap<String, String>,
-    role_lower: FxHashMap<String, (String, String)>,
+    role_exact: Map<String, String>,
+    role_lower: Map<String, (String, String)>,
 }
 
 /// A header row: lower-level column index → header text.
@@ -510,7 +514,7 @@ impl Importer<'_> {
             cols.find("parent_code"),
             cols.find("Delete(Y/N)"),
         );
-        let mut type_ids: FxHashMap<String, String> = FxHashMap::default();
+        let mut type_ids: Map<String, String> = Map::default();
         let mut parents = Vec::new();
         for (r, row) in types.split_header().map_or(&[][..], |(_, rows)| rows) {
             let Some(code) = cell(row, code_col) else {
@@ -563,8 +567,8 @@ impl Importer<'_> {
             parent: Option<(String, Place)>,
         }
         let mut rows: Vec<Row> = Vec::new();
-        let mut first_row: FxHashMap<String, (String, u32)> = FxHashMap::default();
-        let mut ids_taken: FxHashSet<String> = FxHashSet::default();
+        let mut first_row: Map<String, (String, u32)> = Map::default();
+        let mut ids_taken: Set<String> = Set::default();
         for sheet in sheets.iter().filter(|s| s.name != headers::TYPES) {
             let Some(ty) = type_ids.get(&sheet.name.to_lowercase()).cloned() else {
                 self.problems.warning(
@@ -650,7 +654,7 @@ impl Importer<'_> {
         }
         // The tree in preorder, children in row order; an unknown parent is an error.
         let mut children: Vec<Vec<usize>> = vec![Vec::new(); rows.len()];
-        let index: FxHashMap<&str, usize> = rows
+        let index: Map<&str, usize> = rows
             .iter()
             .enumerate()
             .map(|(n, r)| (r.id.as_str(), n))
@@ -710,7 +714,7 @@ impl Importer<'_> {
     /// Whether every header of the row is written once: with two `role` columns, which one
     /// HQ reads is not something to guess (an error at the second).
     fn no_repeated_headers(&mut self, cols: &Columns<'_>) -> bool {
-        let mut seen: FxHashMap<&str, u32> = FxHashMap::default();
+        let mut seen: Map<&str, u32> = Map::default();
         let mut ok = true;
         for (c, h) in cols.cells {
             if let Some(first) = seen.insert(h.as_str(), *c) {
@@ -824,7 +828,7 @@ impl Importer<'_> {
                 );
             }
         }
-        let mut taken: FxHashSet<String> = self.space.groups.iter().map(|g| g.id.clone()).collect();
+        let mut taken: Set<String> = self.space.groups.iter().map(|g| g.id.clone()).collect();
         for (r, row) in rows {
             let Some(name) = cell(row, Some(name_col)) else {
                 self.problems.warning(
@@ -865,12 +869,12 @@ impl Importer<'_> {
         let mut by_couch: BTreeMap<String, String> = BTreeMap::new();
         by_couch.insert(ADMIN.into(), ADMIN.into());
         // Ids given out; a built-in id once only (two objects cannot both be "Read Only").
-        let mut used: FxHashSet<String> = FxHashSet::default();
+        let mut used: Set<String> = Set::default();
         used.insert(ADMIN.into());
         let reserved = |id: &str| BuiltinRole::find(id).is_some();
         // The next suffix to try per base, so n roles of one name cost n, not n².
-        let mut suffixes: FxHashMap<String, usize> = FxHashMap::default();
-        let mut fresh = |used: &FxHashSet<String>, base: &str| {
+        let mut suffixes: Map<String, usize> = Map::default();
+        let mut fresh = |used: &Set<String>, base: &str| {
             let n = suffixes.entry(base.to_owned()).or_insert(1);
             let mut id = if *n == 1 {
                 base.to_owned()
@@ -884,7 +888,7 @@ impl Importer<'_> {
             id
         };
         let mut entries: Vec<(RoleEntry, &HqRole, bool)> = Vec::new();
-        let mut names_seen: FxHashMap<String, usize> = FxHashMap::default();
+        let mut names_seen: Map<String, usize> = Map::default();
         for r in hq_roles {
             let at = |f: &str| Place::Role {
                 index: r.index,
@@ -1432,7 +1436,7 @@ impl Importer<'_> {
                     cols.at(*r, c),
                 ));
             }
-            let mut seen = FxHashSet::default();
+            let mut seen = Set::default();
             login_as.retain(|n| seen.insert(n.to_lowercase()));
             self.space.members.push(MemberEntry {
                 name: name.to_owned(),

@@ -104,14 +104,14 @@ impl RoleIx {
 #[derive(Debug)]
 pub struct SpaceIx {
     pub locations: Vec<Loc>,
-    /// FxHash, like `member_ids`: looked up on most `can` lines.
+    /// Looked up on most `can` lines, like `member_ids` ([`NameMap`]).
     pub location_ids: NameMap,
     pub report_ids: NameMap,
     pub roles: Vec<RoleIx>,
     pub members: Vec<MemberIx>,
     /// Keyed by the ASCII-lower-cased name: member names compare ignoring ASCII case (SPEC §1);
-    /// look up with [`SpaceIx::member`]. FxHash: hashed on every `can`; flood resistance buys
-    /// nothing for names read from one's own snapshot, and SipHash was half of a name lookup.
+    /// look up with [`SpaceIx::member`]. Hashed on every `can`: a [`NameMap`] (SipHash was
+    /// half of a name lookup; its hasher is seeded per process instead).
     pub member_ids: NameMap,
     /// Member indexes sorted by name, so `who` answers come out sorted.
     pub by_name: Vec<u32>,

@@ -1,12 +1,14 @@
 //! Names to ids for the query index, with short names held in the table itself: a lookup
 //! compares bytes in the bucket it lands on instead of following a pointer to a heap string,
 //! one cache miss fewer on every `can` line (a member and a location looked up among
-//! hundreds of thousands).
+//! hundreds of thousands). The names come from an untrusted snapshot, so the hasher is seeded
+//! at random per process: names crafted to collide cannot make building the table quadratic.
+//! Nothing iterates the table, so the seed changes no output.
 
 use std::hash::{Hash, Hasher};
 
+use foldhash::fast::RandomState;
 use hashbrown::{Equivalent, HashMap};
-use rustc_hash::FxBuildHasher;
 
 /// The longest name kept in the table; longer ones go to a map of strings.
 const INLINE: usize = 31;
@@ -62,8 +64,8 @@ impl Equivalent<Short> for Probe<'_> {
 /// Names to ids (exact bytes; callers fold case where names compare ignoring it).
 #[derive(Clone, Default)]
 pub struct NameMap {
-    short: HashMap<Short, u32, FxBuildHasher>,
-    long: HashMap<String, u32, FxBuildHasher>,
+    short: HashMap<Short, u32, RandomState>,
+    long: HashMap<String, u32, RandomState>,
 }
 
 impl NameMap {
