@@ -232,11 +232,24 @@ pub fn signed_by(
 /// Loads and validates a snapshot file ([`format::load`]) and, given a public key file,
 /// refuses it unless that key signed it. The key is read first.
 pub fn load_snapshot(path: &Path, verify_key: Option<&Path>) -> Result<Snapshot, OpenError> {
+    load_snapshot_with(path, verify_key, true)
+}
+
+/// [`load_snapshot`], through the index of a JSON snapshot ([`read_by_index`]) or as text.
+fn load_snapshot_with(
+    path: &Path,
+    verify_key: Option<&Path>,
+    by_index: bool,
+) -> Result<Snapshot, OpenError> {
     let public = verify_key
         .map(sign::load_public)
         .transpose()
         .map_err(OpenError::Key)?;
-    let snapshot = match read_by_index(path).map_err(OpenError::Snapshot)? {
+    let by_index = match by_index {
+        true => read_by_index(path).map_err(OpenError::Snapshot)?,
+        false => None,
+    };
+    let snapshot = match by_index {
         Some(snapshot) => snapshot,
         None => format::load(path).map_err(OpenError::Snapshot)?,
     };
@@ -273,12 +286,16 @@ pub fn with_index<R>(
                 .map_err(OpenError::NotSigned)
                 .and_then(|()| answer_in_part(path, &mut partial, &mut ask));
             // The digest decides first, as it does for a whole read.
-            partial.verified().map_err(OpenError::Snapshot)?;
-            match answer {
-                Ok(Some(answer)) => return Ok(answer),
-                Ok(None) => {}
-                Err(e) => return Err(e),
+            if partial.verified().map_err(OpenError::Snapshot)? {
+                match answer {
+                    Ok(Some(answer)) => return Ok(answer),
+                    Ok(None) => {}
+                    Err(e) => return Err(e),
+                }
             }
+            // Not as `build` writes it: read as text, not through the index again.
+            let snapshot = load_snapshot_with(path, verify_key, false)?;
+            return Ok(ask(&crate::query::Index::new(snapshot)));
         }
     }
     let index = crate::query::Index::from_path(path, verify_key)?;
@@ -338,8 +355,7 @@ pub fn read_by_index(path: &Path) -> Result<Option<Snapshot>, format::LoadError>
     let all: Vec<u32> = (0..partial.read.len() as u32).collect();
     let read = partial.read(&all);
     // The digest decides first, as it does for a read of the text.
-    partial.verified()?;
-    if read.is_err() {
+    if !partial.verified()? || read.is_err() {
         return Ok(None);
     }
     let snapshot = partial.into_snapshot();
