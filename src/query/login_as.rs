@@ -151,18 +151,18 @@ impl LoginAsSpace {
 /// web user, `login_as = none`, or no Web Apps to log in through).
 pub fn mode(entry: &SpaceEntry, ix: &SpaceIx, w: u32) -> Option<LoginAs> {
     let member = &ix.members[w as usize];
-    if entry.members[w as usize].kind != MemberKindEntry::WebUser {
-        return None;
-    }
+    // The role first (a few, cached), the member's entry only if it may: on a denied `can`
+    // line that entry would be one more cache miss among hundreds of thousands.
     let role = &ix.roles[member.role as usize];
     if !role.holds(Permission::WebApps, Want::View) {
         return None;
     }
-    match role.value(Permission::LoginAs) {
-        Value::LoginAs(LoginAs::None) => None,
-        Value::LoginAs(l) => Some(*l),
-        _ => None,
-    }
+    let mode = match role.value(Permission::LoginAs) {
+        Value::LoginAs(LoginAs::None) => return None,
+        Value::LoginAs(l) => *l,
+        _ => return None,
+    };
+    (entry.members[w as usize].kind == MemberKindEntry::WebUser).then_some(mode)
 }
 
 /// Whom member `w` may log in as, and what that gives; `None` when nobody.
